@@ -1,0 +1,492 @@
+"""Evaluate the program for a stack under a recording mock engine, and return plain records.
+
+This is the one place the program runs without the Pulumi CLI. The tests, the offline plan, the policy check
+and the generated docs all consume its :class:`Recording`, so they can never disagree about what the program
+creates. A recording is a value: URNs, types, names, parents, inputs (secrets replaced by a marker, their
+values never kept) and resource options, exactly as the program sent them to the engine.
+
+Each evaluation runs in a fresh :mod:`contextvars` context with its own event loop, because the Pulumi
+runtime keeps its settings, config and root stack in context variables; that is what lets one process
+record several stacks (or several component tests) one after another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import ipaddress
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import ROOT
+from pulumi.runtime.stack import run_in_stack
+
+PROJECT: Final = "psf-infra"
+PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+SECRET: Final = "[secret]"
+UNKNOWN: Final = "[unknown]"
+STACK_TYPE: Final = "pulumi:pulumi:Stack"
+DATACENTER_TYPE: Final = "psf:estate:Datacenter"
+
+# Fastly's published ranges (api.fastly.com/public-ip-list) as the mock answer to the IP-ranges data
+# source. The program itself never contains these: it reads them from the provider.
+FASTLY_IPV4: Final = (
+    "23.235.32.0/20", "43.249.72.0/22", "103.244.50.0/24", "103.245.222.0/23", "103.245.224.0/24",
+    "104.156.80.0/20", "140.248.64.0/18", "140.248.128.0/17", "146.75.0.0/17", "151.101.0.0/16",
+    "157.52.64.0/18", "167.82.0.0/17", "167.82.128.0/20", "167.82.160.0/20", "167.82.224.0/20",
+    "172.111.64.0/18", "185.31.16.0/22", "199.27.72.0/21", "199.232.0.0/16",
+)  # fmt: skip
+FASTLY_IPV6: Final = ("2a04:4e40::/32", "2a04:4e42::/32")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The resource options the engine received, the ones that decide what a deploy may destroy."""
+
+    protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+    aliases: tuple[str, ...] = ()
+    provider: str | None = None
+    dependencies: tuple[str, ...] = ()
+    deleted_with: str | None = None
+    additional_secret_outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Record:
+    """One resource as the program registered it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: Mapping[str, Any]
+    options: Options
+    id: str | None = None
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    datacenter: str | None = None
+
+    @property
+    def is_provider(self) -> bool:
+        """True for explicit provider instances (``pulumi:providers:<pkg>``)."""
+        return self.type.startswith("pulumi:providers:")
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of this record (secrets are already markers)."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "datacenter": self.datacenter,
+            "inputs": self.inputs,
+            "options": {
+                "protect": self.options.protect,
+                "retainOnDelete": self.options.retain_on_delete,
+                "ignoreChanges": list(self.options.ignore_changes),
+                "replaceOnChanges": list(self.options.replace_on_changes),
+                "deleteBeforeReplace": self.options.delete_before_replace,
+                "aliases": list(self.options.aliases),
+                "provider": self.options.provider,
+                "dependencies": list(self.options.dependencies),
+                "deletedWith": self.options.deleted_with,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Everything one evaluation registered, in registration order, plus the stack's outputs."""
+
+    stack: str
+    records: tuple[Record, ...]
+    stack_outputs: Mapping[str, Any]
+    calls: tuple[str, ...]
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def resources(self) -> tuple[Record, ...]:
+        """Records of real resources: everything but the stack itself and provider instances."""
+        return tuple(r for r in self.records if r.type != STACK_TYPE and not r.is_provider)
+
+    def of_type(self, type_: str) -> list[Record]:
+        """All records of one type token, e.g. ``digitalocean:index/droplet:Droplet``."""
+        return [r for r in self.records if r.type == type_]
+
+    def named(self, name: str) -> Record:
+        """The one record with this logical name; KeyError listing near misses when absent or ambiguous."""
+        found = [r for r in self.records if r.name == name]
+        if len(found) != 1:
+            near = sorted(r.name for r in self.records if name.split("-")[0] in r.name)[:10]
+            raise KeyError(f"{len(found)} records named {name!r}; similar: {near}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Record:
+        """The record with this URN."""
+        for record in self.records:
+            if record.urn == urn:
+                return record
+        raise KeyError(urn)
+
+    def children(self, parent: Record) -> list[Record]:
+        """Direct children of ``parent``."""
+        return [r for r in self.records if r.parent == parent.urn]
+
+    def descendants(self, parent: Record) -> list[Record]:
+        """Every record below ``parent`` in the resource tree."""
+        below: list[Record] = []
+        frontier = [parent.urn]
+        while frontier:
+            urn = frontier.pop()
+            for record in self.records:
+                if record.parent == urn:
+                    below.append(record)
+                    frontier.append(record.urn)
+        return below
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole recording as a JSON-ready dict."""
+        return {
+            "stack": self.stack,
+            "project": PROJECT,
+            "offline": True,
+            "resources": [r.to_json() for r in self.records],
+            "outputs": self.stack_outputs,
+        }
+
+
+class ProgramFailed(Exception):
+    """The program raised while being recorded. ``records`` says what had been registered by then."""
+
+    def __init__(self, cause: BaseException, records: tuple[Record, ...]) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.records = records
+
+
+class UnansweredCall(Exception):
+    """The program called a data source the mocks do not know; add an answer to MockCloud.call."""
+
+
+def _digits(seed: str, n: int) -> int:
+    return int(hashlib.sha256(seed.encode()).hexdigest(), 16) % (10**n)
+
+
+def _uuid(seed: str) -> str:
+    h = hashlib.sha256(seed.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+class MockCloud(pulumi_mocks.Mocks):
+    """Realistic computed outputs for every resource type the estate creates, and answers to its data sources.
+
+    IDs and addresses are derived from the logical name, so two evaluations of the same program produce the
+    same records, which the rename guard and the generated docs rely on.
+    """
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        """Return a deterministic ID and the resource's state: its inputs plus the provider's computed outputs."""
+        name, typ, inputs = args.name, args.typ, dict(args.inputs)
+        seed = f"{typ}::{name}"
+        state: dict[str, Any] = dict(inputs)
+        rid: str = _uuid(seed)
+        if typ.startswith("pulumi:providers:"):
+            return rid, state
+        if typ == "digitalocean:index/droplet:Droplet":
+            rid = str(300_000_000 + _digits(seed, 8))
+            n = _digits(seed, 6)
+            state |= {
+                "ipv4Address": str(ipaddress.IPv4Address("159.89.0.0") + n % 65_000),
+                "ipv4AddressPrivate": str(ipaddress.IPv4Address("10.100.0.0") + n % 4_000),
+                "ipv6Address": str(ipaddress.IPv6Address("2604:a880:400:d1::") + n),
+                "urn": f"do:droplet:{rid}",
+                "status": "active",
+                "vcpus": 2,
+            }
+        elif typ.startswith("digitalocean:index/") and typ.endswith((":Vpc", ":Volume", ":Firewall", ":Project")):
+            kind = typ.rsplit(":", 1)[1].lower()
+            state |= {"urn": f"do:{kind}:{rid}", "status": "succeeded"}
+        elif typ == "digitalocean:index/databaseCluster:DatabaseCluster":
+            host = f"{inputs.get('name', name)}-do-user-{_digits(seed, 7)}-0.db.ondigitalocean.com"
+            state |= {
+                "host": host,
+                "privateHost": f"private-{host}",
+                "port": 25060,
+                "user": "doadmin",
+                "urn": f"do:dbaas:{rid}",
+                "clusterUrn": f"do:dbaas:{rid}",
+            }
+        elif typ == "digitalocean:index/databaseReplica:DatabaseReplica":
+            state |= {"uuid": rid, "host": f"{inputs.get('name', name)}.db.ondigitalocean.com", "port": 25060}
+        elif typ in ("aws:route53/zone:Zone", "aws:route53/delegationSet:DelegationSet"):
+            zone_id = "Z" + hashlib.sha256(seed.encode()).hexdigest()[:13].upper()
+            rid = zone_id
+            n = _digits(seed, 4)
+            state |= {
+                "zoneId": zone_id,
+                "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+                "nameServers": [
+                    f"ns-{n % 512}.awsdns-{n % 64:02d}.com",
+                    f"ns-{512 + n % 512}.awsdns-{(n + 7) % 64:02d}.net",
+                    f"ns-{1024 + n % 512}.awsdns-{(n + 13) % 64:02d}.org",
+                    f"ns-{1536 + n % 512}.awsdns-{(n + 29) % 64:02d}.co.uk",
+                ],
+            }
+        elif typ.startswith("aws:s3/bucket:Bucket") or typ == "aws:s3/bucketV2:BucketV2":
+            bucket = inputs.get("bucket") or f"{name}-{_digits(seed, 6)}"
+            rid = bucket
+            state |= {
+                "bucket": bucket,
+                "arn": f"arn:aws:s3:::{bucket}",
+                "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+                "bucketRegionalDomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
+                "region": "us-east-1",
+                "hostedZoneId": "Z3AQBSTGFYJSTF",
+            }
+        elif typ.startswith("aws:s3/bucketWebsiteConfiguration"):
+            bucket = inputs.get("bucket", name)
+            state |= {
+                "websiteEndpoint": f"{bucket}.s3-website-us-east-1.amazonaws.com",
+                "websiteDomain": "s3-website-us-east-1.amazonaws.com",
+            }
+        elif typ == "aws:kms/key:Key":
+            state |= {"arn": f"arn:aws:kms:us-east-1:123456789012:key/{rid}", "keyId": rid}
+        elif typ.startswith("fastly:index/serviceVcl"):
+            rid = hashlib.sha256(seed.encode()).hexdigest()[:22]
+            state |= {"activeVersion": 1, "clonedVersion": 1}
+        elif typ == "datadog:index/syntheticsTest:SyntheticsTest":
+            h = hashlib.sha256(seed.encode()).hexdigest()
+            rid = f"{h[:3]}-{h[3:6]}-{h[6:9]}"
+            state |= {"monitorId": 100_000_000 + _digits(seed, 8)}
+        elif typ.startswith("datadog:"):
+            rid = str(100_000_000 + _digits(seed, 8))
+        return rid, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        """Answer the data sources the program reads; refuse unknown ones so none goes unnoticed."""
+        if args.token == "fastly:index/getFastlyIpRanges:getFastlyIpRanges":
+            return {"cidrBlocks": list(FASTLY_IPV4), "ipv6CidrBlocks": list(FASTLY_IPV6), "id": "fastly-ip-ranges"}, None
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/pulumi", "userId": "AIDAPULUMI", "id": "123456789012"}, None
+        raise UnansweredCall(f"the recorder has no mock answer for data source {args.token!r}; add one to MockCloud.call")
+
+
+def _plain(value: Any) -> Any:
+    """Turn deserialized engine values into JSON-ready data, replacing every secret by a marker."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return SECRET
+        return {str(k): _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return UNKNOWN
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    urn = getattr(value, "urn", None)
+    return f"[resource {urn}]" if urn is not None else str(value)
+
+
+def _provider_urn(reference: str) -> str | None:
+    # A provider reference is "<urn>::<id>"; the URN alone names the provider.
+    return reference.rsplit("::", 1)[0] if reference else None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping every registration request as a :class:`Record`."""
+
+    def __init__(self, mocks: MockCloud) -> None:
+        super().__init__(mocks)
+        self.records: list[Record] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def _alias_urns(self, request: Any, parent: str) -> tuple[str, ...]:
+        urns = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            alias_parent = "" if spec.noParent else (spec.parentUrn or parent)
+            urns.append(self.make_urn(alias_parent, spec.type or request.type, spec.name or request.name))
+        return tuple(urns)
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Record the request, then let the SDK's mock monitor answer it."""
+        response = super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = _plain(rpc.deserialize_properties(request.object))
+        outputs: dict[str, Any] = {}
+        if response.object is not None and request.type != STACK_TYPE:
+            outputs = _plain(rpc.deserialize_properties(response.object))
+        record = Record(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            inputs=inputs,
+            options=Options(
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=tuple(request.ignoreChanges),
+                replace_on_changes=tuple(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                aliases=self._alias_urns(request, request.parent),
+                provider=_provider_urn(request.provider),
+                dependencies=tuple(sorted(set(request.dependencies))),
+                deleted_with=request.deletedWith or None,
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            ),
+            id=response.id or None,
+            outputs=outputs,
+        )
+        with self._lock:
+            # set_mocks registers a root stack of its own before the recorder's; the URN is the same.
+            if not (request.type == STACK_TYPE and any(r.urn == urn for r in self.records)):
+                self.records.append(record)
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Keep the stack's exported outputs (secrets as markers)."""
+        if request.urn.split("::")[-2] == STACK_TYPE:
+            with self._lock:
+                self.stack_outputs = _plain(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Record which data sources the program reads, then answer from the mocks."""
+        with self._lock:
+            self.calls.append(request.tok)
+        return super().Invoke(request)
+
+
+def _with_datacenters(records: Sequence[Record]) -> tuple[Record, ...]:
+    by_urn = {r.urn: r for r in records}
+
+    def datacenter(record: Record) -> str | None:
+        current: Record | None = record
+        while current is not None:
+            if current.type == DATACENTER_TYPE:
+                return current.name
+            current = by_urn.get(current.parent) if current.parent else None
+        return None
+
+    out = []
+    for r in records:
+        dc = datacenter(r)
+        out.append(Record(r.urn, r.type, r.name, r.parent, r.custom, r.inputs, r.options, r.id, r.outputs, dc))
+    return tuple(out)
+
+
+def _config_string(value: Any) -> str:
+    # Pulumi hands every config value to the program as a string; structured values as JSON.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def _evaluate(program: Callable[[], None], stack: str, config: Mapping[str, Any], secret_keys: Sequence[str]) -> Recording:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = RecordingMonitor(MockCloud())
+    try:
+        set_all_config({k: _config_string(v) for k, v in config.items()}, list(secret_keys))
+        pulumi_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+        # set_mocks makes a finished root stack of its own; replace it with a real one so that exports
+        # are registered as the stack's outputs, as they are under the CLI.
+        ROOT.set(None)
+
+        def run() -> None:
+            program()
+
+        try:
+            loop.run_until_complete(run_in_stack(run))
+        except BaseException as exc:  # noqa: BLE001 - handed back with what was registered before it
+            raise ProgramFailed(exc, tuple(monitor.records)) from exc
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    return Recording(stack, _with_datacenters(monitor.records), monitor.stack_outputs, tuple(monitor.calls))
+
+
+def record_program(
+    program: Callable[[], None],
+    *,
+    stack: str = "test",
+    config: Mapping[str, Any] | None = None,
+    secret_keys: Sequence[str] = (),
+) -> Recording:
+    """Run ``program`` under the recording mocks and return what it registered.
+
+    ``config`` maps full keys (``psf-infra:replicas``) to values. Raises :class:`ProgramFailed` when the
+    program raises; its ``cause`` is the original exception.
+    """
+    return contextvars.Context().run(_evaluate, program, stack, dict(config or {}), secret_keys)
+
+
+def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The config a stack file sets, as full keys. Encrypted (``secure:``) values become mock secrets."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack file {path.name}; stacks here: {', '.join(known)}")
+    document = yaml.safe_load(path.read_text()) or {}
+    config: dict[str, Any] = {}
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            value = f"mock-{key.split(':')[-1]}"
+        config[key] = value
+    return config
+
+
+@cache
+def _secret_keys(root: Path) -> tuple[str, ...]:
+    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    return tuple(k for k, spec in (document.get("config") or {}).items() if spec.get("secret"))
+
+
+def record_stack(stack: str, overrides: Mapping[str, Any] | None = None, *, root: Path = PROJECT_ROOT) -> Recording:
+    """Evaluate the whole program for ``stack`` (``prod``, ``staging``) as ``pulumi preview`` would run it.
+
+    Secrets the operator would set with ``pulumi config set --secret`` are supplied as mock values, marked
+    secret, so the program sees exactly what it would see for real. ``overrides`` maps unnamespaced keys
+    to values, like ``pulumi config set``; a value of None unsets the key.
+    """
+    from stacks.estate import main
+
+    config = stack_config(stack, root)
+    secret_keys = [f"{PROJECT}:{k}" for k in _secret_keys(root)]
+    for key in secret_keys:
+        config.setdefault(key, f"mock-{key.split(':')[-1]}")
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value
+    return record_program(main, stack=stack, config=config, secret_keys=secret_keys)

@@ -1,0 +1,1 @@
+"""The PSF estate: settings, providers, one module per datacenter and the global edge."""

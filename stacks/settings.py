@@ -1,0 +1,450 @@
+"""Typed, validated settings for one stack, read once from Pulumi config.
+
+Pulumi.yaml is the single source of truth for which keys exist, their types and their defaults. This module
+reads that schema, applies its defaults itself (Pulumi does not apply project defaults under mocks), and
+validates every value. Any bad or missing value raises one :class:`SettingsError` naming the key, the value
+and what is allowed, before the program registers a single resource.
+
+The parsing core, :func:`parse_settings`, is a pure function of a ``{key: raw string}`` mapping so it can be
+tested exhaustively without the Pulumi engine; :func:`load_settings` feeds it from the running stack.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from pulumi.errors import RunError
+from pulumi_digitalocean import DropletSlug, Region
+
+PROJECT: Final = "psf-infra"
+PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RunError, ValueError):
+    """A configuration value is missing or invalid. The message is one line, fit to show an operator.
+
+    It is a :class:`pulumi.RunError`, which the Pulumi CLI reports as its message alone, without a traceback.
+    """
+
+    def __init__(self, key: str, value: object, allowed: str) -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        shown = "(not set)" if value is None else repr(value)
+        super().__init__(f"config {PROJECT}:{key} = {shown} is invalid: {allowed}")
+
+
+class Environment(str, Enum):
+    """The two kinds of stack. Prod protects state and pages on-call; staging does neither."""
+
+    PROD = "prod"
+    STAGING = "staging"
+
+
+@dataclass(frozen=True)
+class Datacenter:
+    """A PSF datacenter: its short name, the DigitalOcean region behind it and its nearest Fastly shield."""
+
+    name: str
+    region: Region
+    shield_pop: str
+    vpc_cidr: str
+
+
+# The PSF's datacenter names map onto DigitalOcean regions (seed 000). Shield POPs are the Fastly POPs
+# nearest each region, so a cache miss crosses the ocean at most once; VPC ranges must not overlap so the
+# datacenters can be peered later.
+DATACENTERS: Final[Mapping[str, Datacenter]] = {
+    "ams1": Datacenter("ams1", Region.AMS3, "amsterdam-nl", "10.110.0.0/20"),
+    "nyc1": Datacenter("nyc1", Region.NYC3, "lga-ny-us", "10.120.0.0/20"),
+    "sfo1": Datacenter("sfo1", Region.SFO2, "sjc-ca-us", "10.130.0.0/20"),
+}
+
+DATADOG_SITES: Final = frozenset(
+    {"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ddog-gov.com"}
+)
+FASTLY_LOGGING: Final = frozenset({"s3", "datadog"})
+POSTGRES_VERSIONS: Final = frozenset({"14", "15", "16", "17"})
+DROPLET_SLUGS: Final = frozenset(slug.value for slug in DropletSlug)
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+_IMAGE = re.compile(r"^([a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]+)$")
+_SSH_KEY = re.compile(r"^([0-9]+|([0-9a-f]{2}:){15}[0-9a-f]{2})$")
+_HANDLE = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9_.+@-]*$")
+_LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+$")
+_DB_SIZE = re.compile(r"^db-[a-z0-9]+-[0-9]+vcpu-[0-9]+gb$")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret config value. Its repr never shows the value, so it cannot leak into logs or errors."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret(****)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Credentials and shared secrets; only ever set with `pulumi config set --secret`."""
+
+    digitalocean_token: Secret
+    aws_access_key_id: Secret
+    aws_secret_access_key: Secret
+    fastly_api_key: Secret
+    datadog_api_key: Secret
+    datadog_app_key: Secret
+    fastly_origin_token: Secret
+
+
+@dataclass(frozen=True)
+class DropletSizes:
+    """Droplet size slugs by weight class; staging sets all three to the smallest size."""
+
+    small: str
+    medium: str
+    large: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the estate needs to know about one stack, validated. Passed down, never re-read."""
+
+    stack: str
+    environment: Environment
+    name_prefix: str
+    datacenters: tuple[Datacenter, ...]
+    internal_domain: str
+    domain_suffix: str
+    droplet_image: str
+    droplet_sizes: DropletSizes
+    replicas: int
+    ssh_keys: tuple[str, ...]
+    admin_cidrs: tuple[str, ...]
+    salt_master: str
+    protect: bool
+    backups: bool
+    page_on_call: bool
+    pagerduty_handle: str
+    notify_handles: tuple[str, ...]
+    fastly_activate: bool
+    fastly_logging: str
+    hsts_max_age: int
+    stale_if_error_ttl: int
+    database_size: str
+    database_replica: bool
+    postgres_version: str
+    python_org_origin: str
+    pycon_origin: str
+    pypi_origin: str
+    benchmark_host_address: str
+    datadog_site: str
+    synthetics_locations: tuple[str, ...]
+    dnssec: bool
+    secrets: Secrets
+
+    @property
+    def is_prod(self) -> bool:
+        """True for the production estate."""
+        return self.environment is Environment.PROD
+
+    def datacenter(self, name: str) -> Datacenter:
+        """The enabled datacenter called ``name``; a clear error if this stack does not deploy there."""
+        for dc in self.datacenters:
+            if dc.name == name:
+                return dc
+        enabled = ", ".join(dc.name for dc in self.datacenters)
+        raise SettingsError("datacenters", [dc.name for dc in self.datacenters], f"must include {name!r} (has: {enabled})")
+
+    def public_domain(self, domain: str) -> str:
+        """The name a public domain has in this stack: itself in prod, renamed under the suffix elsewhere.
+
+        ``python.org`` becomes ``python-org.staging.psf.io`` in staging, so staging's zones, Fastly domains
+        and synthetics never collide with prod's, and each one is a delegable child of a zone the PSF owns.
+        """
+        if not self.domain_suffix:
+            return domain
+        return f"{domain.replace('.', '-')}.{self.domain_suffix}"
+
+    def public_host(self, host: str, zone: str) -> str:
+        """A public host name ``host`` inside ``zone``, mapped the same way as :meth:`public_domain`."""
+        if host != zone and not host.endswith("." + zone):
+            raise ValueError(f"{host!r} is not inside zone {zone!r}")
+        return host[: len(host) - len(zone)] + self.public_domain(zone)
+
+    def physical_name(self, *parts: str) -> str:
+        """A globally unique physical name (bucket, Fastly service, monitor): the stack's prefix plus parts."""
+        return "-".join((self.name_prefix, *parts))
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One key declared in Pulumi.yaml's ``config:`` schema."""
+
+    name: str
+    type: str
+    description: str
+    default: Any
+    secret: bool
+
+    @property
+    def required(self) -> bool:
+        """Keys without a default must be set in every stack file (or as a secret)."""
+        return self.default is None
+
+
+@cache
+def config_schema(project_file: Path = PROJECT_ROOT / "Pulumi.yaml") -> Mapping[str, ConfigKey]:
+    """The config keys Pulumi.yaml declares, with their types and defaults."""
+    document = yaml.safe_load(project_file.read_text())
+    keys: dict[str, ConfigKey] = {}
+    for name, spec in (document.get("config") or {}).items():
+        keys[name] = ConfigKey(
+            name=name,
+            type=spec["type"],
+            description=spec.get("description", ""),
+            default=spec.get("default"),
+            secret=bool(spec.get("secret", False)),
+        )
+    return keys
+
+
+class _Reader:
+    """Typed access to raw config strings, applying schema defaults and raising SettingsError on misuse."""
+
+    def __init__(self, raw: Mapping[str, str], schema: Mapping[str, ConfigKey]) -> None:
+        self._raw = raw
+        self._schema = schema
+
+    def _value(self, key: str) -> Any:
+        spec = self._schema[key]
+        if key in self._raw:
+            return self._raw[key]
+        if spec.required:
+            how = "pulumi config set --secret" if spec.secret else "pulumi config set"
+            raise SettingsError(key, None, f"required ({spec.description.rstrip('.')}); set it with `{how} {key}`")
+        return spec.default
+
+    def string(self, key: str) -> str:
+        value = self._value(key)
+        if not isinstance(value, str):
+            raise SettingsError(key, value, "must be a string")
+        return value.strip()
+
+    def boolean(self, key: str) -> bool:
+        value = self._value(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise SettingsError(key, value, "must be true or false")
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        value = self._value(key)
+        if isinstance(value, bool):
+            raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
+        if isinstance(value, str):
+            if not re.fullmatch(r"\s*-?[0-9]+\s*", value):
+                raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
+            value = int(value)
+        if not isinstance(value, int) or not low <= value <= high:
+            raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
+        return value
+
+    def strings(self, key: str, *, min_items: int = 0) -> tuple[str, ...]:
+        value = self._value(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise SettingsError(key, value, "must be a list (a YAML sequence or a JSON array)") from None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise SettingsError(key, value, "must be a list of strings")
+        items = tuple(item.strip() for item in value)
+        if len(items) < min_items:
+            raise SettingsError(key, value, f"must list at least {min_items} item(s)")
+        if len(set(items)) != len(items):
+            raise SettingsError(key, value, "must not repeat an item")
+        return items
+
+    def secret(self, key: str) -> Secret:
+        value = self.string(key)
+        if not value:
+            raise SettingsError(key, None, "must not be empty; set it with `pulumi config set --secret " + key + "`")
+        return Secret(value)
+
+
+def _hostname(key: str, value: str) -> str:
+    if not _HOSTNAME.match(value):
+        raise SettingsError(key, value, "must be a lower-case DNS name such as example.org")
+    return value
+
+
+def _choice(key: str, value: str, allowed: frozenset[str] | Mapping[str, object]) -> str:
+    if value not in allowed:
+        raise SettingsError(key, value, "must be one of " + ", ".join(sorted(allowed)))
+    return value
+
+
+def _droplet_size(key: str, value: str) -> str:
+    if value not in DROPLET_SLUGS:
+        raise SettingsError(key, value, "must be a DigitalOcean droplet size slug (pulumi_digitalocean.DropletSlug), e.g. s-1vcpu-2gb")
+    return value
+
+
+def _admin_cidr(key: str, value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise SettingsError(key, value, "must be networks in CIDR notation with no host bits set, e.g. 192.0.2.0/24") from None
+    if network.prefixlen == 0:
+        raise SettingsError(key, value, "must not open SSH to the whole internet (0.0.0.0/0 or ::/0)")
+    return str(network)
+
+
+def _public_ipv4(key: str, value: str) -> str:
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        raise SettingsError(key, value, "must be a public IPv4 address such as 140.211.10.71") from None
+    if not address.is_global:
+        raise SettingsError(key, value, "must be a public IPv4 address, not a private or reserved one")
+    return value
+
+
+def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, ConfigKey] | None = None) -> Settings:
+    """Validate raw config (``{key: value}``, unnamespaced) into Settings, or raise one SettingsError.
+
+    Values may be strings as Pulumi hands them to a program (arrays as JSON text) or already-typed YAML
+    values as they appear in a stack file; both are accepted.
+    """
+    schema = schema if schema is not None else config_schema()
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        raise SettingsError(unknown[0], raw[unknown[0]], "is not a key Pulumi.yaml declares (typo?)")
+    read = _Reader(raw, schema)
+
+    environment = Environment(_choice("environment", read.string("environment"), {e.value: e for e in Environment}))
+    name_prefix = read.string("namePrefix")
+    if not _PREFIX.match(name_prefix):
+        raise SettingsError("namePrefix", name_prefix, "must be 3-20 characters of a-z, 0-9 and '-', starting with a letter")
+
+    dc_names = read.strings("datacenters", min_items=1)
+    for name in dc_names:
+        _choice("datacenters", name, DATACENTERS)
+
+    domain_suffix = read.string("domainSuffix")
+    if domain_suffix:
+        _hostname("domainSuffix", domain_suffix)
+    if environment is Environment.STAGING and not domain_suffix:
+        raise SettingsError("domainSuffix", domain_suffix, "must be set in staging, or staging would claim prod's public domains")
+    if environment is Environment.PROD and domain_suffix:
+        raise SettingsError("domainSuffix", domain_suffix, "must be empty in prod, which serves the real domains")
+
+    droplet_image = read.string("dropletImage")
+    if not _IMAGE.match(droplet_image):
+        raise SettingsError("dropletImage", droplet_image, "must be an image slug such as ubuntu-24-04-x64, or a numeric image ID")
+
+    ssh_keys = read.strings("sshKeys", min_items=1)
+    for key_id in ssh_keys:
+        if not _SSH_KEY.match(key_id):
+            raise SettingsError("sshKeys", key_id, "must be DigitalOcean SSH key IDs (digits) or MD5 fingerprints (aa:bb:...:ff)")
+
+    page_on_call = read.boolean("pageOnCall")
+    if environment is Environment.STAGING and page_on_call:
+        raise SettingsError("pageOnCall", True, "must be false in staging: only production pages on-call")
+    protect = read.boolean("protect")
+
+    pagerduty_handle = read.string("pagerdutyHandle")
+    if not pagerduty_handle.startswith("@pagerduty") or not _HANDLE.match(pagerduty_handle):
+        raise SettingsError("pagerdutyHandle", pagerduty_handle, "must be a Datadog PagerDuty handle such as @pagerduty-psf-infrastructure")
+    notify_handles = read.strings("notifyHandles", min_items=1)
+    for handle in notify_handles:
+        if not _HANDLE.match(handle):
+            raise SettingsError("notifyHandles", handle, "must be Datadog handles starting with @, e.g. @infrastructure-staff@python.org")
+
+    locations = read.strings("syntheticsLocations", min_items=3)
+    for location in locations:
+        if not _LOCATION.match(location):
+            raise SettingsError("syntheticsLocations", location, "must be Datadog managed locations such as aws:us-east-1")
+
+    database_size = read.string("databaseSize")
+    if not _DB_SIZE.match(database_size):
+        raise SettingsError("databaseSize", database_size, "must be a managed database size slug such as db-s-2vcpu-4gb")
+
+    return Settings(
+        stack=stack,
+        environment=environment,
+        name_prefix=name_prefix,
+        datacenters=tuple(DATACENTERS[name] for name in dc_names),
+        internal_domain=_hostname("internalDomain", read.string("internalDomain")),
+        domain_suffix=domain_suffix,
+        droplet_image=droplet_image,
+        droplet_sizes=DropletSizes(
+            small=_droplet_size("dropletSizeSmall", read.string("dropletSizeSmall")),
+            medium=_droplet_size("dropletSizeMedium", read.string("dropletSizeMedium")),
+            large=_droplet_size("dropletSizeLarge", read.string("dropletSizeLarge")),
+        ),
+        replicas=read.integer("replicas", 1, 5),
+        ssh_keys=ssh_keys,
+        admin_cidrs=tuple(_admin_cidr("adminCidrs", cidr) for cidr in read.strings("adminCidrs", min_items=1)),
+        salt_master=_hostname("saltMaster", read.string("saltMaster")),
+        protect=protect,
+        backups=read.boolean("backups"),
+        page_on_call=page_on_call,
+        pagerduty_handle=pagerduty_handle,
+        notify_handles=notify_handles,
+        fastly_activate=read.boolean("fastlyActivate"),
+        fastly_logging=_choice("fastlyLogging", read.string("fastlyLogging"), FASTLY_LOGGING),
+        hsts_max_age=read.integer("hstsMaxAge", 31_536_000, 63_072_000),
+        stale_if_error_ttl=read.integer("staleIfErrorTtl", 60, 604_800),
+        database_size=database_size,
+        database_replica=read.boolean("databaseReplica"),
+        postgres_version=_choice("postgresVersion", read.string("postgresVersion"), POSTGRES_VERSIONS),
+        python_org_origin=_hostname("pythonOrgOrigin", read.string("pythonOrgOrigin")),
+        pycon_origin=_hostname("pyconOrigin", read.string("pyconOrigin")),
+        pypi_origin=_hostname("pypiOrigin", read.string("pypiOrigin")),
+        benchmark_host_address=_public_ipv4("benchmarkHostAddress", read.string("benchmarkHostAddress")),
+        datadog_site=_choice("datadogSite", read.string("datadogSite"), DATADOG_SITES),
+        synthetics_locations=locations,
+        dnssec=read.boolean("dnssec"),
+        secrets=Secrets(
+            digitalocean_token=read.secret("digitaloceanToken"),
+            aws_access_key_id=read.secret("awsAccessKeyId"),
+            aws_secret_access_key=read.secret("awsSecretAccessKey"),
+            fastly_api_key=read.secret("fastlyApiKey"),
+            datadog_api_key=read.secret("datadogApiKey"),
+            datadog_app_key=read.secret("datadogAppKey"),
+            fastly_origin_token=read.secret("fastlyOriginToken"),
+        ),
+    )
+
+
+def load_settings() -> Settings:
+    """Read this stack's Pulumi config (project namespace only) and validate it."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config, get_config_env
+
+    # Every key set in our namespace, not only the declared ones, so a typo in a stack file is refused
+    # instead of silently falling back to a default.
+    prefix = f"{PROJECT}:"
+    present = {k for k in (*CONFIG.get(), *get_config_env()) if k.startswith(prefix)}
+    raw: dict[str, Any] = {}
+    for full_key in sorted(present | {prefix + key for key in config_schema()}):
+        value = get_config(full_key)
+        if value is not None:
+            raw[full_key[len(prefix) :]] = value
+    return parse_settings(pulumi.get_stack(), raw)
