@@ -1,0 +1,1 @@
+"""Running the program without the Pulumi CLI: the recording mock engine and the offline plan."""

@@ -28,7 +28,7 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.settings import ROOT
+from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
 
 PROJECT: Final = "psf-infra"
@@ -175,7 +175,7 @@ class Recording:
         }
 
 
-class ProgramFailed(Exception):
+class ProgramFailedError(Exception):
     """The program raised while being recorded. ``records`` says what had been registered by then."""
 
     def __init__(self, cause: BaseException, records: tuple[Record, ...]) -> None:
@@ -184,7 +184,7 @@ class ProgramFailed(Exception):
         self.records = records
 
 
-class UnansweredCall(Exception):
+class UnansweredCallError(Exception):
     """The program called a data source the mocks do not know; add an answer to MockCloud.call."""
 
 
@@ -282,13 +282,25 @@ class MockCloud(pulumi_mocks.Mocks):
             rid = str(100_000_000 + _digits(seed, 8))
         return rid, state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Answer the data sources the program reads; refuse unknown ones so none goes unnoticed."""
+        # The failures list must be a list, even empty: the SDK's mock monitor iterates it.
         if args.token == "fastly:index/getFastlyIpRanges:getFastlyIpRanges":
-            return {"cidrBlocks": list(FASTLY_IPV4), "ipv6CidrBlocks": list(FASTLY_IPV6), "id": "fastly-ip-ranges"}, None
+            return {
+                "cidrBlocks": list(FASTLY_IPV4),
+                "ipv6CidrBlocks": list(FASTLY_IPV6),
+                "id": "fastly-ip-ranges",
+            }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/pulumi", "userId": "AIDAPULUMI", "id": "123456789012"}, None
-        raise UnansweredCall(f"the recorder has no mock answer for data source {args.token!r}; add one to MockCloud.call")
+            return {
+                "accountId": "123456789012",
+                "arn": "arn:aws:iam::123456789012:user/pulumi",
+                "userId": "AIDAPULUMI",
+                "id": "123456789012",
+            }, []
+        raise UnansweredCallError(
+            f"the recorder has no mock answer for data source {args.token!r}; add one to MockCloud.call"
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -410,10 +422,15 @@ def _config_string(value: Any) -> str:
     return json.dumps(value)
 
 
-def _evaluate(program: Callable[[], None], stack: str, config: Mapping[str, Any], secret_keys: Sequence[str]) -> Recording:
+def _evaluate(
+    program: Callable[[], None], stack: str, config: Mapping[str, Any], secret_keys: Sequence[str]
+) -> Recording:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(MockCloud())
+    # The SDK tracks pending outputs in a process-wide set rather than a context variable. Tasks left in
+    # it by an evaluation that failed belong to a closed loop and would be awaited forever by the next one.
+    SETTINGS.outputs.clear()
     try:
         set_all_config({k: _config_string(v) for k, v in config.items()}, list(secret_keys))
         pulumi_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
@@ -426,9 +443,10 @@ def _evaluate(program: Callable[[], None], stack: str, config: Mapping[str, Any]
 
         try:
             loop.run_until_complete(run_in_stack(run))
-        except BaseException as exc:  # noqa: BLE001 - handed back with what was registered before it
-            raise ProgramFailed(exc, tuple(monitor.records)) from exc
+        except BaseException as exc:
+            raise ProgramFailedError(exc, tuple(monitor.records)) from exc
     finally:
+        SETTINGS.outputs.clear()
         loop.close()
         asyncio.set_event_loop(None)
     return Recording(stack, _with_datacenters(monitor.records), monitor.stack_outputs, tuple(monitor.calls))
@@ -443,7 +461,7 @@ def record_program(
 ) -> Recording:
     """Run ``program`` under the recording mocks and return what it registered.
 
-    ``config`` maps full keys (``psf-infra:replicas``) to values. Raises :class:`ProgramFailed` when the
+    ``config`` maps full keys (``psf-infra:replicas``) to values. Raises :class:`ProgramFailedError` when the
     program raises; its ``cause`` is the original exception.
     """
     return contextvars.Context().run(_evaluate, program, stack, dict(config or {}), secret_keys)
@@ -470,13 +488,28 @@ def _secret_keys(root: Path) -> tuple[str, ...]:
     return tuple(k for k, spec in (document.get("config") or {}).items() if spec.get("secret"))
 
 
+_STACK_CACHE: dict[tuple[str, Path], Recording] = {}
+
+
 def record_stack(stack: str, overrides: Mapping[str, Any] | None = None, *, root: Path = PROJECT_ROOT) -> Recording:
     """Evaluate the whole program for ``stack`` (``prod``, ``staging``) as ``pulumi preview`` would run it.
 
     Secrets the operator would set with ``pulumi config set --secret`` are supplied as mock values, marked
     secret, so the program sees exactly what it would see for real. ``overrides`` maps unnamespaced keys
     to values, like ``pulumi config set``; a value of None unsets the key.
+
+    A stack recorded without overrides is kept for the life of the process: the tests, the plan, the
+    policy check and the docs generator then share one evaluation per stack. Treat records as read-only.
     """
+    if not overrides and (stack, root) in _STACK_CACHE:
+        return _STACK_CACHE[(stack, root)]
+    recording = _record_stack(stack, overrides, root)
+    if not overrides:
+        _STACK_CACHE[(stack, root)] = recording
+    return recording
+
+
+def _record_stack(stack: str, overrides: Mapping[str, Any] | None, root: Path) -> Recording:
     from stacks.estate import main
 
     config = stack_config(stack, root)

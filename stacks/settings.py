@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -43,7 +43,7 @@ class SettingsError(RunError, ValueError):
         super().__init__(f"config {PROJECT}:{key} = {shown} is invalid: {allowed}")
 
 
-class Environment(str, Enum):
+class Environment(StrEnum):
     """The two kinds of stack. Prod protects state and pages on-call; staging does neither."""
 
     PROD = "prod"
@@ -167,7 +167,9 @@ class Settings:
             if dc.name == name:
                 return dc
         enabled = ", ".join(dc.name for dc in self.datacenters)
-        raise SettingsError("datacenters", [dc.name for dc in self.datacenters], f"must include {name!r} (has: {enabled})")
+        raise SettingsError(
+            "datacenters", [dc.name for dc in self.datacenters], f"must include {name!r} (has: {enabled})"
+        )
 
     def public_domain(self, domain: str) -> str:
         """The name a public domain has in this stack: itself in prod, renamed under the suffix elsewhere.
@@ -301,7 +303,9 @@ def _choice(key: str, value: str, allowed: frozenset[str] | Mapping[str, object]
 
 def _droplet_size(key: str, value: str) -> str:
     if value not in DROPLET_SLUGS:
-        raise SettingsError(key, value, "must be a DigitalOcean droplet size slug (pulumi_digitalocean.DropletSlug), e.g. s-1vcpu-2gb")
+        raise SettingsError(
+            key, value, "must be a DigitalOcean droplet size slug (pulumi_digitalocean.DropletSlug), e.g. s-1vcpu-2gb"
+        )
     return value
 
 
@@ -309,7 +313,9 @@ def _admin_cidr(key: str, value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
-        raise SettingsError(key, value, "must be networks in CIDR notation with no host bits set, e.g. 192.0.2.0/24") from None
+        raise SettingsError(
+            key, value, "must be networks in CIDR notation with no host bits set, e.g. 192.0.2.0/24"
+        ) from None
     if network.prefixlen == 0:
         raise SettingsError(key, value, "must not open SSH to the whole internet (0.0.0.0/0 or ::/0)")
     return str(network)
@@ -340,7 +346,9 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     environment = Environment(_choice("environment", read.string("environment"), {e.value: e for e in Environment}))
     name_prefix = read.string("namePrefix")
     if not _PREFIX.match(name_prefix):
-        raise SettingsError("namePrefix", name_prefix, "must be 3-20 characters of a-z, 0-9 and '-', starting with a letter")
+        raise SettingsError(
+            "namePrefix", name_prefix, "must be 3-20 characters of a-z, 0-9 and '-', starting with a letter"
+        )
 
     dc_names = read.strings("datacenters", min_items=1)
     for name in dc_names:
@@ -350,18 +358,24 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     if domain_suffix:
         _hostname("domainSuffix", domain_suffix)
     if environment is Environment.STAGING and not domain_suffix:
-        raise SettingsError("domainSuffix", domain_suffix, "must be set in staging, or staging would claim prod's public domains")
+        raise SettingsError(
+            "domainSuffix", domain_suffix, "must be set in staging, or staging would claim prod's public domains"
+        )
     if environment is Environment.PROD and domain_suffix:
         raise SettingsError("domainSuffix", domain_suffix, "must be empty in prod, which serves the real domains")
 
     droplet_image = read.string("dropletImage")
     if not _IMAGE.match(droplet_image):
-        raise SettingsError("dropletImage", droplet_image, "must be an image slug such as ubuntu-24-04-x64, or a numeric image ID")
+        raise SettingsError(
+            "dropletImage", droplet_image, "must be an image slug such as ubuntu-24-04-x64, or a numeric image ID"
+        )
 
     ssh_keys = read.strings("sshKeys", min_items=1)
     for key_id in ssh_keys:
         if not _SSH_KEY.match(key_id):
-            raise SettingsError("sshKeys", key_id, "must be DigitalOcean SSH key IDs (digits) or MD5 fingerprints (aa:bb:...:ff)")
+            raise SettingsError(
+                "sshKeys", key_id, "must be DigitalOcean SSH key IDs (digits) or MD5 fingerprints (aa:bb:...:ff)"
+            )
 
     page_on_call = read.boolean("pageOnCall")
     if environment is Environment.STAGING and page_on_call:
@@ -370,20 +384,32 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
 
     pagerduty_handle = read.string("pagerdutyHandle")
     if not pagerduty_handle.startswith("@pagerduty") or not _HANDLE.match(pagerduty_handle):
-        raise SettingsError("pagerdutyHandle", pagerduty_handle, "must be a Datadog PagerDuty handle such as @pagerduty-psf-infrastructure")
+        raise SettingsError(
+            "pagerdutyHandle",
+            pagerduty_handle,
+            "must be a Datadog PagerDuty handle such as @pagerduty-psf-infrastructure",
+        )
     notify_handles = read.strings("notifyHandles", min_items=1)
     for handle in notify_handles:
         if not _HANDLE.match(handle):
-            raise SettingsError("notifyHandles", handle, "must be Datadog handles starting with @, e.g. @infrastructure-staff@python.org")
+            raise SettingsError(
+                "notifyHandles",
+                handle,
+                "must be Datadog handles starting with @, e.g. @infrastructure-staff@python.org",
+            )
 
     locations = read.strings("syntheticsLocations", min_items=3)
     for location in locations:
         if not _LOCATION.match(location):
-            raise SettingsError("syntheticsLocations", location, "must be Datadog managed locations such as aws:us-east-1")
+            raise SettingsError(
+                "syntheticsLocations", location, "must be Datadog managed locations such as aws:us-east-1"
+            )
 
     database_size = read.string("databaseSize")
     if not _DB_SIZE.match(database_size):
-        raise SettingsError("databaseSize", database_size, "must be a managed database size slug such as db-s-2vcpu-4gb")
+        raise SettingsError(
+            "databaseSize", database_size, "must be a managed database size slug such as db-s-2vcpu-4gb"
+        )
 
     return Settings(
         stack=stack,

@@ -1,0 +1,213 @@
+"""Settings: every key accepts its good values and refuses each kind of bad value, naming the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stacks.settings import (
+    DATACENTERS,
+    PROJECT_ROOT,
+    Environment,
+    Secret,
+    Settings,
+    SettingsError,
+    config_schema,
+    parse_settings,
+)
+
+SCHEMA = config_schema()
+SECRET_KEYS = [k for k, spec in SCHEMA.items() if spec.secret]
+
+
+def base(stack: str) -> dict[str, Any]:
+    """A stack file's values, unnamespaced, plus the secrets an operator would have set."""
+    document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    raw = {k.split(":", 1)[1]: v for k, v in document["config"].items() if k.startswith("psf-infra:")}
+    raw.update({k: f"value-of-{k}" for k in SECRET_KEYS})
+    return raw
+
+
+BOOLEAN = ([True, False, "true", "false", "True"], ["yes", 1, "", "on"])
+HOSTNAME = (["app.herokuapp.com", "a-b.example.org"], ["", "x", "http://x.org", "UPPER.org", "a..org", "-a.org"])
+SIZE = (["s-1vcpu-1gb", "s-4vcpu-8gb", "c-4"], ["s-1vcpu-1g", "huge", "", "S-1VCPU-1GB"])
+
+# key -> (good values, bad values), all tried on the staging stack file's values.
+CASES: dict[str, tuple[list[Any], list[Any]]] = {
+    "environment": (["staging"], ["production", "", "Staging", "test"]),
+    "namePrefix": (["psf-staging", "ab1"], ["", "PSF", "1abc", "ab", "x" * 25, "psf_staging", "psf-"]),
+    "datacenters": ([["nyc1"], ["ams1", "nyc1", "sfo1"], '["sfo1"]'], [["nyc2"], [], ["nyc1", "nyc1"], "nyc1", [1]]),
+    "internalDomain": (["psf.io", "int.staging.psf.io"], ["", "PSF.IO", "psf", "-a.io", "a..io"]),
+    "domainSuffix": (["staging.psf.io", "test.example.org"], ["", "Staging.psf.io", "nodots"]),
+    "dropletImage": (["ubuntu-24-04-x64", "12345", "debian-12-x64"], ["", "Ubuntu 24", "-x", "a_b"]),
+    "dropletSizeSmall": SIZE,
+    "dropletSizeMedium": SIZE,
+    "dropletSizeLarge": SIZE,
+    "replicas": ([1, 5, "2"], [0, 6, "two", True, "1.5", -1]),
+    "sshKeys": (
+        [["123"], ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa", "42"]],
+        [[], ["not-a-key"], "x", [""], ["3b:16"], ["1", "1"]],
+    ),
+    "adminCidrs": (
+        [["140.211.10.0/24"], ["2605:bc80:3010::/48", "192.0.2.7/32"]],
+        [["0.0.0.0/0"], ["::/0"], ["10.0.0.1/24"], ["banana"], [], "140.211.10.0/24"],
+    ),
+    "saltMaster": (["salt.nyc1.psf.io"], ["", "salt", "SALT.psf.io"]),
+    "protect": BOOLEAN,
+    "backups": BOOLEAN,
+    "pageOnCall": ([False, "false"], [True, "true", "maybe"]),
+    "pagerdutyHandle": (["@pagerduty-psf", "@pagerduty"], ["pagerduty", "@slack-infra", "", "@pagerduty psf"]),
+    "notifyHandles": ([["@infrastructure-staff@python.org"], ["@slack-psf-infra", "@a@b.org"]], [[], ["no-at"], ["@"]]),
+    "fastlyActivate": BOOLEAN,
+    "fastlyLogging": (["s3", "datadog"], ["syslog", "", "S3"]),
+    "hstsMaxAge": ([31_536_000, 63_072_000, "31536000"], [300, 0, "long", 63_072_001]),
+    "staleIfErrorTtl": ([60, 86_400], [0, 10**7, "forever"]),
+    "databaseSize": (["db-s-1vcpu-1gb", "db-s-2vcpu-4gb"], ["s-1vcpu-1gb", "", "db-huge"]),
+    "databaseReplica": BOOLEAN,
+    "postgresVersion": (["16", "14", "17"], ["9.6", "18", "", "sixteen"]),
+    "pythonOrgOrigin": HOSTNAME,
+    "pyconOrigin": HOSTNAME,
+    "pypiOrigin": HOSTNAME,
+    "benchmarkHostAddress": (["140.211.10.71", "8.8.8.8"], ["10.0.0.1", "256.1.1.1", "host.example", "", "127.0.0.1"]),
+    "datadogSite": (["datadoghq.com", "datadoghq.eu"], ["datadog.com", ""]),
+    "syntheticsLocations": (
+        [["aws:us-east-1", "aws:eu-west-1", "aws:ap-south-1"]],
+        [["aws:us-east-1"], ["nowhere", "aws:x", "aws:y"], []],
+    ),
+    "dnssec": BOOLEAN,
+    **{key: (["s3cr3t-value"], ["", "   "]) for key in SECRET_KEYS},
+}
+
+GOOD = [(key, value) for key, (good, _) in CASES.items() for value in good]
+BAD = [(key, value) for key, (_, bad) in CASES.items() for value in bad]
+
+
+def test_every_declared_key_has_cases() -> None:
+    assert set(CASES) == set(SCHEMA), "add good and bad values for new config keys to CASES"
+
+
+def test_schema_declares_type_and_description_for_every_key() -> None:
+    for key, spec in SCHEMA.items():
+        assert spec.type in {"string", "integer", "boolean", "array"}, key
+        assert spec.description, key
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_stack_files_parse(stack: str) -> None:
+    parsed = parse_settings(stack, base(stack))
+    assert parsed.environment is Environment(stack)
+    assert {dc.name for dc in parsed.datacenters} == set(DATACENTERS)
+
+
+@pytest.mark.parametrize(("key", "value"), GOOD, ids=[f"{k}={v!r}" for k, v in GOOD])
+def test_good_value_is_accepted(key: str, value: Any) -> None:
+    raw = base("staging") | {key: value}
+    assert isinstance(parse_settings("staging", raw), Settings)
+
+
+@pytest.mark.parametrize(("key", "value"), BAD, ids=[f"{k}={v!r}" for k, v in BAD])
+def test_bad_value_is_refused_naming_the_key(key: str, value: Any) -> None:
+    raw = base("staging") | {key: value}
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("staging", raw)
+    message = str(caught.value)
+    assert caught.value.key == key
+    assert f"psf-infra:{key}" in message
+    assert "\n" not in message
+    assert "is invalid:" in message
+
+
+@pytest.mark.parametrize("key", [k for k, spec in SCHEMA.items() if spec.required])
+def test_missing_required_key_names_it_and_how_to_set_it(key: str) -> None:
+    raw = base("staging")
+    raw.pop(key, None)
+    with pytest.raises(SettingsError, match=f"psf-infra:{key} = \\(not set\\)") as caught:
+        parse_settings("staging", raw)
+    assert "pulumi config set" in str(caught.value)
+    if SCHEMA[key].secret:
+        assert "--secret" in str(caught.value)
+
+
+def test_defaults_come_from_pulumi_yaml() -> None:
+    raw = {k: v for k, v in base("prod").items() if SCHEMA[k].required}
+    parsed = parse_settings("prod", raw)
+    assert parsed.droplet_image == SCHEMA["dropletImage"].default
+    assert parsed.replicas == SCHEMA["replicas"].default
+    assert parsed.protect is True, "the safe default protects state"
+    assert parsed.synthetics_locations == tuple(SCHEMA["syntheticsLocations"].default)
+
+
+def test_unknown_key_is_refused() -> None:
+    with pytest.raises(SettingsError, match="psf-infra:replica ") as caught:
+        parse_settings("staging", base("staging") | {"replica": 3})
+    assert "typo" in str(caught.value)
+
+
+def test_prod_refuses_a_domain_suffix_and_staging_needs_one() -> None:
+    with pytest.raises(SettingsError, match="domainSuffix"):
+        parse_settings("prod", base("prod") | {"domainSuffix": "staging.psf.io"})
+    with pytest.raises(SettingsError, match="domainSuffix"):
+        parse_settings("staging", base("staging") | {"domainSuffix": ""})
+
+
+def test_datacenters_map_to_digitalocean_regions() -> None:
+    assert {name: dc.region.value for name, dc in DATACENTERS.items()} == {
+        "ams1": "ams3",
+        "nyc1": "nyc3",
+        "sfo1": "sfo2",
+    }
+
+
+def test_secrets_never_show_in_repr() -> None:
+    parsed = parse_settings("staging", base("staging"))
+    assert "value-of" not in repr(parsed)
+    assert repr(Secret("hunter2")) == "Secret(****)"
+
+
+def test_public_names_differ_between_stacks() -> None:
+    prod, staging = parse_settings("prod", base("prod")), parse_settings("staging", base("staging"))
+    assert prod.public_domain("python.org") == "python.org"
+    assert staging.public_domain("python.org") == "python-org.staging.psf.io"
+    assert staging.public_host("docs.python.org", "python.org") == "docs.python-org.staging.psf.io"
+    assert prod.physical_name("logs") != staging.physical_name("logs")
+
+
+def test_settings_error_is_a_pulumi_run_error() -> None:
+    # The Pulumi CLI prints a RunError as its message alone, without a traceback.
+    from pulumi.errors import RunError
+
+    assert issubclass(SettingsError, RunError)
+
+
+config_values = st.one_of(
+    st.text(max_size=30),
+    st.integers(min_value=-10, max_value=10**9),
+    st.booleans(),
+    st.lists(st.text(max_size=20), max_size=4),
+    st.sampled_from(["nyc1", "s-1vcpu-1gb", "140.211.10.0/24", "@pagerduty-x", "true", "16", "aws:us-east-1"]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stack=st.sampled_from(["prod", "staging"]),
+    changes=st.dictionaries(st.sampled_from(sorted(SCHEMA)), st.one_of(st.none(), config_values), max_size=5),
+)
+def test_random_config_gives_settings_or_a_settings_error(stack: str, changes: dict[str, Any]) -> None:
+    raw = base(stack)
+    for key, value in changes.items():
+        if value is None:
+            raw.pop(key, None)
+        else:
+            raw[key] = value
+    try:
+        result = parse_settings(stack, raw)
+    except SettingsError as exc:
+        assert exc.key in SCHEMA
+        assert "\n" not in str(exc)
+    else:
+        assert isinstance(result, Settings)
