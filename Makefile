@@ -2,6 +2,7 @@
 #   make plan STACK=staging   offline plan of a stack (mocked providers; not a cloud preview)
 #   make test                 the test suite
 #   make lint                 ruff and pyright
+#   make workflows            validate the GitHub Actions workflows
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 STACK ?= staging
 ARGS ?=
 
-.PHONY: setup plan test lint format clean
+.PHONY: setup plan test lint workflows format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "psf-infra needs Python 3.11 or later; set PYTHON=python3.11")'
@@ -30,6 +31,11 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pyright
+
+# GitHub workflows: valid YAML and valid against GitHub's schema (vendored in check-jsonschema; offline).
+workflows: setup
+	$(PY) -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 format: setup
 	$(VENV)/bin/ruff format .

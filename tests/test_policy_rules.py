@@ -1,0 +1,1092 @@
+"""The policy pack, tested the way the anchors test theirs.
+
+A compliant mini-estate passes every rule. Each case changes ONE thing (a property, an option, or one
+resource added or removed) and asserts exactly which rules fire and how often, across the whole pack, in
+the style of Pulumi's compliance policies and Checkov's per-rule fixtures. Then: the rule table's own
+invariants, every documented exception honoured (and only where it applies), both adapters.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+import pytest
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from offline.recorder import record_program
+from policy import __main__ as pack
+from policy import offline
+from policy.rules import (
+    BUCKET,
+    DB_CLUSTER,
+    DB_FIREWALL,
+    DB_REPLICA,
+    DNS_RECORD,
+    DROPLET,
+    ENFORCEMENT_LEVELS,
+    EXCEPTIONS,
+    FASTLY_SERVICE,
+    FIREWALL,
+    FIREWALL_WAIVERS,
+    MONITOR,
+    QUERY_LOG,
+    RULES,
+    RULES_BY_NAME,
+    SPACES_BUCKET,
+    SYNTHETICS_TEST,
+    VOLUME,
+    ZONE,
+    ZONE_DNSSEC,
+    FirewallWaiver,
+    Resource,
+    Waiver,
+    evaluate,
+)
+
+PROJECT = "psf-infra"
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
+ANYWHERE = ["0.0.0.0/0", "::/0"]
+ADMIN = ["140.211.10.0/24"]
+FASTLY = ["151.101.0.0/16", "2a04:4e42::/32"]
+PAGER = "@pagerduty-psf-infrastructure"
+TEAM = "@infrastructure-staff@python.org"
+S3 = {
+    "pab": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "ownership": "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "sse": "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "versioning": "aws:s3/bucketVersioning:BucketVersioning",
+    "lifecycle": "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "logging": "aws:s3/bucketLogging:BucketLogging",
+    "website": "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration",
+    "policy": "aws:s3/bucketPolicy:BucketPolicy",
+    "acl": "aws:s3/bucketAcl:BucketAcl",
+}
+
+
+def urn(stack: str, type_: str, name: str) -> str:
+    return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
+
+
+def provider_urn(stack: str, package: str, name: str | None = None) -> str:
+    return urn(stack, f"pulumi:providers:{package}", name or package)
+
+
+# --- the compliant estate ------------------------------------------------------------------------------
+
+
+def estate(stack: str = "prod") -> list[Resource]:
+    """A small estate that passes every rule: one of each kind of thing the PSF runs."""
+    prod = stack == "prod"
+    out: list[Resource] = []
+
+    def add(type_: str, name: str, props: dict[str, Any], *, stateful: bool = False, **kw: Any) -> None:
+        package = type_.split(":", 1)[0]
+        out.append(
+            Resource(
+                type=type_,
+                name=name,
+                urn=urn(stack, type_, name),
+                props=props,
+                provider=provider_urn(stack, package),
+                protect=stateful and prod,
+                retain_on_delete=stateful and prod,
+                **kw,
+            )
+        )
+
+    def droplet(name: str, did: str, tags: list[str]) -> None:
+        props = {"name": name, "image": "ubuntu-24-04-x64", "size": "s-1vcpu-2gb", "region": "nyc3"}
+        add(
+            DROPLET, name, props | {"sshKeys": ["3b:16:bf"], "tags": tags}, id=did, outputs={"urn": f"do:droplet:{did}"}
+        )
+
+    def rule(protocol: str, port: str, sources: list[str], key: str = "sourceAddresses") -> dict[str, Any]:
+        return {"protocol": protocol, "portRange": port, key: sources} if port else {"protocol": protocol, key: sources}
+
+    def egress(protocol: str, port: str, destinations: list[str]) -> dict[str, Any]:
+        return rule(protocol, port, destinations, "destinationAddresses")
+
+    droplet("web-1", "301", ["psf-prod-web"])
+    add(
+        FIREWALL,
+        "web-fw",
+        {
+            "name": "psf-prod-web",
+            "tags": ["psf-prod-web"],
+            "inboundRules": [rule("tcp", "22", ADMIN), rule("tcp", "443", FASTLY), rule("icmp", "", ANYWHERE)],
+            "outboundRules": [
+                egress("tcp", "443", ANYWHERE),
+                egress("udp", "53", ANYWHERE),
+                egress("tcp", "1-65535", ["10.10.0.0/16"]),
+            ],
+        },
+    )
+    droplet("mail-1", "302", ["psf-prod-mail"])
+    add(
+        FIREWALL,
+        "mail-fw",
+        {
+            "name": "psf-prod-mail",
+            "tags": ["psf-prod-mail"],
+            "inboundRules": [rule("tcp", "25", ANYWHERE), rule("tcp", "22", ADMIN)],
+            "outboundRules": [egress("tcp", "25", ANYWHERE)],
+        },
+    )
+    droplet("pythontest-1", "303", [])
+    add(
+        FIREWALL,
+        "pythontest-fw",
+        {
+            "name": "psf-prod-pythontest",
+            "dropletIds": [303.0],
+            "inboundRules": [rule("tcp", "80", ANYWHERE), rule("tcp", "443", ANYWHERE), rule("tcp", "22", ADMIN)],
+        },
+    )
+    droplet("buildbot-1", "304", ["psf-prod-buildbot"])
+    add(
+        FIREWALL,
+        "buildbot-fw",
+        {
+            "name": "psf-prod-buildbot",
+            "tags": ["psf-prod-buildbot"],
+            "inboundRules": [rule("tcp", "9020", ANYWHERE), rule("tcp", "443", FASTLY)],
+        },
+    )
+
+    add(
+        DB_CLUSTER,
+        "db",
+        {
+            "name": "psf-prod-db",
+            "engine": "pg",
+            "version": "16",
+            "size": "db-s-2vcpu-4gb",
+            "region": "nyc3",
+            "nodeCount": 1.0,
+        },
+        stateful=True,
+        id="9c1d",
+        outputs={"urn": "do:dbaas:9c1d"},
+    )
+    add(DB_FIREWALL, "db-fw", {"clusterId": "9c1d", "rules": [{"type": "tag", "value": "psf-prod-web"}]})
+    add(DB_REPLICA, "db-replica", {"clusterId": "9c1d", "name": "psf-prod-db-replica", "region": "nyc3"}, stateful=True)
+    add(VOLUME, "backups-vol", {"name": "psf-prod-backups", "region": "sfo2", "size": 500.0}, stateful=True)
+    add(
+        SPACES_BUCKET,
+        "archive",
+        {
+            "name": "psf-prod-archive",
+            "region": "nyc3",
+            "acl": "private",
+            "versioning": {"enabled": True},
+            "forceDestroy": False,
+        },
+    )
+
+    tls_only = {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    fastly_read = {
+        "Sid": "FastlyRead",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": FASTLY}},
+    }
+
+    def bucket(name: str, tags: dict[str, str], *, logging: bool, website: bool, statements: list[Any]) -> None:
+        physical = f"psf-{stack}-{name}"
+        add(
+            BUCKET[0],
+            name,
+            {"bucket": physical, "tags": tags, "forceDestroy": False},
+            stateful=tags.get("stateful") == "true",
+            outputs={"bucket": physical},
+        )
+        add(
+            S3["pab"],
+            f"{name}-pab",
+            {
+                "bucket": physical,
+                "blockPublicAcls": True,
+                "blockPublicPolicy": True,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+        )
+        add(
+            S3["ownership"],
+            f"{name}-ownership",
+            {"bucket": physical, "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+        )
+        add(
+            S3["sse"],
+            f"{name}-sse",
+            {
+                "bucket": physical,
+                "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}, "bucketKeyEnabled": True}],
+            },
+        )
+        add(
+            S3["versioning"],
+            f"{name}-versioning",
+            {"bucket": physical, "versioningConfiguration": {"status": "Enabled"}},
+        )
+        add(
+            S3["lifecycle"],
+            f"{name}-lifecycle",
+            {
+                "bucket": physical,
+                "rules": [
+                    {
+                        "id": "abort-uploads",
+                        "status": "Enabled",
+                        "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7.0},
+                        "filter": {"prefix": ""},
+                    }
+                ],
+            },
+        )
+        add(
+            S3["policy"],
+            f"{name}-policy",
+            {"bucket": physical, "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})},
+        )
+        if logging:
+            add(
+                S3["logging"],
+                f"{name}-logging",
+                {"bucket": physical, "targetBucket": f"psf-{stack}-logs", "targetPrefix": f"{name}/"},
+            )
+        if website:
+            add(S3["website"], f"{name}-website", {"bucket": physical, "indexDocument": {"suffix": "index.html"}})
+
+    bucket("files", {"stateful": "true"}, logging=True, website=False, statements=[tls_only])
+    bucket("logs", {"stateful": "true"}, logging=False, website=False, statements=[tls_only])
+    bucket("jython-site", {"static-site": "true"}, logging=True, website=True, statements=[fastly_read])
+
+    add(
+        ZONE,
+        "python-org",
+        {"name": "python.org", "comment": "python.org"},
+        stateful=True,
+        id="ZPYORG",
+        outputs={"zoneId": "ZPYORG"},
+    )
+    for name, props in {
+        "caa": {"name": "python.org", "type": "CAA", "records": ['0 issue "letsencrypt.org"']},
+        "mx": {"name": "python.org", "type": "MX", "records": ["10 mail.python.org"]},
+        "spf": {"name": "python.org", "type": "TXT", "records": ["v=spf1 mx -all"]},
+        "dmarc": {"name": "_dmarc.python.org", "type": "TXT", "records": ["v=DMARC1; p=quarantine; pct=100"]},
+        "www": {"name": "www", "type": "CNAME", "records": ["dualstack.python.map.fastly.net"]},
+    }.items():
+        add(DNS_RECORD, f"python-org-{name}", props | {"zoneId": "ZPYORG", "ttl": 3600.0})
+    add(ZONE_DNSSEC, "python-org-dnssec", {"hostedZoneId": "ZPYORG", "signingStatus": "SIGNING"})
+    add(QUERY_LOG, "python-org-querylog", {"zoneId": "ZPYORG", "cloudwatchLogGroupArn": "arn:aws:logs:us-east-1:1:x"})
+
+    add(
+        FASTLY_SERVICE,
+        "www",
+        {
+            "name": f"psf-{stack}-www",
+            "domains": [{"name": "www.python.org"}],
+            "backends": [
+                {
+                    "name": "app",
+                    "address": "app.nyc1.psf.io",
+                    "port": 443.0,
+                    "useSsl": True,
+                    "sslCertHostname": "app.nyc1.psf.io",
+                    "sslCheckCert": True,
+                    "shield": "lga-ny-us",
+                    "healthcheck": "app-health",
+                },
+                {
+                    "name": "mirror",
+                    "address": "psf-prod-jython-site.s3-website-us-east-1.amazonaws.com",
+                    "port": 80.0,
+                    "useSsl": False,
+                    "shield": "iad-va-us",
+                    "healthcheck": "mirror-health",
+                },
+            ],
+            "healthchecks": [
+                {"name": "app-health", "host": "app.nyc1.psf.io", "path": "/_haproxy_status"},
+                {"name": "mirror-health", "host": "mirror", "path": "/last-modified"},
+            ],
+            "requestSettings": [{"name": "force-tls", "forceSsl": True}],
+            "headers": [
+                {
+                    "name": "hsts",
+                    "type": "response",
+                    "action": "set",
+                    "destination": "http.Strict-Transport-Security",
+                    "source": '"max-age=63072000; includeSubDomains; preload"',
+                },
+                {
+                    "name": "origin-token",
+                    "type": "request",
+                    "action": "set",
+                    "destination": "http.Fastly-Token",
+                    "source": "[secret]",
+                },
+            ],
+            "staleIfError": True,
+            "staleIfErrorTtl": 43200.0,
+            "loggingS3s": [{"name": "s3", "bucketName": f"psf-{stack}-logs", "domain": "s3.amazonaws.com"}],
+        },
+    )
+    handles = f"{PAGER} {TEAM}" if prod else TEAM
+    add(
+        SYNTHETICS_TEST,
+        "www-check",
+        {
+            "name": "www.python.org",
+            "type": "api",
+            "subtype": "http",
+            "status": "live",
+            "message": f"www.python.org is down {handles}",
+            "requestDefinition": {"method": "GET", "url": "https://www.python.org/"},
+            "requestHeaders": {"Fastly-Token": "[secret]", "Host": "www.python.org"},
+        },
+    )
+    add(
+        MONITOR,
+        "disk",
+        {
+            "name": "disk full",
+            "type": "metric alert",
+            "query": "avg(last_5m):disk > 0.9",
+            "message": f"disk almost full {handles}",
+        },
+    )
+    out.append(Resource("psf:estate:Datacenter", "nyc1", urn(stack, "psf:estate:Datacenter", "nyc1"), custom=False))
+    return out
+
+
+# --- one-change edits ----------------------------------------------------------------------------------
+
+DROP = object()
+
+
+def _set_path(target: Any, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    if isinstance(target, list):
+        index = int(last)
+        if value is DROP:
+            del target[index]
+        elif index == len(target):
+            target.append(value)
+        else:
+            target[index] = value
+    elif value is DROP:
+        del target[last]
+    else:
+        target[last] = value
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Set `path` of resource `name` (``@option``: a resource option; DROP deletes); no path drops the resource."""
+
+    name: str
+    path: str | None = None
+    value: Any = DROP
+
+    def apply(self, resources: list[Resource]) -> list[Resource]:
+        assert any(r.name == self.name for r in resources), f"no resource {self.name}"
+        out = []
+        for r in resources:
+            if r.name != self.name:
+                out.append(r)
+            elif self.path is None:
+                continue
+            elif self.path.startswith("@"):
+                out.append(replace(r, **{self.path[1:]: self.value}))
+            else:
+                props = copy.deepcopy(dict(r.props))
+                _set_path(props, self.path, self.value)
+                out.append(replace(r, props=props))
+        return out
+
+
+@dataclass(frozen=True)
+class Add:
+    """Add one resource to the estate."""
+
+    type: str
+    name: str
+    props: dict[str, Any]
+
+    def apply(self, resources: list[Resource]) -> list[Resource]:
+        stack = resources[0].stack
+        package = self.type.split(":", 1)[0]
+        new = Resource(
+            self.type, self.name, urn(stack, self.type, self.name), self.props, provider=provider_urn(stack, package)
+        )
+        return [*resources, new]
+
+
+def policy_doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def counts(resources: list[Resource]) -> dict[str, int]:
+    return dict(Counter(rule.name for rule, f in evaluate(resources) if f.status == "violation"))
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    change: Edit | Add | tuple[Edit | Add, ...]
+    expected: dict[str, int]
+    stack: str = "prod"
+
+
+INBOUND, EGRESS = "do-firewall-no-public-inbound", "do-firewall-no-open-egress"
+
+CASES = [
+    # DigitalOcean firewalls: the documented waivers hold only on the firewall, protocol and port they name.
+    Case("ssh-open-to-world", Edit("web-fw", "inboundRules.0.sourceAddresses", ["0.0.0.0/0"]), {INBOUND: 1}),
+    Case(
+        "web-443-open-on-non-waived-firewall", Edit("web-fw", "inboundRules.1.sourceAddresses", ["::/0"]), {INBOUND: 1}
+    ),
+    Case("smtp-on-non-mail-firewall", Edit("mail-fw", "name", "psf-prod-wiki"), {INBOUND: 1, EGRESS: 1}),
+    Case("mail-firewall-other-port", Edit("mail-fw", "inboundRules.0.portRange", "587"), {INBOUND: 1}),
+    Case("mail-firewall-udp-25", Edit("mail-fw", "inboundRules.0.protocol", "udp"), {INBOUND: 1}),
+    Case("pythontest-ports-on-other-firewall", Edit("pythontest-fw", "name", "psf-prod-web2"), {INBOUND: 2}),
+    Case("buildbot-port-on-other-firewall", Edit("buildbot-fw", "name", "psf-prod-ci"), {INBOUND: 1}),
+    Case("buildbot-port-range", Edit("buildbot-fw", "inboundRules.0.portRange", "9000-9100"), {INBOUND: 1}),
+    Case("egress-all-ports", Edit("web-fw", "outboundRules.2.destinationAddresses", ["0.0.0.0/0"]), {EGRESS: 1}),
+    Case("egress-odd-port", Edit("web-fw", "outboundRules.0.portRange", "8080"), {EGRESS: 1}),
+    Case("droplet-without-keys", Edit("web-1", "sshKeys", []), {"do-droplet-ssh-keys": 1}),
+    Case("droplet-keys-unset", Edit("web-1", "sshKeys"), {"do-droplet-ssh-keys": 1}),
+    Case("droplet-untagged", Edit("web-1", "tags", ["psf-prod-other"]), {"do-droplet-firewalled": 1}),
+    Case("firewall-loses-droplet-id", Edit("pythontest-fw", "dropletIds", []), {"do-droplet-firewalled": 1}),
+    Case("firewall-removed", Edit("buildbot-fw"), {"do-droplet-firewalled": 1}),
+    Case("db-firewall-removed", Edit("db-fw"), {"do-database-firewall": 1}),
+    Case("db-firewall-other-cluster", Edit("db-fw", "clusterId", "other"), {"do-database-firewall": 1}),
+    Case(
+        "db-firewall-open",
+        Edit("db-fw", "rules.0", {"type": "ip_addr", "value": "0.0.0.0/0"}),
+        {"do-database-firewall": 1},
+    ),
+    Case("db-replica-removed", Edit("db-replica"), {"do-database-standby-in-prod": 1}),
+    Case("db-standby-instead-of-replica", (Edit("db-replica"), Edit("db", "nodeCount", 2.0)), {}),
+    Case("spaces-unversioned", Edit("archive", "versioning.enabled", False), {"do-spaces-versioning": 1}),
+    Case("spaces-public", Edit("archive", "acl", "public-read"), {"do-spaces-no-public-acl": 1}),
+    Case("spaces-force-destroy", Edit("archive", "forceDestroy", True), {"do-spaces-no-force-destroy": 1}),
+    # S3
+    *(
+        Case(f"pab-{key}-off", Edit("files-pab", key, False), {"s3-public-access-block-settings": 1})
+        for key in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    ),
+    Case("pab-setting-unset", Edit("jython-site-pab", "restrictPublicBuckets"), {"s3-public-access-block-settings": 1}),
+    Case("pab-removed", Edit("files-pab"), {"s3-bucket-has-public-access-block": 1}),
+    Case(
+        "pab-for-other-bucket", Edit("logs-pab", "bucket", "psf-prod-other"), {"s3-bucket-has-public-access-block": 1}
+    ),
+    Case(
+        "ownership-object-writer",
+        Edit("files-ownership", "rule.objectOwnership", "ObjectWriter"),
+        {"s3-acls-disabled": 1},
+    ),
+    Case("ownership-removed", Edit("jython-site-ownership"), {"s3-acls-disabled": 1}),
+    Case("bucket-public-acl", Edit("files", "acl", "public-read"), {"s3-no-public-acl": 1}),
+    Case(
+        "bucket-acl-public-read-write",
+        Add(S3["acl"], "files-acl", {"bucket": "psf-prod-files", "acl": "public-read-write"}),
+        {"s3-no-public-acl": 1},
+    ),
+    Case(
+        "bucket-acl-grant-all-users",
+        Add(
+            S3["acl"],
+            "files-acl",
+            {
+                "bucket": "psf-prod-files",
+                "accessControlPolicy": {
+                    "grants": [
+                        {
+                            "permission": "READ",
+                            "grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"},
+                        }
+                    ],
+                    "owner": {"id": "x"},
+                },
+            },
+        ),
+        {"s3-no-public-acl": 1},
+    ),
+    Case(
+        "policy-public-read-unconditional",
+        Edit(
+            "jython-site-policy",
+            "policy",
+            policy_doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", "Resource": "*"}),
+        ),
+        {"s3-policy-no-public-grant": 1},
+    ),
+    Case("policy-not-json", Edit("jython-site-policy", "policy", "{not json"), {"s3-policy-no-public-grant": 1}),
+    Case(
+        "policy-without-tls-deny",
+        Edit("files-policy", "policy", policy_doc()),
+        {"s3-policy-deny-insecure-transport": 1},
+    ),
+    Case(
+        "static-site-tag-removed",
+        Edit("jython-site", "tags", {}),
+        {"s3-website-static-sites-only": 1, "s3-policy-deny-insecure-transport": 1},
+    ),
+    Case(
+        "versioning-suspended",
+        Edit("files-versioning", "versioningConfiguration.status", "Suspended"),
+        {"s3-versioning": 1},
+    ),
+    Case("versioning-removed", Edit("logs-versioning"), {"s3-versioning": 1}),
+    Case(
+        "sse-none",
+        Edit("files-sse", "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "none"),
+        {"s3-encryption-at-rest": 1},
+    ),
+    Case("sse-removed", Edit("logs-sse"), {"s3-encryption-at-rest": 1}),
+    Case("logging-removed", Edit("files-logging"), {"s3-access-logging": 1}),
+    Case("static-site-logging-removed", Edit("jython-site-logging"), {"s3-access-logging": 1}),
+    Case(
+        "lifecycle-disabled", Edit("files-lifecycle", "rules.0.status", "Disabled"), {"s3-lifecycle-abort-multipart": 1}
+    ),
+    Case(
+        "lifecycle-no-abort",
+        Edit("files-lifecycle", "rules.0.abortIncompleteMultipartUpload"),
+        {"s3-lifecycle-abort-multipart": 1},
+    ),
+    Case(
+        "website-on-file-bucket",
+        Add(S3["website"], "files-website", {"bucket": "psf-prod-files"}),
+        {"s3-website-static-sites-only": 1},
+    ),
+    Case(
+        "inline-website-on-file-bucket",
+        Edit("files", "website", {"indexDocument": "index.html"}),
+        {"s3-website-static-sites-only": 1},
+    ),
+    # Route 53
+    Case("dnssec-removed", Edit("python-org-dnssec"), {"route53-dnssec-in-prod": 1}),
+    Case(
+        "dnssec-not-signing", Edit("python-org-dnssec", "signingStatus", "NOT_SIGNING"), {"route53-dnssec-in-prod": 1}
+    ),
+    Case("query-log-removed", Edit("python-org-querylog"), {"route53-query-logging": 1}),
+    Case("caa-removed", Edit("python-org-caa"), {"route53-caa": 1}),
+    Case("spf-softfail", Edit("python-org-spf", "records", ["v=spf1 mx ~all"]), {"route53-mail-spf-dmarc": 1}),
+    Case("spf-removed", Edit("python-org-spf"), {"route53-mail-spf-dmarc": 1}),
+    Case("dmarc-removed", Edit("python-org-dmarc"), {"route53-mail-spf-dmarc": 1}),
+    Case("dmarc-p-none", Edit("python-org-dmarc", "records", ["v=DMARC1; p=none"]), {"route53-mail-spf-dmarc": 1}),
+    Case("private-zone-needs-none", Edit("python-org", "vpcs", [{"vpcId": "vpc-1"}]), {}),
+    # Fastly
+    Case("no-force-tls", Edit("www", "requestSettings.0.forceSsl", False), {"fastly-force-tls": 1}),
+    Case("hsts-short", Edit("www", "headers.0.source", '"max-age=300"'), {"fastly-hsts": 1}),
+    Case("hsts-deleted", Edit("www", "headers.0.action", "delete"), {"fastly-hsts": 1}),
+    Case("backend-without-healthcheck", Edit("www", "backends.0.healthcheck"), {"fastly-backend-healthcheck": 1}),
+    Case(
+        "backend-undefined-healthcheck",
+        Edit("www", "backends.1.healthcheck", "nope"),
+        {"fastly-backend-healthcheck": 1},
+    ),
+    Case("backend-plain-http", Edit("www", "backends.0.useSsl", False), {"fastly-backend-tls": 1}),
+    Case("backend-no-cert-hostname", Edit("www", "backends.0.sslCertHostname"), {"fastly-backend-tls": 1}),
+    Case("backend-no-cert-check", Edit("www", "backends.0.sslCheckCert", False), {"fastly-backend-tls": 1}),
+    Case("mirror-not-s3-website", Edit("www", "backends.1.address", "mirror.sfo1.psf.io"), {"fastly-backend-tls": 1}),
+    Case("no-stale", Edit("www", "staleIfError", False), {"fastly-serve-stale": 1}),
+    Case("stale-ttl-zero", Edit("www", "staleIfErrorTtl", 0.0), {"fastly-serve-stale": 1}),
+    Case("backend-no-shield", Edit("www", "backends.1.shield"), {"fastly-shielding": 1}),
+    Case("no-logging", Edit("www", "loggingS3s", []), {"fastly-logging": 1}),
+    Case("token-header-on-response", Edit("www", "headers.1.type", "response"), {"fastly-origin-shared-secret": 1}),
+    Case("token-header-plaintext", Edit("www", "headers.1.source", '"hunter2"'), {"no-plaintext-secrets": 1}),
+    Case("token-from-edge-dictionary", Edit("www", "headers.1.source", 'table.lookup(origin, "token")'), {}),
+    # Datadog
+    Case(
+        "synthetics-test-host-changed",
+        Edit("www-check", "requestDefinition.url", "https://docs.python.org/"),
+        {"datadog-synthetics-cover-public-hosts": 1},
+    ),
+    Case(
+        "fastly-domain-without-test",
+        Edit("www", "domains.1", {"name": "python.org"}),
+        {"datadog-synthetics-cover-public-hosts": 1},
+    ),
+    Case("wildcard-domain-not-tested", Edit("www", "domains.1", {"name": "*.python.org"}), {}),
+    Case(
+        "synthetics-plaintext-token",
+        Edit("www-check", "requestHeaders.Fastly-Token", "hunter2"),
+        {"no-plaintext-secrets": 1},
+    ),
+    Case(
+        "monitor-notifies-nobody",
+        Edit("disk", "message", "disk almost full"),
+        {"datadog-alerts-notify-team": 1, "datadog-prod-pages-on-call": 1},
+    ),
+    Case(
+        "prod-monitor-does-not-page",
+        Edit("disk", "message", f"disk almost full {TEAM}"),
+        {"datadog-prod-pages-on-call": 1},
+    ),
+    Case(
+        "staging-synthetics-pages",
+        Edit("www-check", "message", f"down {PAGER}"),
+        {"datadog-staging-never-pages": 1},
+        stack="staging",
+    ),
+    Case(
+        "staging-monitor-escalation-pages",
+        Edit("disk", "escalationMessage", PAGER),
+        {"datadog-staging-never-pages": 1},
+        stack="staging",
+    ),
+    # Deployment safety
+    Case("prod-zone-unprotected", Edit("python-org", "@protect", False), {"stateful-protected-in-prod": 1}),
+    Case("prod-bucket-not-retained", Edit("files", "@retain_on_delete", False), {"stateful-protected-in-prod": 1}),
+    Case("prod-volume-unprotected", Edit("backups-vol", "@protect", False), {"stateful-protected-in-prod": 1}),
+    Case(
+        "prod-replica-neither",
+        (Edit("db-replica", "@protect", False), Edit("db-replica", "@retain_on_delete", False)),
+        {"stateful-protected-in-prod": 1},
+    ),
+    Case("prod-db-unprotected", Edit("db", "@protect", False), {"stateful-protected-in-prod": 1}),
+    Case("untagged-bucket-is-not-stateful", (Edit("files", "tags", {}), Edit("files", "@protect", False)), {}),
+    Case("prod-bucket-force-destroy", Edit("logs", "forceDestroy", True), {"stateful-no-force-destroy-in-prod": 1}),
+    Case("prod-zone-force-destroy", Edit("python-org", "forceDestroy", True), {"stateful-no-force-destroy-in-prod": 1}),
+    Case(
+        "staging-zone-protected",
+        Edit("python-org", "@protect", True),
+        {"staging-nothing-protected": 1},
+        stack="staging",
+    ),
+    Case(
+        "staging-droplet-retained",
+        Edit("web-1", "@retain_on_delete", True),
+        {"staging-nothing-protected": 1},
+        stack="staging",
+    ),
+    Case("staging-may-drop-replica", Edit("db-replica"), {}, stack="staging"),
+    Case("staging-may-skip-dnssec", Edit("python-org-dnssec"), {}, stack="staging"),
+    Case("staging-may-force-destroy", Edit("logs", "forceDestroy", True), {}, stack="staging"),
+    Case("default-provider-missing", Edit("web-1", "@provider", None), {"explicit-provider": 1}),
+    Case(
+        "default-provider-instance",
+        Edit("files", "@provider", provider_urn("prod", "aws", "default_7_0_0")),
+        {"explicit-provider": 1},
+    ),
+    Case("component-needs-no-provider", Edit("nyc1", "@provider", None), {}),
+]
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_compliant_estate_passes_every_rule(stack: str) -> None:
+    assert counts(estate(stack)) == {}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_one_change_gives_exactly_the_expected_violations(case: Case) -> None:
+    resources = estate(case.stack)
+    for change in case.change if isinstance(case.change, tuple) else (case.change,):
+        resources = change.apply(resources)
+    assert counts(resources) == case.expected
+
+
+def test_every_rule_has_a_failing_case() -> None:
+    covered = {name for case in CASES for name in case.expected} | {"s3-bucket-name-no-dots"}
+    assert covered == set(RULES_BY_NAME)
+
+
+def test_violation_messages_name_the_resource_and_the_fix() -> None:
+    resources = Edit("web-fw", "inboundRules.0.sourceAddresses", ["0.0.0.0/0"]).apply(estate())
+    (finding,) = RULES_BY_NAME[INBOUND].violations(resources)
+    assert finding.urn == urn("prod", FIREWALL, "web-fw")
+    assert "Firewall 'web-fw'" in finding.message
+    assert "tcp 22" in finding.message
+    assert "Fix:" in finding.message
+
+
+@pytest.mark.parametrize(("name", "expected"), [("psf-prod-files", 0), ("psf.prod.files", 1), ("files.python.org", 1)])
+def test_bucket_names_without_dots(name: str, expected: int) -> None:
+    bucket = Resource(BUCKET[0], "files", urn("prod", BUCKET[0], "files"), {"bucket": name})
+    assert len(RULES_BY_NAME["s3-bucket-name-no-dots"].violations([bucket])) == expected
+
+
+# --- the rule table ------------------------------------------------------------------------------------
+
+ANCHOR_RE = re.compile(r"^(CKV2?_(AWS|DIO)_\d+|DIG-\d{4}|AWS-\d{4}|KICS-[0-9a-f]{8}|ours)$")
+
+
+def test_at_least_twenty_rules() -> None:
+    assert len(RULES) >= 20
+
+
+def test_rule_names_are_unique_and_kebab_case() -> None:
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", n) for n in names)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
+def test_rule_is_well_formed(rule: Any) -> None:
+    assert rule.anchors
+    assert all(ANCHOR_RE.match(a) for a in rule.anchors), rule.anchors
+    assert rule.enforcement in ENFORCEMENT_LEVELS
+    assert rule.description and rule.description[0].isupper()
+    assert rule.resource_types or rule.name in ("staging-nothing-protected", "explicit-provider")
+
+
+def test_every_provider_family_is_covered() -> None:
+    families = {t.split(":", 1)[0] for rule in RULES for t in rule.resource_types}
+    assert {"digitalocean", "aws", "fastly", "datadog"} <= families
+
+
+def test_rule_table_rejects_malformed_rules() -> None:
+    from policy.rules import Rule
+
+    def check(_: Resource) -> list[Any]:
+        return []
+
+    with pytest.raises(ValueError, match="kebab"):
+        Rule("Bad_Name", "x", ("ours",), "mandatory", (), check=check)
+    with pytest.raises(ValueError, match="anchor"):
+        Rule("no-anchor", "x", (), "mandatory", (), check=check)
+    with pytest.raises(ValueError, match="enforcement"):
+        Rule("bad-level", "x", ("ours",), "remediate", (), check=check)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="exactly one"):
+        Rule("no-check", "x", ("ours",), "advisory", ())
+
+
+# --- exceptions ----------------------------------------------------------------------------------------
+
+
+def test_exceptions_have_unique_ids_reasons_and_real_rules() -> None:
+    ids = [e.id for e in EXCEPTIONS]
+    assert len(ids) == len(set(ids))
+    for exception in EXCEPTIONS:
+        assert len(exception.reason) > 30, exception.id
+        assert exception.rule in RULES_BY_NAME, exception.id
+
+
+def _firewall(name: str, waiver: FirewallWaiver, port: str) -> Resource:
+    key, addresses = (
+        ("inboundRules", "sourceAddresses")
+        if waiver.direction == "inbound"
+        else ("outboundRules", "destinationAddresses")
+    )
+    rule: dict[str, Any] = {"protocol": waiver.protocols[0], addresses: ANYWHERE}
+    if port:
+        rule["portRange"] = port
+    return Resource(FIREWALL, "fw", urn("prod", FIREWALL, "fw"), {"name": name, key: [rule]})
+
+
+@pytest.mark.parametrize("waiver", FIREWALL_WAIVERS, ids=[w.id for w in FIREWALL_WAIVERS])
+def test_firewall_waiver_is_honoured_where_it_applies(waiver: FirewallWaiver) -> None:
+    rule = RULES_BY_NAME[waiver.rule]
+    for port in waiver.ports:
+        fw = _firewall(waiver.firewall_name.replace("*", "psf-prod-"), waiver, port)
+        findings = rule.findings([fw])
+        assert [(f.status, f.waiver) for f in findings] == [("waived", waiver.id)]
+        assert waiver.reason in findings[0].message
+
+
+@pytest.mark.parametrize("waiver", [w for w in FIREWALL_WAIVERS if w.firewall_name != "*"], ids=lambda w: w.id)
+def test_firewall_waiver_does_not_apply_to_other_firewalls(waiver: FirewallWaiver) -> None:
+    fw = _firewall("psf-prod-wiki", waiver, waiver.ports[0])
+    assert len(RULES_BY_NAME[waiver.rule].violations([fw])) == 1
+
+
+def test_mail_smtp_open_passes_and_the_same_port_elsewhere_fails() -> None:
+    mail = next(w for w in FIREWALL_WAIVERS if w.id == "public-smtp")
+    rule = RULES_BY_NAME[INBOUND]
+    assert rule.violations([_firewall("psf-prod-mail", mail, "25")]) == []
+    assert len(rule.violations([_firewall("psf-prod-docs", mail, "25")])) == 1
+
+
+def test_every_other_exception_is_used_by_the_compliant_estate() -> None:
+    waived = {f.waiver for _, f in evaluate(estate()) if f.status == "waived"}
+    others = {e.id for e in EXCEPTIONS if isinstance(e, Waiver)}
+    assert others <= waived
+    assert waived <= {e.id for e in EXCEPTIONS}
+
+
+# --- what an adapter cannot see ------------------------------------------------------------------------
+
+
+def test_secret_headers_list_leaves_header_checks_unverified_not_failed() -> None:
+    resources = Edit("www", "headers", "[secret]").apply(estate())
+    assert counts(resources) == {}
+    unverified = {rule.name for rule, f in evaluate(resources) if f.status == "unverified"}
+    assert unverified == {"fastly-hsts", "fastly-origin-shared-secret"}
+
+
+def test_plaintext_is_unverified_when_secrets_are_not_marked() -> None:
+    resources = [
+        replace(r, secrets_marked=False) if r.name == "www" else r
+        for r in Edit("www", "headers.1.source", '"hunter2"').apply(estate())
+    ]
+    findings = RULES_BY_NAME["no-plaintext-secrets"].findings(resources)
+    assert [f.status for f in findings] == ["unverified"]
+
+
+def test_unknown_retain_on_delete_is_unverified_in_prod() -> None:
+    resources = Edit("python-org", "@retain_on_delete", None).apply(estate())
+    findings = RULES_BY_NAME["stateful-protected-in-prod"].findings(resources)
+    assert [f.status for f in findings] == ["unverified"]
+
+
+@pytest.mark.parametrize(("stack", "prod"), [("prod", True), ("staging", False), ("test", False), ("prod-eu", False)])
+def test_environment_comes_from_the_urn(stack: str, prod: bool) -> None:
+    resource = Resource(ZONE, "z", urn(stack, ZONE, "z"))
+    assert resource.stack == stack
+    assert resource.is_prod is prod
+
+
+# --- the CrossGuard pack -------------------------------------------------------------------------------
+
+
+def test_pack_builds_one_policy_per_rule() -> None:
+    policies = pack.build_policies()
+    assert [p.name for p in policies] == [r.name for r in RULES]
+    for policy, rule in zip(policies, RULES, strict=True):
+        assert isinstance(policy, StackValidationPolicy if rule.is_stack_rule else ResourceValidationPolicy)
+        assert (
+            policy.enforcement_level
+            == {
+                "mandatory": EnforcementLevel.MANDATORY,
+                "advisory": EnforcementLevel.ADVISORY,
+            }[rule.enforcement]
+        )
+        assert policy.tags == list(rule.anchors)
+        assert policy.description == rule.description
+
+
+def _opts(protect: bool = False) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def _policy(name: str) -> Any:
+    return next(p for p in pack.build_policies() if p.name == name)
+
+
+def _crossguard_args(resource: Resource, provider: str = "do") -> ResourceValidationArgs:
+    prov = PolicyProviderResource(
+        "pulumi:providers:digitalocean", {}, provider_urn("prod", "digitalocean", provider), provider
+    )
+    props = unknown_checking_proxy(copy.deepcopy(dict(resource.props)))
+    return ResourceValidationArgs(resource.type, props, resource.urn, resource.name, _opts(resource.protect), prov)
+
+
+def _run(policy: Any, args: Any) -> list[tuple[str, str | None]]:
+    reported: list[tuple[str, str | None]] = []
+    policy.validate(args, lambda message, urn=None: reported.append((message, urn)))
+    return reported
+
+
+def test_crossguard_resource_policy_reports_through_the_proxy() -> None:
+    fw = next(
+        r for r in Edit("web-fw", "inboundRules.0.sourceAddresses", ["0.0.0.0/0"]).apply(estate()) if r.name == "web-fw"
+    )
+    reported = _run(_policy(INBOUND), _crossguard_args(fw))
+    assert len(reported) == 1
+    assert "tcp 22" in reported[0][0]
+    # The waived SMTP rule stays quiet under CrossGuard too.
+    mail = next(r for r in estate() if r.name == "mail-fw")
+    assert _run(_policy(INBOUND), _crossguard_args(mail)) == []
+    # A policy ignores types it does not read.
+    droplet = next(r for r in estate() if r.name == "web-1")
+    assert _run(_policy(INBOUND), _crossguard_args(droplet)) == []
+
+
+def test_crossguard_flags_default_providers() -> None:
+    droplet = next(r for r in estate() if r.name == "web-1")
+    assert _run(_policy("explicit-provider"), _crossguard_args(droplet)) == []
+    reported = _run(_policy("explicit-provider"), _crossguard_args(droplet, provider="default_4_50_0"))
+    assert len(reported) == 1
+    assert "default_4_50_0" in reported[0][0]
+
+
+def test_crossguard_protect_without_visible_retain_passes() -> None:
+    zone = next(r for r in estate() if r.name == "python-org")
+    assert _run(_policy("stateful-protected-in-prod"), _crossguard_args(zone)) == []
+    assert len(_run(_policy("stateful-protected-in-prod"), _crossguard_args(replace(zone, protect=False)))) == 1
+
+
+def test_crossguard_stack_policy_reports_the_offending_urn() -> None:
+    resources = Edit("web-1", "tags", ["psf-prod-other"]).apply(estate())
+    prov = PolicyProviderResource("pulumi:providers:digitalocean", {}, provider_urn("prod", "digitalocean", "do"), "do")
+    stack = [
+        PolicyResource(
+            r.type,
+            unknown_checking_proxy(copy.deepcopy(dict(r.props) | dict(r.outputs))),
+            r.urn,
+            r.name,
+            _opts(r.protect),
+            prov,
+            None,
+            [],
+            {},
+        )
+        for r in resources
+    ]
+    reported = _run(_policy("do-droplet-firewalled"), StackValidationArgs(stack))
+    assert [u for _, u in reported] == [urn("prod", DROPLET, "web-1")]
+
+
+# --- the offline adapter over a real recording ---------------------------------------------------------
+
+
+def _program(*, open_ssh: bool, default_provider: bool) -> Callable[[], None]:
+    def program() -> None:
+        do = digitalocean.Provider("do", token=pulumi.Output.secret("x"))
+        opts = pulumi.ResourceOptions(provider=do)
+        digitalocean.Droplet(
+            "web-1",
+            image="ubuntu-24-04-x64",
+            size="s-1vcpu-1gb",
+            region="nyc3",
+            ssh_keys=["3b:16"],
+            tags=["web"],
+            opts=None if default_provider else opts,
+        )
+        digitalocean.Firewall(
+            "web-fw",
+            name="psf-test-web",
+            tags=["web"],
+            inbound_rules=[
+                digitalocean.FirewallInboundRuleArgs(
+                    protocol="tcp", port_range="22", source_addresses=["0.0.0.0/0"] if open_ssh else ADMIN
+                )
+            ],
+            opts=opts,
+        )
+
+    return program
+
+
+def test_offline_evaluate_passes_a_compliant_recording() -> None:
+    recording = record_program(_program(open_ssh=False, default_provider=False))
+    assert offline.evaluate(recording) == []
+    assert offline.format_report([]).startswith("policy check: no violations")
+
+
+def test_offline_evaluate_reports_real_records() -> None:
+    recording = record_program(_program(open_ssh=True, default_provider=True))
+    violations = offline.evaluate(recording)
+    assert Counter(v.rule for v in violations) == {INBOUND: 1, "explicit-provider": 1}
+    firewall = recording.named("web-fw")
+    assert next(v for v in violations if v.rule == INBOUND).urn == firewall.urn
+    assert {v.enforcement for v in violations} == {"mandatory"}
+    assert offline.blocking(violations) == violations
+    report = offline.format_report(violations)
+    assert "2 violation(s), 2 mandatory" in report
+    assert "MANDATORY do-firewall-no-public-inbound" in report
+    assert firewall.urn in report
+
+
+def test_offline_report_lists_exemptions() -> None:
+    def program() -> None:
+        do = digitalocean.Provider("do", token=pulumi.Output.secret("x"))
+        digitalocean.Firewall(
+            "mail-fw",
+            name="psf-test-mail",
+            inbound_rules=[
+                digitalocean.FirewallInboundRuleArgs(protocol="tcp", port_range="25", source_addresses=ANYWHERE)
+            ],
+            opts=pulumi.ResourceOptions(provider=do),
+        )
+
+    recording = record_program(program)
+    assert offline.evaluate(recording) == []
+    exempted = offline.exemptions(recording)
+    assert [(e.rule, e.status, e.waiver) for e in exempted] == [(INBOUND, "waived", "public-smtp")]
+    assert "waived do-firewall-no-public-inbound" in offline.format_report([], exempted)
+
+
+def test_pack_serves_when_run_as_a_program(tmp_path: Path) -> None:
+    # What the CLI does: run policy/ as a program from the pack's directory. PolicyPack then prints the
+    # analyzer's port and serves until stopped.
+    code = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+    with subprocess.Popen(
+        [sys.executable, "-c", code, str(POLICY_DIR)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            port = proc.stdout.readline().strip()
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=30)
+    assert port.isdigit(), err
+
+
+def _redirect_service(location: str) -> Resource:
+    props = {
+        "name": "psf-prod-python-org-apex",
+        "domains": [{"name": "python.org"}],
+        "requestSettings": [{"name": "defaults", "forceSsl": False}],
+        "responseObjects": [{"name": "redirect", "status": 301.0, "requestCondition": "redirect"}],
+        "headers": [
+            {"name": "hsts", "type": "response", "action": "set", "destination": "http.Strict-Transport-Security",
+             "source": '"max-age=63072000"'},
+            {"name": "redirect-location", "type": "response", "action": "set", "destination": "http.Location",
+             "source": f'"{location}" + req.url'},
+        ],
+        "staleIfError": True,
+        "loggingS3s": [{"name": "s3", "bucketName": "psf-prod-logs"}],
+    }  # fmt: skip
+    return Resource(FASTLY_SERVICE, "apex", urn("prod", FASTLY_SERVICE, "apex"), props, provider="fastly")
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [("https://www.python.org", {}), ("http://www.python.org", {"fastly-force-tls": 1})],
+)
+def test_redirect_only_service_needs_no_backend_rules(location: str, expected: dict[str, int]) -> None:
+    rules = [r for r in RULES if FASTLY_SERVICE in r.resource_types and not r.is_stack_rule]
+    service = _redirect_service(location)
+    assert dict(Counter(rule.name for rule in rules for _ in rule.violations([service]))) == expected
+
+
+def test_secret_healthchecks_are_unverified_not_failed() -> None:
+    resources = Edit("www", "healthchecks", "[secret]").apply(estate())
+    assert counts(resources) == {}
+    findings = RULES_BY_NAME["fastly-backend-healthcheck"].findings(resources)
+    assert [f.status for f in findings] == ["unverified"]
+    # A backend naming no health check still fails.
+    resources = Edit("www", "backends.0.healthcheck").apply(resources)
+    assert counts(resources) == {"fastly-backend-healthcheck": 1}
