@@ -422,15 +422,20 @@ def _config_string(value: Any) -> str:
     return json.dumps(value)
 
 
+def _clear_pending_outputs() -> None:
+    # The SDK declares Settings.outputs through a decorator pyright cannot follow; it is a plain set.
+    SETTINGS.outputs.clear()  # pyright: ignore[reportAttributeAccessIssue]
+
+
 def _evaluate(
-    program: Callable[[], None], stack: str, config: Mapping[str, Any], secret_keys: Sequence[str]
+    program: Callable[[], object], stack: str, config: Mapping[str, Any], secret_keys: Sequence[str]
 ) -> Recording:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(MockCloud())
     # The SDK tracks pending outputs in a process-wide set rather than a context variable. Tasks left in
     # it by an evaluation that failed belong to a closed loop and would be awaited forever by the next one.
-    SETTINGS.outputs.clear()
+    _clear_pending_outputs()
     try:
         set_all_config({k: _config_string(v) for k, v in config.items()}, list(secret_keys))
         pulumi_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
@@ -446,14 +451,14 @@ def _evaluate(
         except BaseException as exc:
             raise ProgramFailedError(exc, tuple(monitor.records)) from exc
     finally:
-        SETTINGS.outputs.clear()
+        _clear_pending_outputs()
         loop.close()
         asyncio.set_event_loop(None)
     return Recording(stack, _with_datacenters(monitor.records), monitor.stack_outputs, tuple(monitor.calls))
 
 
 def record_program(
-    program: Callable[[], None],
+    program: Callable[[], object],
     *,
     stack: str = "test",
     config: Mapping[str, Any] | None = None,

@@ -92,7 +92,9 @@ def test_vpc_ranges_do_not_overlap(stack: Recording) -> None:
 def test_records_carry_options_and_parents() -> None:
     def program() -> None:
         provider = digitalocean.Provider("do", token=pulumi.Output.secret("t"))
-        vpc = digitalocean.Vpc("vpc", region="nyc3", ip_range="10.0.0.0/20", opts=pulumi.ResourceOptions(provider=provider))
+        vpc = digitalocean.Vpc(
+            "vpc", region="nyc3", ip_range="10.0.0.0/20", opts=pulumi.ResourceOptions(provider=provider)
+        )
         digitalocean.Volume(
             "vol",
             region="nyc3",
@@ -170,7 +172,7 @@ def test_plan_json_writes_records(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_plan_broken_config_exits_nonzero_with_one_line() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "offline.plan", "--stack", "staging", "--set", "datacenters=[\"nyc1\", \"lon1\"]"],
+        [sys.executable, "-m", "offline.plan", "--stack", "staging", "--set", 'datacenters=["nyc1", "lon1"]'],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

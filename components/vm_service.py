@@ -1,0 +1,671 @@
+"""Services on DigitalOcean droplets, behind Fastly or direct; and a Fastly edge for an origin elsewhere.
+
+:class:`VmService` makes ``replicas`` droplets configured by Salt, one firewall covering all of them, an A
+and AAAA record per droplet in an internal zone, and then either a :class:`~components.edge.FastlyEdge` with
+one backend per droplet (``edge`` given) or public A/AAAA records straight at the droplets (``edge`` None:
+the direct variant, for a test host that must be the raw server, or SMTP).
+
+:class:`ExternalOriginService` is the same edge and DNS in front of an origin outside DigitalOcean (an app on
+Heroku, an AWS load balancer).
+
+Providers are keyword-only arguments named after the cloud (see :mod:`components.edge`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_digitalocean as digitalocean
+import pulumi_fastly as fastly
+import yaml
+
+from components.common import ZoneRef
+from components.edge import (
+    EdgeArgs,
+    EdgeDns,
+    EdgeOptions,
+    FastlyDnsTarget,
+    FastlyEdge,
+    HealthCheck,
+    Origin,
+    PublicHost,
+)
+
+VM_SERVICE_TYPE: Final = "infra:vm:VmService"
+EXTERNAL_ORIGIN_TYPE: Final = "infra:edge:ExternalOriginService"
+
+DROPLET_SIZES: Final = frozenset(slug.value for slug in digitalocean.DropletSlug)
+SALT_BOOTSTRAP_URL: Final = "https://github.com/saltstack/salt-bootstrap/releases/latest/download/bootstrap-salt.sh"
+EVERYWHERE: Final = ("0.0.0.0/0", "::/0")
+PROTOCOLS: Final = frozenset({"tcp", "udp"})
+# Ports that only Fastly may reach on a service behind the edge.
+WEB_PORTS: Final = frozenset({80, 443})
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
+_TAG = re.compile(r"^[a-zA-Z0-9:_-]{1,255}$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_IMAGE = re.compile(r"^([a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]+)$")
+_SSH_KEY = re.compile(r"^([0-9]+|([0-9a-f]{2}:){15}[0-9a-f]{2})$")
+
+
+def _fail(argument: str, value: object, allowed: str) -> ValueError:
+    return ValueError(f"{argument} = {value!r} is invalid: {allowed}")
+
+
+def _check_cidrs(argument: str, cidrs: tuple[str, ...], *, allow_everywhere: bool) -> None:
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr, strict=True)
+        except (ValueError, TypeError):
+            raise _fail(
+                argument, cidr, "must be networks in CIDR notation with no host bits set, e.g. 192.0.2.0/24"
+            ) from None
+        if network.prefixlen == 0 and not allow_everywhere:
+            raise _fail(argument, cidr, "must not be the whole internet (0.0.0.0/0 or ::/0)")
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A block-storage volume, one per droplet of the service.
+
+    A DigitalOcean volume attaches to one droplet only, so each replica gets its own and keeps the same
+    layout. ``protect`` (default on) makes Pulumi refuse to delete it; turn it off only for throw-away stacks.
+    """
+
+    name: str
+    size_gib: int
+    protect: bool = True
+    filesystem: str = "ext4"
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise _fail("Volume.name", self.name, "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter")
+        if isinstance(self.size_gib, bool) or not isinstance(self.size_gib, int) or not 1 <= self.size_gib <= 16_384:
+            raise _fail(f"Volume({self.name}).size_gib", self.size_gib, "must be a whole number of GiB from 1 to 16384")
+        if self.filesystem not in ("ext4", "xfs"):
+            raise _fail(f"Volume({self.name}).filesystem", self.filesystem, "must be ext4 or xfs")
+
+
+@dataclass(frozen=True)
+class PublicPort:
+    """A port opened on the public interface.
+
+    E.g. ``PublicPort(25)`` for SMTP or ``PublicPort(9020)`` for Buildbot workers. ``sources`` defaults to
+    everyone; narrow it where the clients are known.
+    """
+
+    port: int
+    protocol: str = "tcp"
+    sources: tuple[str, ...] = EVERYWHERE
+
+    def __post_init__(self) -> None:
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 1 <= self.port <= 65_535:
+            raise _fail("PublicPort.port", self.port, "must be a port number from 1 to 65535")
+        if self.protocol not in PROTOCOLS:
+            raise _fail(f"PublicPort({self.port}).protocol", self.protocol, "must be tcp or udp")
+        if not self.sources:
+            raise _fail(f"PublicPort({self.port}).sources", self.sources, "must list at least one network")
+        _check_cidrs(f"PublicPort({self.port}).sources", self.sources, allow_everywhere=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VmEdge:
+    """Put a VM service behind Fastly: how the edge behaves and how it reaches the droplets.
+
+    Each droplet becomes one origin at its public IPv4 address, reached over TLS on ``origin_port``; the
+    certificate it presents must be valid for ``origin_tls_hostname``, by default the droplet's own internal
+    host name (``<name>-<n>.<dc>.<internal zone>``). Only Fastly's address ranges may reach that port.
+    """
+
+    options: EdgeOptions
+    health_check: HealthCheck
+    dns_target: FastlyDnsTarget
+    shield_pop: str | None = None
+    origin_tls_hostname: str | None = None
+    origin_port: int = 443
+    first_byte_timeout_ms: int = 15_000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, EdgeOptions):
+            raise _fail("VmEdge.options", self.options, "must be EdgeOptions")
+        if self.origin_tls_hostname is not None and not _HOSTNAME.match(self.origin_tls_hostname):
+            raise _fail("VmEdge.origin_tls_hostname", self.origin_tls_hostname, "must be a lower-case DNS name or None")
+        if isinstance(self.origin_port, bool) or not 1 <= self.origin_port <= 65_535:
+            raise _fail("VmEdge.origin_port", self.origin_port, "must be a port number from 1 to 65535")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VmServiceArgs:
+    """What a VM service is: where it runs, on what, how many, who may reach it and under which names.
+
+    - ``name``: the service's short name (``docs``); droplets are ``<name>-<n>.<datacenter>.<internal zone>``.
+    - ``role``: the Salt role grain, by default ``name``.
+    - ``environment`` / ``datacenter``: go into tags, grains and physical names (``prod``, ``nyc1``).
+    - ``size``: a ``pulumi_digitalocean.DropletSlug`` (or its value).
+    - ``backups``: DigitalOcean's weekly droplet backups, for stateful roles.
+    - ``admin_cidrs``: the only networks allowed to SSH in.
+    - ``private_cidrs``: networks trusted with every port (the datacenter's VPC range); DigitalOcean cloud
+      firewalls filter the private interface too, so app ports between hosts need this.
+    - ``public_ports``: extra ports opened on the public interface.
+    - ``public_hosts``: the service's public names, each with the zone that holds it.
+    - ``edge``: put the service behind Fastly; None is the direct variant.
+    """
+
+    name: str
+    environment: str
+    datacenter: str
+    region: digitalocean.Region
+    vpc_id: pulumi.Input[str]
+    image: str
+    size: digitalocean.DropletSlug | str
+    ssh_keys: tuple[str, ...]
+    admin_cidrs: tuple[str, ...]
+    internal_zone: ZoneRef
+    salt_master: str
+    replicas: int = 1
+    role: str | None = None
+    backups: bool = False
+    volumes: tuple[Volume, ...] = ()
+    private_cidrs: tuple[str, ...] = ()
+    public_ports: tuple[PublicPort, ...] = ()
+    public_hosts: tuple[PublicHost, ...] = ()
+    edge: VmEdge | None = None
+    dns_ttl: int = 3_600
+    salt_bootstrap_url: str = SALT_BOOTSTRAP_URL
+
+    def __post_init__(self) -> None:
+        for argument, value in (
+            ("name", self.name),
+            ("environment", self.environment),
+            ("datacenter", self.datacenter),
+        ):
+            if not isinstance(value, str) or not _NAME.match(value):
+                raise _fail(
+                    f"VmServiceArgs.{argument}",
+                    value,
+                    "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter",
+                )
+        if self.role is not None and not _NAME.match(self.role):
+            raise _fail(
+                "VmServiceArgs.role", self.role, "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter"
+            )
+        if not isinstance(self.region, digitalocean.Region):
+            raise _fail("VmServiceArgs.region", self.region, "must be a pulumi_digitalocean.Region, e.g. Region.NYC3")
+        if not _IMAGE.match(self.image):
+            raise _fail(
+                "VmServiceArgs.image",
+                self.image,
+                "must be an image slug such as ubuntu-24-04-x64, or a numeric image ID",
+            )
+        size = self.size.value if isinstance(self.size, digitalocean.DropletSlug) else self.size
+        if size not in DROPLET_SIZES:
+            raise _fail(
+                "VmServiceArgs.size", self.size, "must be a pulumi_digitalocean.DropletSlug value, e.g. s-1vcpu-2gb"
+            )
+        if isinstance(self.replicas, bool) or not isinstance(self.replicas, int) or not 1 <= self.replicas <= 20:
+            raise _fail("VmServiceArgs.replicas", self.replicas, "must be a whole number from 1 to 20")
+        if not self.ssh_keys:
+            raise _fail("VmServiceArgs.ssh_keys", self.ssh_keys, "must list at least one SSH key, or nobody can log in")
+        for key in self.ssh_keys:
+            if not _SSH_KEY.match(key):
+                raise _fail(
+                    "VmServiceArgs.ssh_keys", key, "must be DigitalOcean SSH key IDs (digits) or MD5 fingerprints"
+                )
+        if not self.admin_cidrs:
+            raise _fail(
+                "VmServiceArgs.admin_cidrs", self.admin_cidrs, "must list at least one network allowed to SSH in"
+            )
+        _check_cidrs("VmServiceArgs.admin_cidrs", self.admin_cidrs, allow_everywhere=False)
+        _check_cidrs("VmServiceArgs.private_cidrs", self.private_cidrs, allow_everywhere=False)
+        if not _HOSTNAME.match(self.salt_master):
+            raise _fail("VmServiceArgs.salt_master", self.salt_master, "must be the Salt master's DNS name")
+        if not self.salt_bootstrap_url.startswith("https://"):
+            raise _fail("VmServiceArgs.salt_bootstrap_url", self.salt_bootstrap_url, "must be an https:// URL")
+        if len({v.name for v in self.volumes}) != len(self.volumes):
+            raise _fail("VmServiceArgs.volumes", [v.name for v in self.volumes], "must have unique names")
+        for volume in self.volumes:
+            if len(self.volume_name(self.replicas, volume)) > 64:
+                raise _fail(
+                    "VmServiceArgs.volumes",
+                    self.volume_name(self.replicas, volume),
+                    "environment, datacenter, name and volume name together must fit DigitalOcean's 64 characters",
+                )
+        ports = [(p.port, p.protocol) for p in self.public_ports]
+        if len(set(ports)) != len(ports):
+            raise _fail("VmServiceArgs.public_ports", ports, "must not repeat a port")
+        hosts = [h.host for h in self.public_hosts]
+        if len(set(hosts)) != len(hosts):
+            raise _fail("VmServiceArgs.public_hosts", hosts, "must not repeat a host")
+        if isinstance(self.dns_ttl, bool) or not 60 <= self.dns_ttl <= 172_800:
+            raise _fail("VmServiceArgs.dns_ttl", self.dns_ttl, "must be a whole number of seconds from 60 to 172800")
+        for tag in self.tags:
+            if not _TAG.match(tag):
+                raise _fail("VmServiceArgs tags", tag, "DigitalOcean tags must match ^[a-zA-Z0-9:_-]+$")
+        if self.edge is not None:
+            if not self.public_hosts:
+                raise _fail(
+                    "VmServiceArgs.public_hosts", (), "must list at least one host when the service is behind Fastly"
+                )
+            web = sorted(
+                p.port
+                for p in self.public_ports
+                if p.port in WEB_PORTS | {self.edge.origin_port} and p.protocol == "tcp"
+            )
+            if web:
+                raise _fail(
+                    "VmServiceArgs.public_ports",
+                    web,
+                    "must not open web ports on a service behind Fastly (only Fastly's ranges may reach them); "
+                    "use edge=None for a direct service",
+                )
+            # Build the edge's arguments once with stand-in addresses, so a clash (say, a fallback origin
+            # named like a droplet) fails here, before any droplet exists.
+            self.edge_args(["192.0.2.1"] * self.replicas)
+
+    @property
+    def role_name(self) -> str:
+        """The Salt role grain."""
+        return self.role or self.name
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """DigitalOcean tags: readable ``key:value`` pairs so the control panel and do-agent can filter by them."""
+        return (
+            f"environment:{self.environment}",
+            f"datacenter:{self.datacenter}",
+            f"service:{self.name}",
+            f"role:{self.role_name}",
+        )
+
+    def host_name(self, index: int) -> str:
+        """The internal host name of droplet ``index`` (1-based)."""
+        return f"{self.name}-{index}.{self.datacenter}.{self.internal_zone.name}"
+
+    def volume_name(self, index: int, volume: Volume) -> str:
+        """The physical name of ``volume`` on droplet ``index``.
+
+        Volume names must be unique per region and account, which staging and prod may share, hence the
+        environment in front.
+        """
+        return f"{self.environment}-{self.datacenter}-{self.name}-{index}-{volume.name}"
+
+    def edge_args(self, addresses: Sequence[pulumi.Input[str]]) -> EdgeArgs:
+        """The Fastly service for droplets at ``addresses``: one origin per droplet, named ``<name>-<n>``."""
+        if self.edge is None:
+            raise _fail("VmServiceArgs.edge", None, "is not set: this is a direct service without an edge")
+        edge = self.edge
+        origins = tuple(
+            Origin(
+                name=f"{self.name}-{n}",
+                address=address,
+                tls_hostname=edge.origin_tls_hostname or self.host_name(n),
+                health_check=edge.health_check,
+                port=edge.origin_port,
+                shield=edge.shield_pop,
+                first_byte_timeout_ms=edge.first_byte_timeout_ms,
+            )
+            for n, address in enumerate(addresses, start=1)
+        )
+        return EdgeArgs(domains=tuple(h.host for h in self.public_hosts), origins=origins, options=edge.options)
+
+
+class _CloudConfigDumper(yaml.SafeDumper):
+    """Writes multi-line strings as literal blocks, so the user data reads like the files it writes."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_CloudConfigDumper.add_representer(str, _represent_str)
+
+
+def cloud_init(args: VmServiceArgs, host_name: str) -> str:
+    """The droplet's user data (cloud-init): just enough to hand the host over to Salt.
+
+    It names the host, points a Salt minion at the master with the service's grains, and installs the
+    minion with the Salt bootstrap. Everything else is Salt's job.
+    """
+    grains = {
+        "role": args.role_name,
+        "roles": [args.role_name],
+        "datacenter": args.datacenter,
+        "environment": args.environment,
+    }
+    document = {
+        "fqdn": host_name,
+        "prefer_fqdn_over_hostname": True,
+        "write_files": [
+            {
+                "path": "/etc/salt/minion.d/master.conf",
+                "permissions": "0644",
+                "content": yaml.safe_dump({"master": args.salt_master, "id": host_name}, sort_keys=False),
+            },
+            {"path": "/etc/salt/grains", "permissions": "0644", "content": yaml.safe_dump(grains, sort_keys=False)},
+        ],
+        "runcmd": [
+            ["curl", "-fsSL", "--retry", "5", "-o", "/tmp/bootstrap-salt.sh", args.salt_bootstrap_url],
+            ["sh", "/tmp/bootstrap-salt.sh", "-A", args.salt_master, "-i", host_name, "stable"],
+        ],
+    }
+    return "#cloud-config\n" + yaml.dump(document, Dumper=_CloudConfigDumper, sort_keys=False)
+
+
+def _int_id(droplet: digitalocean.Droplet) -> pulumi.Output[int]:
+    return droplet.id.apply(int)
+
+
+class VmService(pulumi.ComponentResource):
+    """``replicas`` droplets for one service, its firewall, its DNS, and its Fastly edge when it has one.
+
+    Droplets have monitoring (do-agent), IPv6, readable tags and Salt-driven configuration. A change to user
+    data or SSH keys never replaces a running droplet: both are ignored after creation (Salt manages keys
+    and configuration from then on).
+
+    The single firewall covers every droplet: SSH from ``admin_cidrs`` only; with an edge, the origin port
+    from Fastly's published ranges only (read from the Fastly data source, never written down); without
+    one, the named ``public_ports`` to their sources; every port from ``private_cidrs``; ICMP from
+    anywhere (path-MTU discovery breaks without it). Egress is open: the hosts need package mirrors, the
+    Salt master, Datadog, backups and outgoing mail, and a list of those would break a host in ways nobody
+    sees until it matters. That is a deliberate waiver of the restricted-egress rule (DIG-0003).
+
+    Attributes: ``droplets``, ``droplet_ids``, ``ipv4_addresses``, ``ipv6_addresses``, ``host_names``
+    (internal), ``public_host_names``, ``volumes``, ``firewall``, ``internal_records``, ``public_records``
+    (direct variant only), ``edge`` (a FastlyEdge or None).
+    """
+
+    droplets: list[digitalocean.Droplet]
+    droplet_ids: list[pulumi.Output[str]]
+    ipv4_addresses: list[pulumi.Output[str]]
+    ipv6_addresses: list[pulumi.Output[str]]
+    host_names: tuple[str, ...]
+    public_host_names: tuple[str, ...]
+    volumes: list[digitalocean.Volume]
+    firewall: digitalocean.Firewall
+    internal_records: list[aws.route53.Record]
+    public_records: list[aws.route53.Record]
+    edge: FastlyEdge | None
+
+    def __init__(
+        self,
+        name: str,
+        args: VmServiceArgs,
+        *,
+        do_provider: digitalocean.Provider,
+        aws_provider: aws.Provider,
+        fastly_provider: fastly.Provider | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        if not isinstance(args, VmServiceArgs):
+            raise _fail("VmService args", args, "must be VmServiceArgs")
+        if args.edge is not None and fastly_provider is None:
+            raise _fail(
+                "VmService fastly_provider", None, "is required when the service is behind Fastly (edge is set)"
+            )
+        super().__init__(VM_SERVICE_TYPE, name, None, opts)
+        do_opts = pulumi.ResourceOptions(parent=self, provider=do_provider)
+        aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
+
+        self.host_names = tuple(args.host_name(n) for n in range(1, args.replicas + 1))
+        self.public_host_names = tuple(h.host for h in args.public_hosts)
+        self.droplets = []
+        self.volumes = []
+        self.internal_records = []
+        for n, host in enumerate(self.host_names, start=1):
+            droplet = digitalocean.Droplet(
+                f"{name}-{n}",
+                name=host,
+                image=args.image,
+                size=args.size,
+                region=args.region,
+                vpc_uuid=args.vpc_id,
+                ssh_keys=list(args.ssh_keys),
+                backups=args.backups,
+                monitoring=True,
+                ipv6=True,
+                tags=list(args.tags),
+                user_data=cloud_init(args, host),
+                # Wire names: a new key or bootstrap script applies to new droplets, never replaces old ones.
+                opts=pulumi.ResourceOptions.merge(
+                    do_opts, pulumi.ResourceOptions(ignore_changes=["userData", "sshKeys"])
+                ),
+            )
+            self.droplets.append(droplet)
+            for volume in args.volumes:
+                self.volumes.append(self._volume(name, n, volume, droplet, args, do_opts))
+            for suffix, kind, address in (("a", "A", droplet.ipv4_address), ("aaaa", "AAAA", droplet.ipv6_address)):
+                self.internal_records.append(
+                    aws.route53.Record(
+                        f"{name}-{n}-{suffix}",
+                        zone_id=args.internal_zone.zone_id,
+                        name=args.internal_zone.record_name(host),
+                        type=kind,
+                        ttl=args.dns_ttl,
+                        records=[address],
+                        opts=aws_opts,
+                    )
+                )
+        self.droplet_ids = [d.id for d in self.droplets]
+        self.ipv4_addresses = [d.ipv4_address for d in self.droplets]
+        self.ipv6_addresses = [d.ipv6_address for d in self.droplets]
+
+        self.firewall = digitalocean.Firewall(
+            f"{name}-fw",
+            name=f"{args.environment}-{args.datacenter}-{args.name}",
+            droplet_ids=[_int_id(d) for d in self.droplets],
+            inbound_rules=self._inbound_rules(args, fastly_provider),
+            outbound_rules=[
+                digitalocean.FirewallOutboundRuleArgs(
+                    protocol=protocol, port_range=ports, destination_addresses=list(EVERYWHERE)
+                )
+                for protocol, ports in (("tcp", "1-65535"), ("udp", "1-65535"), ("icmp", None))
+            ],
+            opts=do_opts,
+        )
+
+        self.edge = None
+        self.public_records = []
+        if args.edge is not None and fastly_provider is not None:
+            self.edge = self._edge(name, args, args.edge, fastly_provider, aws_provider)
+        else:
+            self.public_records = self._direct_records(name, args, aws_opts)
+
+        self.register_outputs(
+            {
+                "droplet_ids": self.droplet_ids,
+                "ipv4_addresses": self.ipv4_addresses,
+                "ipv6_addresses": self.ipv6_addresses,
+                "host_names": list(self.host_names),
+                "public_host_names": list(self.public_host_names),
+                "firewall_id": self.firewall.id,
+                "service_id": self.edge.service_id if self.edge is not None else None,
+            }
+        )
+
+    def _volume(
+        self,
+        name: str,
+        n: int,
+        volume: Volume,
+        droplet: digitalocean.Droplet,
+        args: VmServiceArgs,
+        do_opts: pulumi.ResourceOptions,
+    ) -> digitalocean.Volume:
+        resource = digitalocean.Volume(
+            f"{name}-{n}-{volume.name}",
+            name=args.volume_name(n, volume),
+            region=args.region,
+            size=volume.size_gib,
+            initial_filesystem_type=volume.filesystem,
+            description=f"{volume.name} for {self.host_names[n - 1]}",
+            tags=list(args.tags),
+            opts=pulumi.ResourceOptions.merge(do_opts, pulumi.ResourceOptions(protect=volume.protect)),
+        )
+        digitalocean.VolumeAttachment(
+            f"{name}-{n}-{volume.name}-attachment",
+            droplet_id=_int_id(droplet),
+            volume_id=resource.id,
+            opts=do_opts,
+        )
+        return resource
+
+    def _inbound_rules(
+        self, args: VmServiceArgs, fastly_provider: fastly.Provider | None
+    ) -> list[digitalocean.FirewallInboundRuleArgs]:
+        rules = [
+            digitalocean.FirewallInboundRuleArgs(
+                protocol="tcp", port_range="22", source_addresses=list(args.admin_cidrs)
+            ),
+            digitalocean.FirewallInboundRuleArgs(protocol="icmp", source_addresses=list(EVERYWHERE)),
+        ]
+        if args.edge is not None and fastly_provider is not None:
+            ranges = fastly.get_fastly_ip_ranges_output(
+                opts=pulumi.InvokeOutputOptions(parent=self, provider=fastly_provider)
+            )
+            fastly_sources = pulumi.Output.all(ranges.cidr_blocks, ranges.ipv6_cidr_blocks).apply(
+                lambda blocks: [*blocks[0], *blocks[1]]
+            )
+            rules.append(
+                digitalocean.FirewallInboundRuleArgs(
+                    protocol="tcp", port_range=str(args.edge.origin_port), source_addresses=fastly_sources
+                )
+            )
+        rules += [
+            digitalocean.FirewallInboundRuleArgs(
+                protocol=p.protocol, port_range=str(p.port), source_addresses=list(p.sources)
+            )
+            for p in args.public_ports
+        ]
+        if args.private_cidrs:
+            rules += [
+                digitalocean.FirewallInboundRuleArgs(
+                    protocol=protocol, port_range=ports, source_addresses=list(args.private_cidrs)
+                )
+                for protocol, ports in (("tcp", "1-65535"), ("udp", "1-65535"))
+            ]
+        return rules
+
+    def _edge(
+        self,
+        name: str,
+        args: VmServiceArgs,
+        edge: VmEdge,
+        fastly_provider: fastly.Provider,
+        aws_provider: aws.Provider,
+    ) -> FastlyEdge:
+        return FastlyEdge(
+            f"{name}-edge",
+            args.edge_args(self.ipv4_addresses),
+            fastly_provider=fastly_provider,
+            dns=EdgeDns(hosts=args.public_hosts, target=edge.dns_target),
+            aws_provider=aws_provider,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _direct_records(
+        self, name: str, args: VmServiceArgs, aws_opts: pulumi.ResourceOptions
+    ) -> list[aws.route53.Record]:
+        records: list[aws.route53.Record] = []
+        for public in args.public_hosts:
+            for suffix, kind, addresses in (("a", "A", self.ipv4_addresses), ("aaaa", "AAAA", self.ipv6_addresses)):
+                records.append(
+                    aws.route53.Record(
+                        f"{name}-{public.host}-{suffix}",
+                        zone_id=public.zone.zone_id,
+                        name=public.zone.record_name(public.host),
+                        type=kind,
+                        ttl=args.dns_ttl,
+                        records=list(addresses),
+                        opts=aws_opts,
+                    )
+                )
+        return records
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalOriginArgs:
+    """A Fastly edge for an origin outside DigitalOcean (a Heroku app, an AWS load balancer).
+
+    ``origin_host`` is both the address Fastly connects to and, unless ``tls_hostname`` says otherwise,
+    the name checked on its certificate and sent as SNI (``example.herokuapp.com``). ``override_host`` sets
+    the Host header the origin sees, for platforms that route on it.
+    """
+
+    origin_host: str
+    health_check: HealthCheck
+    public_hosts: tuple[PublicHost, ...]
+    options: EdgeOptions
+    dns_target: FastlyDnsTarget
+    tls_hostname: str | None = None
+    override_host: str | None = None
+    port: int = 443
+    shield_pop: str | None = None
+    first_byte_timeout_ms: int = 15_000
+    extra_domains: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _HOSTNAME.match(self.origin_host):
+            raise _fail("ExternalOriginArgs.origin_host", self.origin_host, "must be the origin's DNS name")
+        if not self.public_hosts:
+            raise _fail("ExternalOriginArgs.public_hosts", (), "must list at least one public host")
+
+    @property
+    def origin(self) -> Origin:
+        """The one primary origin."""
+        return Origin(
+            name="origin",
+            address=self.origin_host,
+            tls_hostname=self.tls_hostname or self.origin_host,
+            override_host=self.override_host,
+            health_check=self.health_check,
+            port=self.port,
+            shield=self.shield_pop,
+            first_byte_timeout_ms=self.first_byte_timeout_ms,
+        )
+
+
+class ExternalOriginService(pulumi.ComponentResource):
+    """A :class:`FastlyEdge` and its DNS records in front of one origin hosted outside DigitalOcean.
+
+    ``extra_domains`` are served by the same service without DNS records here (their zone is managed
+    elsewhere). Attribute: ``edge``; also ``service_id`` and ``public_host_names``.
+    """
+
+    edge: FastlyEdge
+    service_id: pulumi.Output[str]
+    public_host_names: tuple[str, ...]
+
+    def __init__(
+        self,
+        name: str,
+        args: ExternalOriginArgs,
+        *,
+        fastly_provider: fastly.Provider,
+        aws_provider: aws.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        if not isinstance(args, ExternalOriginArgs):
+            raise _fail("ExternalOriginService args", args, "must be ExternalOriginArgs")
+        edge_args = EdgeArgs(
+            domains=(*(h.host for h in args.public_hosts), *args.extra_domains),
+            origins=(args.origin,),
+            options=args.options,
+        )
+        super().__init__(EXTERNAL_ORIGIN_TYPE, name, None, opts)
+        self.public_host_names = tuple(h.host for h in args.public_hosts)
+        self.edge = FastlyEdge(
+            f"{name}-edge",
+            edge_args,
+            fastly_provider=fastly_provider,
+            dns=EdgeDns(hosts=args.public_hosts, target=args.dns_target),
+            aws_provider=aws_provider,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.service_id = self.edge.service_id
+        self.register_outputs({"service_id": self.service_id, "public_host_names": list(self.public_host_names)})

@@ -1,0 +1,151 @@
+"""Who owns each PSF service and how to reach them, as the infrastructure overview page records it.
+
+Source: seed 000 (the current overview page). Where it names no owner, the infrastructure team is the owner
+of record and infrastructure-staff@python.org the contact, as the page says for DNS and other shared systems.
+Monitor messages, tags and the generated overview all read this table, so it is the one place to update
+when a service changes hands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+INFRA_CONTACT: Final = "infrastructure-staff@python.org"
+INFRA_TEAM: Final = ("Ee Durbin", "Benjamin W. Smith", "Donald Stufft", "Noah Kantrowitz", "Benjamin Peterson")
+
+
+@dataclass(frozen=True)
+class Service:
+    """A PSF service: a stable key (used in logical names and tags), a title, its owners and contact."""
+
+    key: str
+    title: str
+    owners: tuple[str, ...]
+    contact: str
+    summary: str
+
+
+def _service(key: str, title: str, owners: tuple[str, ...], contact: str, summary: str) -> Service:
+    return Service(key, title, owners, contact, summary)
+
+
+SERVICES: Final[dict[str, Service]] = {
+    s.key: s
+    for s in (
+        _service(
+            "buildbot",
+            "Buildbot",
+            ("Antoine Pitrou", "Zach Ware"),
+            "python-dev@python.org",
+            "The CPython buildbot master; workers connect on their own port.",
+        ),
+        _service(
+            "bugs",
+            "Roundup trackers",
+            INFRA_TEAM,
+            INFRA_CONTACT,
+            "Roundup issue trackers for CPython, Jython and Roundup itself.",
+        ),
+        _service("docs", "docs.python.org", ("Julien Palard",), INFRA_CONTACT, "The Python documentation."),
+        _service(
+            "downloads",
+            "Python downloads",
+            INFRA_TEAM,
+            INFRA_CONTACT,
+            "Everything under https://www.python.org/ftp/, served from droplets behind the python.org edge.",
+        ),
+        _service(
+            "hg",
+            "hg.python.org",
+            ("Antoine Pitrou", "Georg Brandl"),
+            INFRA_CONTACT,
+            "The CPython Mercurial repositories.",
+        ),
+        _service(
+            "mail",
+            "mail.python.org",
+            INFRA_TEAM,
+            "postmaster@python.org",
+            "Mailman web interface behind Fastly, and Postfix SMTP directly.",
+        ),
+        _service(
+            "planet",
+            "Planet Python",
+            ("Planet maintainers",),
+            "planet@python.org",
+            "planetpython.org and planet.jython.org.",
+        ),
+        _service(
+            "pythontest",
+            "pythontest.net",
+            ("python-dev",),
+            "python-dev@python.org",
+            "Services and files used by the Python test suite, served directly (the tests need the raw host).",
+        ),
+        _service(
+            "speed",
+            "speed.python.org",
+            ("Zach Ware",),
+            "speed@python.org",
+            "Codespeed tracking Python performance; benchmarks run on an OSUOSL machine.",
+        ),
+        _service("wiki", "wiki.python.org", ("Marc-André Lemburg",), INFRA_CONTACT, "The Python wiki."),
+        _service("pypy", "PyPy website", ("PyPy team",), "pypy-dev@python.org", "The PyPy website, pypy.org."),
+        _service("jython", "www.jython.org", INFRA_TEAM, INFRA_CONTACT, "The Jython website, an S3 static site."),
+        _service(
+            "python-org",
+            "www.python.org",
+            INFRA_TEAM,
+            INFRA_CONTACT,
+            "The Django app on Heroku behind Fastly, with /ftp/ from the downloads servers.",
+        ),
+        _service(
+            "legacy",
+            "legacy.python.org",
+            INFRA_TEAM,
+            INFRA_CONTACT,
+            "The old python.org website, kept as a static mirror.",
+        ),
+        _service("pycon", "PyCon", ("PyCon web team",), "pycon-site@python.org", "The PyCon website on Heroku."),
+        _service(
+            "pypi",
+            "PyPI",
+            ("Ee Durbin", "Donald Stufft", "Dustin Ingram"),
+            "admin@pypi.org",
+            "The Python Package Index: runs on AWS elsewhere; here its edge, DNS, file bucket and monitoring.",
+        ),
+        _service(
+            "mirror",
+            "Static mirror",
+            INFRA_TEAM,
+            INFRA_CONTACT,
+            "Static mirror in another datacenter: Fastly's fallback origin when every primary is down.",
+        ),
+        _service("backup", "Backup host", INFRA_TEAM, INFRA_CONTACT, "rdiff-backup target for every host."),
+        _service(
+            "database",
+            "Managed PostgreSQL",
+            INFRA_TEAM,
+            INFRA_CONTACT,
+            "DigitalOcean managed PostgreSQL for Roundup, Buildbot and Codespeed.",
+        ),
+        _service(
+            "benchmarks",
+            "Benchmark host (OSUOSL)",
+            ("Zach Ware",),
+            "speed@python.org",
+            "Hardware benchmark machine at OSUOSL used by speed.python.org; not provisioned here.",
+        ),
+        _service("cdn-logs", "CDN logs", INFRA_TEAM, INFRA_CONTACT, "The bucket every Fastly service logs to."),
+        _service("dns", "DNS", INFRA_TEAM, INFRA_CONTACT, "Route 53 zones for every PSF domain."),
+    )
+}
+
+
+def service(key: str) -> Service:
+    """The catalog entry for ``key``; a KeyError listing the known keys when it is not there."""
+    try:
+        return SERVICES[key]
+    except KeyError:
+        raise KeyError(f"unknown service {key!r}; known: {', '.join(sorted(SERVICES))}") from None

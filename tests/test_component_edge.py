@@ -1,0 +1,516 @@
+"""FastlyEdge: backends, health checks, fallback, routes, HSTS, stale, secrets, logging and DNS, under mocks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.common import ZoneRef
+from components.edge import (
+    EDGE_TYPE,
+    FASTLY_ANYCAST_IPV4,
+    FASTLY_ANYCAST_IPV6,
+    DatadogLogging,
+    EdgeArgs,
+    EdgeDns,
+    EdgeOptions,
+    Fallback,
+    FastlyDnsTarget,
+    FastlyEdge,
+    HealthCheck,
+    Origin,
+    PathRoute,
+    PublicHost,
+    S3Logging,
+    VclSnippet,
+)
+from offline.recorder import Record, Recording
+from tests.component_helpers import (
+    SECRET,
+    TestProviders,
+    assert_every_custom_resource_has_a_provider,
+    assert_names_derived_from,
+    one,
+    program_error,
+    record,
+)
+
+SERVICE = "fastly:index/serviceVcl:ServiceVcl"
+DICTIONARY_ITEMS = "fastly:index/serviceDictionaryItems:ServiceDictionaryItems"
+RECORD = "aws:route53/record:Record"
+TOKEN = "s3cr3t-origin-token-value"
+DATADOG_TOKEN = "datadog-api-key-value"
+ZONE = ZoneRef("example.org", "ZEXAMPLE")
+CNAME = "dualstack.x.map.fastly.net"
+TARGET = FastlyDnsTarget(cname=CNAME)
+HEALTH = HealthCheck("/_health/")
+
+
+def origin(name: str, *, shield: str | None = "lga-ny-us", check: HealthCheck = HEALTH) -> Origin:
+    host = f"{name}.origin.example.net"
+    return Origin(name=name, address=host, tls_hostname=host, health_check=check, shield=shield)
+
+
+FULL_ARGS = EdgeArgs(
+    domains=("www.example.org", "example.org"),
+    origins=(origin("app-1"), origin("app-2")),
+    options=EdgeOptions(
+        service_name="test-www",
+        origin_token=TOKEN,
+        hsts_max_age=63_072_000,
+        hsts_preload=True,
+        fallback=Fallback(
+            origin("mirror", shield="amsterdam-nl"),
+            path_prefixes=("/simple/",),
+            path_regexes=("^/pypi/[^/]+/json$",),
+        ),
+        path_routes=(PathRoute("/ftp/", (origin("downloads-1"), origin("downloads-2"))),),
+        logging=(
+            S3Logging(bucket_name="example-logs", region="us-east-1", role_arn="arn:aws:iam::123456789012:role/fastly"),
+            DatadogLogging(token=DATADOG_TOKEN),
+        ),
+        activate=False,
+    ),
+)
+
+
+def full_program(p: TestProviders) -> None:
+    FastlyEdge(
+        "www",
+        FULL_ARGS,
+        fastly_provider=p.fastly,
+        dns=EdgeDns(hosts=(PublicHost("www.example.org", ZONE), PublicHost("example.org", ZONE)), target=TARGET),
+        aws_provider=p.aws,
+    )
+
+
+def small_program(p: TestProviders) -> None:
+    # Two edges side by side: their children must not collide.
+    FastlyEdge(
+        "docs",
+        EdgeArgs(
+            domains=("docs.example.org",),
+            origins=(origin("docs", shield=None),),
+            options=EdgeOptions(service_name="t-docs", gzip=False),
+        ),
+        fastly_provider=p.fastly,
+    )
+    probing = HealthCheck("/status", send_origin_token=True)
+    FastlyEdge(
+        "wiki",
+        EdgeArgs(
+            domains=("wiki.example.org",),
+            origins=(origin("wiki", check=probing),),
+            options=EdgeOptions(service_name="t-wiki", origin_token=TOKEN, hsts_max_age=None),
+        ),
+        fastly_provider=p.fastly,
+    )
+
+
+def redirect_program(p: TestProviders) -> None:
+    FastlyEdge(
+        "apex",
+        EdgeArgs(
+            domains=("example.org",),
+            redirect_to="https://www.example.org",
+            options=EdgeOptions(service_name="test-apex"),
+        ),
+        fastly_provider=p.fastly,
+        dns=EdgeDns(hosts=(PublicHost("example.org", ZONE),), target=TARGET),
+        aws_provider=p.aws,
+    )
+
+
+@pytest.fixture(scope="module")
+def full() -> Recording:
+    return record(full_program)
+
+
+@pytest.fixture(scope="module")
+def small() -> Recording:
+    return record(small_program)
+
+
+@pytest.fixture(scope="module")
+def redirect() -> Recording:
+    return record(redirect_program)
+
+
+@pytest.fixture(scope="module")
+def service(full: Recording) -> dict[str, Any]:
+    return dict(one(full, SERVICE).inputs)
+
+
+def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in items}
+
+
+def service_named(recording: Recording, name: str) -> dict[str, Any]:
+    return dict(recording.named(name).inputs)
+
+
+# --- backends and health checks ---------------------------------------------------------------------------
+
+
+def test_one_backend_per_origin(service: dict[str, Any]) -> None:
+    assert sorted(b["name"] for b in service["backends"]) == ["app-1", "app-2", "downloads-1", "downloads-2", "mirror"]
+
+
+def test_every_backend_has_its_own_health_check_starting_healthy(service: dict[str, Any]) -> None:
+    checks = by_name(service["healthchecks"])
+    for backend in service["backends"]:
+        check = checks[backend["healthcheck"]]
+        assert check["initial"] == 4
+        assert (check["threshold"], check["window"]) == (3, 5)
+        assert (check["checkInterval"], check["timeout"]) == (15_000, 5_000)
+        assert check["expectedResponse"] == 200
+        assert check["path"] == "/_health/"
+        assert check["method"] == "HEAD"
+        # The probe asks for the virtual host the origin serves: the service's first domain.
+        assert check["host"] == "www.example.org"
+    assert len(checks) == len(service["backends"])
+
+
+def test_backends_use_verified_tls_with_sni(service: dict[str, Any]) -> None:
+    for backend in service["backends"]:
+        assert backend["useSsl"] is True
+        assert backend["sslCheckCert"] is True
+        assert backend["port"] == 443
+        assert backend["sslCertHostname"] == backend["address"]
+        assert backend["sslSniHostname"] == backend["address"]
+        assert backend["minTlsVersion"] == "1.2"
+
+
+def test_backends_have_shield_and_psf_timeouts(service: dict[str, Any]) -> None:
+    backends = by_name(service["backends"])
+    assert backends["app-1"]["shield"] == "lga-ny-us"
+    assert backends["mirror"]["shield"] == "amsterdam-nl"
+    for backend in backends.values():
+        assert backend["connectTimeout"] == 1_000
+        assert backend["firstByteTimeout"] == 15_000
+        assert backend["betweenBytesTimeout"] == 10_000
+        assert backend["maxConn"] == 200
+        assert backend["errorThreshold"] == 5
+
+
+def test_shield_is_optional(small: Recording) -> None:
+    backend = service_named(small, "docs-vcl")["backends"][0]
+    assert "shield" not in backend
+
+
+# --- routing and fallback ---------------------------------------------------------------------------------
+
+
+def test_primaries_form_the_default_pool(service: dict[str, Any]) -> None:
+    backends = by_name(service["backends"])
+    for name in ("app-1", "app-2"):
+        assert backends[name]["autoLoadbalance"] is True
+        assert "requestCondition" not in backends[name]
+
+
+def test_path_route_origins_balanced_under_their_condition(service: dict[str, Any]) -> None:
+    backends = by_name(service["backends"])
+    conditions = by_name(service["conditions"])
+    for name in ("downloads-1", "downloads-2"):
+        assert backends[name]["autoLoadbalance"] is True
+        assert backends[name]["requestCondition"] == "route /ftp/"
+    assert conditions["route /ftp/"] == {
+        "name": "route /ftp/",
+        "type": "REQUEST",
+        "statement": 'req.url.path ~ "^/ftp/"',
+        "priority": 10,
+    }
+
+
+def test_fallback_only_when_primaries_are_down(service: dict[str, Any]) -> None:
+    mirror = by_name(service["backends"])["mirror"]
+    statement = by_name(service["conditions"])[mirror["requestCondition"]]["statement"]
+    assert statement.startswith("(!req.backend.healthy || req.restarts > 0) && ")
+    # Limited to the paths the mirror can answer, and never path-routed traffic.
+    assert '(req.url.path ~ "^/simple/" || req.url.path ~ "^/pypi/[^/]+/json$")' in statement
+    assert '!(req.url.path ~ "^/ftp/")' in statement
+
+
+def test_fallback_is_not_in_the_balanced_pool(service: dict[str, Any]) -> None:
+    mirror = by_name(service["backends"])["mirror"]
+    assert mirror["autoLoadbalance"] is False
+    assert not service.get("directors")
+
+
+def test_failed_primary_request_is_retried_once_on_the_fallback(service: dict[str, Any]) -> None:
+    snippets = by_name(service["snippets"])
+    for name in ("serve-stale-fetch", "serve-stale-error"):
+        content = snippets[name]["content"]
+        assert "return(deliver_stale);" in content
+        assert "req.restarts == 0" in content
+        assert "restart;" in content
+        assert '!(req.url.path ~ "^/ftp/")' in content
+
+
+def test_no_retry_without_a_fallback(small: Recording) -> None:
+    snippets = by_name(service_named(small, "docs-vcl")["snippets"])
+    assert "restart;" not in snippets["serve-stale-fetch"]["content"]
+    assert "return(deliver_stale);" in snippets["serve-stale-fetch"]["content"]
+    assert "conditions" not in service_named(small, "docs-vcl")
+
+
+# --- behaviour --------------------------------------------------------------------------------------------
+
+
+def test_hsts_header(service: dict[str, Any]) -> None:
+    hsts = by_name(service["headers"])["hsts"]
+    assert hsts["type"] == "response"
+    assert hsts["action"] == "set"
+    assert hsts["destination"] == "http.Strict-Transport-Security"
+    assert hsts["source"] == '"max-age=63072000; includeSubDomains; preload"'
+
+
+def test_hsts_defaults_and_can_be_left_out(small: Recording) -> None:
+    docs = by_name(service_named(small, "docs-vcl")["headers"])
+    assert docs["hsts"]["source"] == '"max-age=31536000; includeSubDomains"'
+    assert "hsts" not in by_name(service_named(small, "wiki-vcl")["headers"])
+
+
+def test_https_forced_and_stale_served(service: dict[str, Any]) -> None:
+    assert service["requestSettings"] == [{"name": "defaults", "forceSsl": True, "maxStaleAge": 86_400}]
+    assert service["staleIfError"] is True
+    assert service["staleIfErrorTtl"] == 43_200
+
+
+def test_text_is_compressed(service: dict[str, Any], small: Recording) -> None:
+    (gzip,) = service["gzips"]
+    assert {"text/html", "text/css", "application/javascript", "application/json"} <= set(gzip["contentTypes"])
+    assert "gzips" not in service_named(small, "docs-vcl")
+
+
+def test_origin_token_header_reads_a_write_only_dictionary(service: dict[str, Any]) -> None:
+    header = by_name(service["headers"])["origin-token"]
+    assert header["type"] == "request"
+    assert header["destination"] == "http.Fastly-Token"
+    assert header["source"] == 'table.lookup(origin_secrets, "token", "")'
+    assert service["dictionaries"] == [{"name": "origin_secrets", "writeOnly": True}]
+
+
+def test_origin_token_is_secret(full: Recording) -> None:
+    items = one(full, DICTIONARY_ITEMS)
+    assert items.inputs["items"] == SECRET
+    assert items.inputs["manageItems"] is True
+    assert items.options.provider is not None
+
+
+def test_no_secret_appears_in_clear(full: Recording, small: Recording) -> None:
+    for recording in (full, small):
+        text = json.dumps([r.to_json() for r in recording.records])
+        assert TOKEN not in text
+        assert DATADOG_TOKEN not in text
+
+
+def test_health_checks_carry_the_token_only_when_asked(service: dict[str, Any], small: Recording) -> None:
+    assert all("headers" not in check for check in service["healthchecks"])
+    assert service_named(small, "wiki-vcl")["healthchecks"] == SECRET
+
+
+def test_activate_flag_is_honoured(service: dict[str, Any], redirect: Recording) -> None:
+    assert service["activate"] is False
+    assert one(redirect, SERVICE).inputs["activate"] is True
+
+
+def test_service_is_never_force_destroyed_by_default(service: dict[str, Any]) -> None:
+    assert service["forceDestroy"] is False
+    assert service["name"] == "test-www"
+    assert [d["name"] for d in service["domains"]] == ["www.example.org", "example.org"]
+
+
+def test_logging(service: dict[str, Any]) -> None:
+    (s3,) = service["loggingS3s"]
+    assert s3["bucketName"] == "example-logs"
+    assert s3["s3IamRole"] == "arn:aws:iam::123456789012:role/fastly"
+    assert s3["path"] == "/www.example.org/%Y/%m/%d/"
+    assert s3["period"] == 3_600
+    assert s3["compressionCodec"] == "gzip"
+    assert s3["domain"] == "s3.us-east-1.amazonaws.com"
+    assert service["loggingDatadogs"] == SECRET
+
+
+# --- redirect service -------------------------------------------------------------------------------------
+
+
+def test_redirect_service_answers_301_with_the_path(redirect: Recording) -> None:
+    inputs = one(redirect, SERVICE).inputs
+    (response,) = inputs["responseObjects"]
+    assert response["status"] == 301
+    condition = by_name(inputs["conditions"])[response["requestCondition"]]
+    assert condition["type"] == "REQUEST"
+    location = by_name(inputs["headers"])["redirect-location"]
+    assert location["destination"] == "http.Location"
+    assert location["source"] == '"https://www.example.org" + req.url'
+    assert "backends" not in inputs
+    # One hop: plain HTTP gets the 301 straight away.
+    assert inputs["requestSettings"][0]["forceSsl"] is False
+
+
+# --- DNS --------------------------------------------------------------------------------------------------
+
+
+def records_by_name(recording: Recording) -> dict[str, Record]:
+    return {r.name: r for r in recording.of_type(RECORD)}
+
+
+def test_subdomain_gets_a_cname_to_fastly(full: Recording) -> None:
+    cname = records_by_name(full)["www-dns-www.example.org-cname"]
+    assert cname.inputs["type"] == "CNAME"
+    assert cname.inputs["name"] == "www.example.org"
+    assert cname.inputs["records"] == [CNAME]
+    assert cname.inputs["zoneId"] == "ZEXAMPLE"
+    assert cname.inputs["ttl"] == 3_600
+
+
+def test_apex_gets_fastly_anycast_a_and_aaaa(full: Recording) -> None:
+    records = records_by_name(full)
+    a, aaaa = records["www-dns-example.org-a"], records["www-dns-example.org-aaaa"]
+    assert (a.inputs["type"], aaaa.inputs["type"]) == ("A", "AAAA")
+    assert a.inputs["records"] == list(FASTLY_ANYCAST_IPV4)
+    assert aaaa.inputs["records"] == list(FASTLY_ANYCAST_IPV6)
+    assert "www-dns-example.org-cname" not in records
+
+
+def test_dns_waits_for_the_origin_token(full: Recording) -> None:
+    items = one(full, DICTIONARY_ITEMS)
+    for dns in full.of_type(RECORD):
+        assert items.urn in dns.options.dependencies
+
+
+def test_edge_without_dns_makes_no_records(small: Recording) -> None:
+    assert small.of_type(RECORD) == []
+
+
+# --- structure --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", ["full", "small", "redirect"])
+def test_every_custom_resource_has_an_explicit_provider(scenario: str, request: pytest.FixtureRequest) -> None:
+    assert_every_custom_resource_has_a_provider(request.getfixturevalue(scenario))
+
+
+@pytest.mark.parametrize("scenario", ["full", "small", "redirect"])
+def test_children_are_named_after_their_component(scenario: str, request: pytest.FixtureRequest) -> None:
+    recording: Recording = request.getfixturevalue(scenario)
+    components = recording.of_type(EDGE_TYPE)
+    assert components
+    for component in components:
+        assert_names_derived_from(recording, component)
+        assert all(child.parent == component.urn for child in recording.descendants(component))
+
+
+def test_two_edges_do_not_collide(small: Recording) -> None:
+    names = [r.name for r in small.resources]
+    assert len(names) == len(set(names))
+    assert {"docs-vcl", "wiki-vcl", "wiki-origin-token"} <= set(names)
+
+
+# --- argument errors --------------------------------------------------------------------------------------
+
+
+def make_options(**overrides: Any) -> EdgeOptions:
+    return EdgeOptions(**{"service_name": "svc", **overrides})
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (lambda: HealthCheck("health"), "HealthCheck.path"),
+        (lambda: HealthCheck("/", method="POST"), "HealthCheck.method"),
+        (lambda: HealthCheck("/", threshold=6), "HealthCheck.threshold"),
+        (lambda: HealthCheck("/", initial=9), "HealthCheck.initial"),
+        (lambda: HealthCheck("/", timeout_ms=20_000), "HealthCheck.timeout_ms"),
+        (lambda: Origin(name="Bad_Name", address="a", tls_hostname="a.example", health_check=HEALTH), "Origin.name"),
+        (lambda: Origin(name="o", address="a", tls_hostname="A..example", health_check=HEALTH), "tls_hostname"),
+        (lambda: Origin(name="o", address="a", tls_hostname="a.example", health_check=HEALTH, port=0), "port"),
+        (lambda: Origin(name="o", address="a", tls_hostname="a.ex", health_check=HEALTH, shield="LGA NY"), "shield"),
+        (lambda: PathRoute("ftp", (origin("f"),)), "PathRoute.prefix"),
+        (lambda: PathRoute("/ftp/", ()), "origins"),
+        (lambda: Fallback(origin("m"), path_regexes=("/simple/",)), "Fallback.path_regexes"),
+        (lambda: Fallback(origin("m"), path_regexes=("^/(",)), "Fallback.path_regexes"),
+        (lambda: S3Logging(bucket_name="Logs", region="us-east-1", role_arn="arn:aws:iam::1:role/r"), "bucket_name"),
+        (lambda: S3Logging(bucket_name="logs", region="mars", role_arn="arn:aws:iam::1:role/r"), "S3Logging.region"),
+        (lambda: S3Logging(bucket_name="logs", region="us-east-1", role_arn="role"), "S3Logging.role_arn"),
+        (lambda: DatadogLogging(token="t", region="APAC"), "DatadogLogging.region"),
+        (lambda: VclSnippet("s", "vcl_recv", "set x = 1;"), "VclSnippet(s).type"),
+        (lambda: make_options(service_name=""), "EdgeOptions.service_name"),
+        (lambda: make_options(origin_token="short"), "EdgeOptions.origin_token"),
+        (lambda: make_options(origin_token_header="Fastly Token"), "origin_token_header"),
+        (lambda: make_options(hsts_preload=True, hsts_include_subdomains=False), "EdgeOptions.hsts_preload"),
+        (lambda: make_options(hsts_max_age=-1), "EdgeOptions.hsts_max_age"),
+        (lambda: make_options(stale_if_error_ttl=-5), "EdgeOptions.stale_if_error_ttl"),
+        (
+            lambda: make_options(path_routes=(PathRoute("/a/", (origin("x"),)), PathRoute("/a/b/", (origin("y"),)))),
+            "EdgeOptions.path_routes",
+        ),
+        (lambda: EdgeArgs(domains=(), origins=(origin("a"),), options=make_options()), "EdgeArgs.domains"),
+        (
+            lambda: EdgeArgs(domains=("Example.org",), origins=(origin("a"),), options=make_options()),
+            "EdgeArgs.domains",
+        ),
+        (lambda: EdgeArgs(domains=("a.example",), options=make_options()), "EdgeArgs.origins"),
+        (
+            lambda: EdgeArgs(domains=("a.example",), origins=(origin("a"), origin("a")), options=make_options()),
+            "origin names",
+        ),
+        (
+            lambda: EdgeArgs(
+                domains=("a.example",), origins=(origin("a"), origin("b", shield="iad-va-us")), options=make_options()
+            ),
+            "EdgeArgs.origins",
+        ),
+        (
+            lambda: EdgeArgs(domains=("a.example",), options=make_options(), redirect_to="http://www.a.example"),
+            "EdgeArgs.redirect_to",
+        ),
+        (
+            lambda: EdgeArgs(
+                domains=("a.example",), origins=(origin("a"),), options=make_options(), redirect_to="https://b.example"
+            ),
+            "EdgeArgs.redirect_to",
+        ),
+        (lambda: FastlyDnsTarget(cname="edge.example.com"), "FastlyDnsTarget.cname"),
+        (lambda: FastlyDnsTarget(cname=CNAME, apex_ipv4=("2a04:4e42::223",)), "FastlyDnsTarget.apex_ipv4"),
+        (lambda: FastlyDnsTarget(cname=CNAME, ttl=5), "FastlyDnsTarget.ttl"),
+        (lambda: FastlyDnsTarget(cname=CNAME, apex_ipv6=("not-an-address",)), "FastlyDnsTarget.apex_ipv6"),
+        (lambda: PublicHost("www.example.com", ZONE), "www.example.com"),
+    ],
+)
+def test_argument_errors_name_the_argument(build: Any, named: str) -> None:
+    with pytest.raises(ValueError, match=r"is invalid|is not inside") as raised:
+        build()
+    assert named in str(raised.value)
+
+
+def test_dns_host_must_be_a_domain_of_the_service() -> None:
+    def program(p: TestProviders) -> None:
+        FastlyEdge(
+            "x",
+            EdgeArgs(domains=("a.example.org",), origins=(origin("a"),), options=make_options()),
+            fastly_provider=p.fastly,
+            dns=EdgeDns(hosts=(PublicHost("b.example.org", ZONE),), target=TARGET),
+            aws_provider=p.aws,
+        )
+
+    error = program_error(program)
+    assert isinstance(error, ValueError)
+    assert "dns.hosts" in str(error) and "b.example.org" in str(error)
+
+
+def test_dns_needs_the_aws_provider() -> None:
+    def program(p: TestProviders) -> None:
+        FastlyEdge(
+            "x",
+            EdgeArgs(domains=("a.example.org",), origins=(origin("a"),), options=make_options()),
+            fastly_provider=p.fastly,
+            dns=EdgeDns(hosts=(PublicHost("a.example.org", ZONE),), target=TARGET),
+        )
+
+    error = program_error(program)
+    assert isinstance(error, ValueError)
+    assert "aws_provider" in str(error)
