@@ -173,7 +173,8 @@ class ServiceMonitorsArgs:
 
     - ``service``, ``environment``, ``datacenter``: lower-case slugs; they become the ``service:``,
       ``env:`` and ``datacenter:`` tags of everything created, and the environment is part of every name.
-    - ``http_checks`` (at least one) and ``tcp_checks``: what the synthetics probes request.
+    - ``http_checks`` and ``tcp_checks``: what the synthetics probes request; at least one check, unless
+      the service has no public face and its host monitors (``host_scope``) are what watch it.
     - ``locations``: Datadog managed locations (at least three, so one region's trouble is not an outage).
     - ``owners`` and ``contact``: named in every message; ``notify_handles``: Datadog handles (``@team``,
       ``@someone@example.org``) notified on every alert.
@@ -222,12 +223,6 @@ class ServiceMonitorsArgs:
             or not all(isinstance(c, HttpCheck) for c in self.http_checks)
         ):
             raise _fail("ServiceMonitorsArgs.http_checks", self.http_checks, "must be a list of HttpCheck")
-        if not self.http_checks:
-            raise _fail(
-                "ServiceMonitorsArgs.http_checks",
-                self.http_checks,
-                "must hold at least one HttpCheck: every public service needs an uptime check",
-            )
         object.__setattr__(self, "http_checks", tuple(self.http_checks))
         if (
             isinstance(self.tcp_checks, str)
@@ -236,6 +231,14 @@ class ServiceMonitorsArgs:
         ):
             raise _fail("ServiceMonitorsArgs.tcp_checks", self.tcp_checks, "must be a list of TcpCheck")
         object.__setattr__(self, "tcp_checks", tuple(self.tcp_checks))
+        # A service must be watched somehow: public ones by synthetics, private hosts (a backup target)
+        # by their agent's host monitors at least.
+        if not self.http_checks and not self.tcp_checks and (not self.host_scope or self.host_thresholds is None):
+            raise _fail(
+                "ServiceMonitorsArgs.http_checks",
+                self.http_checks,
+                "must hold at least one HttpCheck or TcpCheck, unless host monitors (host_scope) watch the service",
+            )
         urls = [c.url for c in (*self.http_checks, *self.tcp_checks)]
         if len(set(urls)) != len(urls):
             raise _fail("ServiceMonitorsArgs.http_checks", urls, "must not check the same URL twice")

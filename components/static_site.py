@@ -3,9 +3,9 @@
 Why the bucket's REST endpoint and not its website endpoint: the website endpoint speaks plain HTTP only,
 so Fastly would fetch every page unencrypted across the internet. The REST endpoint
 (``<bucket>.s3.<region>.amazonaws.com``) speaks TLS with a certificate Fastly can verify, which is also why
-bucket names may not contain dots (the wildcard certificate covers one label). The bucket therefore has no
-website configuration; the two things it would add are done at the edge in a few lines of VCL: directory
-URLs get their index document, and a missing object gets the error document with a 404.
+bucket names may not contain dots (the wildcard certificate covers one label). The bucket still declares its
+index and error documents in a website configuration, but the edge does not rely on it: directory URLs get
+their index document, and a missing object the error document with a 404, in a few lines of VCL.
 
 The bucket is never public. Its policy grants ``s3:GetObject`` to Fastly's published address ranges only,
 read from the Fastly data source (a policy restricted by ``aws:SourceIp`` does not count as public, so the
@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_fastly as fastly
 
+from components.bucket import check_bucket_name as _check_bucket_name
+from components.bucket import deny_insecure_transport, harden_bucket
 from components.edge import (
     EdgeArgs,
     EdgeDns,
@@ -36,7 +39,6 @@ from components.edge import (
 )
 
 STATIC_SITE_TYPE: Final = "infra:site:StaticSite"
-_SseDefault = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
 ENCRYPTIONS: Final = frozenset({"AES256", "aws:kms"})
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -49,18 +51,7 @@ def _fail(argument: str, value: object, allowed: str) -> ValueError:
 
 def check_bucket_name(bucket_name: str) -> None:
     """Refuse a bucket name S3 would refuse, or one with dots, which breaks TLS to the bucket (AWS-0320)."""
-    if not isinstance(bucket_name, str) or "." in bucket_name:
-        raise _fail(
-            "StaticSiteArgs.bucket_name", bucket_name, "must not contain dots (TLS to the bucket needs one label)"
-        )
-    if not _BUCKET.match(bucket_name):
-        raise _fail(
-            "StaticSiteArgs.bucket_name",
-            bucket_name,
-            "must be 3-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit",
-        )
-    if bucket_name.startswith(("xn--", "sthree-")) or bucket_name.endswith(("-s3alias", "--ol-s3", "--x-s3")):
-        raise _fail("StaticSiteArgs.bucket_name", bucket_name, "uses a prefix or suffix that S3 reserves")
+    _check_bucket_name(bucket_name, "StaticSiteArgs.bucket_name")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +85,7 @@ class StaticSiteArgs:
     protect: bool = True
     retain_on_delete: bool = False
     force_destroy: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_bucket_name(self.bucket_name)
@@ -186,14 +178,7 @@ def bucket_policy(bucket_arn: pulumi.Input[str], fastly_ranges: pulumi.Input[lis
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, objects],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport(bucket_arn),
                 {
                     "Sid": "AllowFastlyRead",
                     "Effect": "Allow",
@@ -245,74 +230,39 @@ class StaticSite(pulumi.ComponentResource):
             parent=self, provider=aws_provider, protect=args.protect, retain_on_delete=args.retain_on_delete
         )
         self.bucket = aws.s3.Bucket(
-            f"{name}-bucket", bucket=args.bucket_name, force_destroy=args.force_destroy, opts=keep
+            f"{name}-bucket",
+            bucket=args.bucket_name,
+            force_destroy=args.force_destroy,
+            # Marks the bucket as a declared static site, the one place website hosting is allowed (KICS).
+            tags={"static-site": "true", **dict(args.tags)},
+            opts=keep,
         )
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
         bucket_id = self.bucket.id
 
-        access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=keep,
+        hardened = harden_bucket(
+            name,
+            bucket_id,
+            keep,
+            encryption=args.encryption,
+            kms_key_id=args.kms_key_id,
+            noncurrent_version_days=args.noncurrent_version_days,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
+        access_block = hardened.access_block
+        # Fastly reads the bucket over TLS at its REST endpoint (the website endpoint is HTTP-only), and the
+        # edge maps directories to the index document itself; the website configuration records the same
+        # documents on the bucket, so the site also works from the website endpoint for Fastly's addresses.
+        aws.s3.BucketWebsiteConfiguration(
+            f"{name}-website",
             bucket=bucket_id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            index_document=aws.s3.BucketWebsiteConfigurationIndexDocumentArgs(suffix=args.index_document),
+            error_document=(
+                aws.s3.BucketWebsiteConfigurationErrorDocumentArgs(key=args.error_document)
+                if args.error_document
+                else None
+            ),
             opts=keep,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket_id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=_SseDefault(
-                        sse_algorithm=args.encryption, kms_master_key_id=args.kms_key_id
-                    ),
-                    # Fewer KMS calls, and their cost, when objects are encrypted with a KMS key.
-                    bucket_key_enabled=args.encryption == "aws:kms",
-                )
-            ],
-            opts=keep,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket_id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=keep,
-        )
-        rules = [
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="abort-incomplete-multipart-uploads",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=7
-                ),
-            )
-        ]
-        if args.noncurrent_version_days is not None:
-            rules.append(
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-noncurrent-versions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=args.noncurrent_version_days
-                    ),
-                )
-            )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=bucket_id,
-            rules=rules,
-            # S3 rejects a lifecycle configuration that races the versioning change on a new bucket.
-            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[versioning])),
         )
 
         ranges = fastly.get_fastly_ip_ranges_output(

@@ -97,21 +97,35 @@ class PublicPort:
     """A port opened on the public interface.
 
     E.g. ``PublicPort(25)`` for SMTP or ``PublicPort(9020)`` for Buildbot workers. ``sources`` defaults to
-    everyone; narrow it where the clients are known.
+    everyone; narrow it where the clients are known. ``source_tags`` admits droplets carrying any of those
+    DigitalOcean tags, in any region (the backup host takes SSH only from the estate's own droplets); when
+    tags are given and ``sources`` is not, only the tagged droplets are admitted.
     """
 
     port: int
     protocol: str = "tcp"
-    sources: tuple[str, ...] = EVERYWHERE
+    sources: tuple[str, ...] | None = None
+    source_tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 1 <= self.port <= 65_535:
             raise _fail("PublicPort.port", self.port, "must be a port number from 1 to 65535")
         if self.protocol not in PROTOCOLS:
             raise _fail(f"PublicPort({self.port}).protocol", self.protocol, "must be tcp or udp")
-        if not self.sources:
-            raise _fail(f"PublicPort({self.port}).sources", self.sources, "must list at least one network")
-        _check_cidrs(f"PublicPort({self.port}).sources", self.sources, allow_everywhere=True)
+        for tag in self.source_tags:
+            if not _TAG.match(tag):
+                raise _fail(f"PublicPort({self.port}).source_tags", tag, "must be DigitalOcean tags ([a-zA-Z0-9:_-])")
+        if self.sources is None:
+            # Frozen dataclass: settle the default once, so every reader sees the same networks.
+            object.__setattr__(self, "sources", () if self.source_tags else EVERYWHERE)
+        if not self.sources and not self.source_tags:
+            raise _fail(f"PublicPort({self.port}).sources", self.sources, "must list at least one network or tag")
+        _check_cidrs(f"PublicPort({self.port}).sources", self.networks, allow_everywhere=True)
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The source networks, after the default is applied."""
+        return self.sources or ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +169,9 @@ class VmServiceArgs:
     - ``public_ports``: extra ports opened on the public interface.
     - ``public_hosts``: the service's public names, each with the zone that holds it.
     - ``edge``: put the service behind Fastly; None is the direct variant.
+    - ``extra_tags``: more droplet tags, e.g. one a database firewall admits.
+    - ``fastly_origin``: open the origin port (443) to Fastly's ranges without a service of its own, for
+      origins that other services' edges use, such as a static mirror serving as a fallback.
     """
 
     name: str
@@ -176,6 +193,8 @@ class VmServiceArgs:
     public_ports: tuple[PublicPort, ...] = ()
     public_hosts: tuple[PublicHost, ...] = ()
     edge: VmEdge | None = None
+    fastly_origin: bool = False
+    extra_tags: tuple[str, ...] = ()
     dns_ttl: int = 3_600
     salt_bootstrap_url: str = SALT_BOOTSTRAP_URL
 
@@ -281,6 +300,7 @@ class VmServiceArgs:
             f"datacenter:{self.datacenter}",
             f"service:{self.name}",
             f"role:{self.role_name}",
+            *self.extra_tags,
         )
 
     def host_name(self, index: int) -> str:
@@ -404,9 +424,11 @@ class VmService(pulumi.ComponentResource):
     ) -> None:
         if not isinstance(args, VmServiceArgs):
             raise _fail("VmService args", args, "must be VmServiceArgs")
-        if args.edge is not None and fastly_provider is None:
+        if (args.edge is not None or args.fastly_origin) and fastly_provider is None:
             raise _fail(
-                "VmService fastly_provider", None, "is required when the service is behind Fastly (edge is set)"
+                "VmService fastly_provider",
+                None,
+                "is required when the service is behind Fastly (edge or fastly_origin is set)",
             )
         super().__init__(VM_SERVICE_TYPE, name, None, opts)
         do_opts = pulumi.ResourceOptions(parent=self, provider=do_provider)
@@ -505,7 +527,11 @@ class VmService(pulumi.ComponentResource):
             initial_filesystem_type=volume.filesystem,
             description=f"{volume.name} for {self.host_names[n - 1]}",
             tags=list(args.tags),
-            opts=pulumi.ResourceOptions.merge(do_opts, pulumi.ResourceOptions(protect=volume.protect)),
+            # Retained as well as protected: a protected volume can still be lost to a rename or a stack
+            # removal; retain_on_delete keeps the disk in DigitalOcean whatever happens to the state.
+            opts=pulumi.ResourceOptions.merge(
+                do_opts, pulumi.ResourceOptions(protect=volume.protect, retain_on_delete=volume.protect)
+            ),
         )
         digitalocean.VolumeAttachment(
             f"{name}-{n}-{volume.name}-attachment",
@@ -524,7 +550,8 @@ class VmService(pulumi.ComponentResource):
             ),
             digitalocean.FirewallInboundRuleArgs(protocol="icmp", source_addresses=list(EVERYWHERE)),
         ]
-        if args.edge is not None and fastly_provider is not None:
+        origin_port = args.edge.origin_port if args.edge is not None else 443
+        if (args.edge is not None or args.fastly_origin) and fastly_provider is not None:
             ranges = fastly.get_fastly_ip_ranges_output(
                 opts=pulumi.InvokeOutputOptions(parent=self, provider=fastly_provider)
             )
@@ -533,12 +560,15 @@ class VmService(pulumi.ComponentResource):
             )
             rules.append(
                 digitalocean.FirewallInboundRuleArgs(
-                    protocol="tcp", port_range=str(args.edge.origin_port), source_addresses=fastly_sources
+                    protocol="tcp", port_range=str(origin_port), source_addresses=fastly_sources
                 )
             )
         rules += [
             digitalocean.FirewallInboundRuleArgs(
-                protocol=p.protocol, port_range=str(p.port), source_addresses=list(p.sources)
+                protocol=p.protocol,
+                port_range=str(p.port),
+                source_addresses=list(p.networks) or None,
+                source_tags=list(p.source_tags) or None,
             )
             for p in args.public_ports
         ]

@@ -108,6 +108,7 @@ class Secrets:
     datadog_api_key: Secret
     datadog_app_key: Secret
     fastly_origin_token: Secret
+    fastly_customer_id: Secret
 
 
 @dataclass(frozen=True)
@@ -455,6 +456,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             datadog_api_key=read.secret("datadogApiKey"),
             datadog_app_key=read.secret("datadogAppKey"),
             fastly_origin_token=read.secret("fastlyOriginToken"),
+            fastly_customer_id=read.secret("fastlyCustomerId"),
         ),
     )
 

@@ -326,7 +326,11 @@ def _args(**changes: Any) -> ServiceMonitorsArgs:
 ERRORS: list[tuple[str, Callable[[], object], tuple[str, ...]]] = [
     ("two locations", lambda: _args(locations=LOCATIONS[:2]), ("ServiceMonitorsArgs.locations", "at least 3")),
     ("bad location", lambda: _args(locations=(*LOCATIONS[:3], "moon-1")), ("'moon-1'", "aws:us-east-1")),
-    ("no hosts", lambda: _args(http_checks=()), ("ServiceMonitorsArgs.http_checks", "()", "at least one")),
+    (
+        "nothing watched",
+        lambda: _args(http_checks=(), host_scope=(), host_thresholds=None),
+        ("ServiceMonitorsArgs.http_checks", "()", "at least one"),
+    ),
     ("hosts as strings", lambda: _args(http_checks=("www.example.org",)), ("http_checks", "HttpCheck")),
     ("same URL twice", lambda: _args(http_checks=(HttpCheck("a.example.org"), HttpCheck("a.example.org"))), ("twice",)),
     ("handle without @", lambda: _args(notify_handles=("infra-team",)), ("notify_handles", "'infra-team'", "'@'")),
@@ -382,3 +386,8 @@ def test_provider_of_another_cloud_is_refused() -> None:
         caught.value.cause
     )
     assert not [r for r in caught.value.records if r.type.startswith("datadog:")]
+
+
+def test_a_private_host_may_be_watched_by_host_monitors_alone() -> None:
+    args = _args(http_checks=(), host_scope=("service:backup", "environment:prod"))
+    assert args.http_checks == () and args.host_scope

@@ -15,6 +15,7 @@ from tests.component_helpers import (
     TestProviders,
     assert_every_custom_resource_has_a_provider,
     assert_names_derived_from,
+    one,
     program_error,
     record,
 )
@@ -117,9 +118,18 @@ def test_lifecycle_aborts_incomplete_uploads(recording: Recording) -> None:
     assert scratch == ["abort-incomplete-multipart-uploads"]
 
 
-def test_no_website_endpoint(recording: Recording) -> None:
-    # The website endpoint is HTTP only; the edge reads the REST endpoint over TLS instead.
-    assert not [r for r in recording.records if r.type.startswith("aws:s3/bucketWebsiteConfiguration")]
+def test_website_configuration_declares_documents_but_edge_uses_tls(recording: Recording) -> None:
+    # The website endpoint is HTTP only; the edge reads the REST endpoint over TLS instead, while the
+    # bucket still declares its index and error documents.
+    website = child(recording, "site-website")
+    assert website.inputs["indexDocument"] == {"suffix": "index.html"}
+    assert website.inputs["errorDocument"] == {"key": "404.html"}
+    for service in recording.of_type("fastly:index/serviceVcl:ServiceVcl"):
+        assert all(".s3-website" not in b["address"] and b["useSsl"] for b in service.inputs["backends"])
+
+
+def test_bucket_is_tagged_as_a_static_site(recording: Recording) -> None:
+    assert child(recording, "site-bucket").inputs["tags"]["static-site"] == "true"
 
 
 # --- policy -----------------------------------------------------------------------------------------------

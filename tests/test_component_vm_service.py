@@ -313,6 +313,9 @@ def test_volumes_one_per_droplet_and_protected_when_asked(behind: Recording) -> 
     assert volumes["nyc1-docs-1-data"].options.protect is True
     assert volumes["nyc1-docs-2-data"].options.protect is True
     assert volumes["nyc1-docs-1-scratch"].options.protect is False
+    # Protected volumes are retained on delete too; unprotected ones go with the stack.
+    assert volumes["nyc1-docs-1-data"].options.retain_on_delete is True
+    assert volumes["nyc1-docs-1-scratch"].options.retain_on_delete is False
     assert volumes["nyc1-docs-1-data"].inputs["size"] == 100
     assert volumes["nyc1-docs-1-data"].inputs["name"] == "prod-nyc1-docs-1-data"
     assert volumes["nyc1-docs-1-data"].inputs["region"] == "nyc3"
@@ -561,3 +564,49 @@ def test_argument_errors_come_before_any_resource() -> None:
     )
     assert isinstance(error, ValueError)
     assert "VmService args" in str(error)
+
+
+# --- Origin-only services and tag-scoped ports ---------------------------------------------------------------
+
+ORIGIN_ONLY = base_args(
+    name="mirror",
+    datacenter="sfo1",
+    region=digitalocean.Region.SFO2,
+    fastly_origin=True,
+    public_ports=(PublicPort(22, source_tags=("environment:prod",)),),
+)
+
+
+@pytest.fixture(scope="module")
+def origin_only() -> Recording:
+    return record(
+        lambda p: VmService(
+            "sfo1-mirror", ORIGIN_ONLY, do_provider=p.digitalocean, aws_provider=p.aws, fastly_provider=p.fastly
+        )
+    )
+
+
+def test_fastly_origin_opens_443_to_fastly_only_and_makes_no_service(origin_only: Recording) -> None:
+    firewall = one(origin_only, FIREWALL)
+    web = rules_for(firewall, "443")
+    assert len(web) == 1
+    assert sorted(web[0]["sourceAddresses"]) == sorted([*FASTLY_IPV4, *FASTLY_IPV6])
+    assert origin_only.of_type(SERVICE) == []
+
+
+def test_source_tags_admit_only_tagged_droplets(origin_only: Recording) -> None:
+    firewall = one(origin_only, FIREWALL)
+    tagged = [r for r in rules(firewall) if r.get("sourceTags")]
+    assert tagged == [{"portRange": "22", "protocol": "tcp", "sourceTags": ["environment:prod"]}]
+
+
+def test_public_port_defaults_to_everyone_unless_tags_are_given() -> None:
+    assert PublicPort(25).networks == ("0.0.0.0/0", "::/0")
+    assert PublicPort(22, source_tags=("environment:prod",)).networks == ()
+    with pytest.raises(ValueError, match=r"PublicPort\(22\).source_tags"):
+        PublicPort(22, source_tags=("bad tag",))
+
+
+def test_fastly_origin_needs_the_fastly_provider() -> None:
+    error = program_error(lambda p: VmService("x", ORIGIN_ONLY, do_provider=p.digitalocean, aws_provider=p.aws))
+    assert "fastly_provider" in str(error)
