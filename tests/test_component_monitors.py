@@ -328,7 +328,7 @@ ERRORS: list[tuple[str, Callable[[], object], tuple[str, ...]]] = [
     ("bad location", lambda: _args(locations=(*LOCATIONS[:3], "moon-1")), ("'moon-1'", "aws:us-east-1")),
     (
         "nothing watched",
-        lambda: _args(http_checks=(), host_scope=(), host_thresholds=None),
+        lambda: _args(http_checks=(), tcp_checks=(), host_scope=(), host_thresholds=None),
         ("ServiceMonitorsArgs.http_checks", "()", "at least one"),
     ),
     ("hosts as strings", lambda: _args(http_checks=("www.example.org",)), ("http_checks", "HttpCheck")),
