@@ -269,6 +269,9 @@ class MockCloud(pulumi_mocks.Mocks):
                 "websiteEndpoint": f"{bucket}.s3-website-us-east-1.amazonaws.com",
                 "websiteDomain": "s3-website-us-east-1.amazonaws.com",
             }
+        elif typ == "aws:iam/role:Role":
+            role = inputs.get("name") or name
+            state |= {"arn": f"arn:aws:iam::123456789012:role/{role}", "uniqueId": "AROA" + rid[:17].upper()}
         elif typ == "aws:kms/key:Key":
             state |= {"arn": f"arn:aws:kms:us-east-1:123456789012:key/{rid}", "keyId": rid}
         elif typ.startswith("fastly:index/serviceVcl"):

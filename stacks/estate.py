@@ -1,20 +1,44 @@
-"""The whole estate for one stack: settings in, resources out. ``__main__.py`` and the recorder both call it."""
+"""The whole estate for one stack: settings in, resources out. ``__main__.py`` and the recorder both call it.
+
+Order matters only where one part feeds another: zones first (every host name goes in one), then sfo1,
+whose mirror is the fallback origin for nyc1 and PyPI, then nyc1, whose downloads servers are
+www.python.org's /ftp/ origin, then ams1, then the global edge.
+"""
 
 from __future__ import annotations
 
 import pulumi
 
+from stacks import ams1, nyc1, sfo1
+from stacks import global_edge as edge
+from stacks.context import Estate, MirrorOrigin
 from stacks.datacenter import DatacenterSite
+from stacks.dns import build_zones
 from stacks.providers import make_providers
 from stacks.settings import Settings, load_settings
 
 
-def build(settings: Settings) -> None:
+def build(settings: Settings) -> Estate:
     """Create every resource of the estate described by ``settings``."""
     providers = make_providers(settings)
+    global_parent = edge.GlobalEdge()
+    enabled = {dc.name for dc in settings.datacenters}
+    mail_hosts = ams1.mail_hosts(settings) if "ams1" in enabled else ()
+    zones = build_zones(settings, providers, global_parent, mail_hosts)
+    estate = Estate(settings, providers, zones, edge.build_logging(settings, providers, global_parent))
+
     sites = {dc.name: DatacenterSite(dc, settings, providers) for dc in settings.datacenters}
+    mirror = sfo1.build(sites["sfo1"], estate) if "sfo1" in sites else MirrorOrigin(None)
+    downloads = nyc1.build(sites["nyc1"], estate, mirror).downloads if "nyc1" in sites else None
+    if "ams1" in sites:
+        ams1.build(sites["ams1"], estate)
+    edge.build(estate, global_parent, downloads=downloads, mirror=mirror)
+
     pulumi.export("environment", settings.environment.value)
     pulumi.export("vpcs", {name: site.vpc.id for name, site in sites.items()})
+    pulumi.export("name_servers", {zone.name: zone.name_servers for zone in zones.values()})
+    pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
+    return estate
 
 
 def main() -> None:

@@ -82,6 +82,7 @@ _IMAGE = re.compile(r"^([a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]+)$")
 _SSH_KEY = re.compile(r"^([0-9]+|([0-9a-f]{2}:){15}[0-9a-f]{2})$")
 _HANDLE = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9_.+@-]*$")
 _LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+$")
+_DKIM = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})=([A-Za-z0-9+/]{64,}={0,2})$")
 _DB_SIZE = re.compile(r"^db-[a-z0-9]+-[0-9]+vcpu-[0-9]+gb$")
 
 
@@ -149,11 +150,13 @@ class Settings:
     database_replica: bool
     postgres_version: str
     python_org_origin: str
+    python_org_staging_origin: str
     pycon_origin: str
     pypi_origin: str
     benchmark_host_address: str
     datadog_site: str
     synthetics_locations: tuple[str, ...]
+    dkim_keys: tuple[tuple[str, str], ...]
     dnssec: bool
     secrets: Secrets
 
@@ -406,6 +409,16 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
                 "syntheticsLocations", location, "must be Datadog managed locations such as aws:us-east-1"
             )
 
+    dkim_keys = []
+    for entry in read.strings("dkimKeys"):
+        match = _DKIM.match(entry)
+        if not match:
+            shown = entry if len(entry) < 40 else entry[:37] + "..."
+            raise SettingsError(
+                "dkimKeys", shown, 'must be "selector=base64 public key" entries, e.g. "mail=MIIBIjAN..."'
+            )
+        dkim_keys.append((match.group(1), match.group(2)))
+
     database_size = read.string("databaseSize")
     if not _DB_SIZE.match(database_size):
         raise SettingsError(
@@ -442,11 +455,13 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         database_replica=read.boolean("databaseReplica"),
         postgres_version=_choice("postgresVersion", read.string("postgresVersion"), POSTGRES_VERSIONS),
         python_org_origin=_hostname("pythonOrgOrigin", read.string("pythonOrgOrigin")),
+        python_org_staging_origin=_hostname("pythonOrgStagingOrigin", read.string("pythonOrgStagingOrigin")),
         pycon_origin=_hostname("pyconOrigin", read.string("pyconOrigin")),
         pypi_origin=_hostname("pypiOrigin", read.string("pypiOrigin")),
         benchmark_host_address=_public_ipv4("benchmarkHostAddress", read.string("benchmarkHostAddress")),
         datadog_site=_choice("datadogSite", read.string("datadogSite"), DATADOG_SITES),
         synthetics_locations=locations,
+        dkim_keys=tuple(dkim_keys),
         dnssec=read.boolean("dnssec"),
         secrets=Secrets(
             digitalocean_token=read.secret("digitaloceanToken"),

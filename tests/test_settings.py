@@ -71,12 +71,17 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "postgresVersion": (["16", "14", "17"], ["9.6", "18", "", "sixteen"]),
     "pythonOrgOrigin": HOSTNAME,
     "pyconOrigin": HOSTNAME,
+    "pythonOrgStagingOrigin": HOSTNAME,
     "pypiOrigin": HOSTNAME,
     "benchmarkHostAddress": (["140.211.10.71", "8.8.8.8"], ["10.0.0.1", "256.1.1.1", "host.example", "", "127.0.0.1"]),
     "datadogSite": (["datadoghq.com", "datadoghq.eu"], ["datadog.com", ""]),
     "syntheticsLocations": (
         [["aws:us-east-1", "aws:eu-west-1", "aws:ap-south-1"]],
         [["aws:us-east-1"], ["nowhere", "aws:x", "aws:y"], []],
+    ),
+    "dkimKeys": (
+        [[], ["mail=" + "A" * 216], ["2026a=" + "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 3 + "=="]],
+        [["mail"], ["=abc"], ["Mail=" + "A" * 216], ["mail=short"], "mail=x"],
     ),
     "dnssec": BOOLEAN,
     **{key: (["s3cr3t-value"], ["", "   "]) for key in SECRET_KEYS},

@@ -1,0 +1,218 @@
+"""What every part of the estate shares, and the one way the PSF turns a service description into components.
+
+A datacenter module says *what* runs there as :class:`WebRole` values; :class:`Estate` turns each into a
+``VmService`` with the PSF's conventions (sizes by weight, replicas unless the software is single-writer,
+Salt, the shared Fastly settings and log target, monitors naming the owners) so those conventions live in
+one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import pulumi
+
+from components.common import ZoneRef
+from components.dns_zone import DnsZone
+from components.edge import EdgeLogging, EdgeOptions, Fallback, FastlyDnsTarget, HealthCheck, PathRoute, PublicHost
+from components.monitors import HostThresholds, HttpCheck, ServiceMonitors, ServiceMonitorsArgs, TcpCheck
+from components.vm_service import PublicPort, VmEdge, VmService, VmServiceArgs, Volume
+from stacks.catalog import service
+from stacks.providers import Providers
+from stacks.settings import Datacenter, Settings
+
+# Fastly's dual-stack map for the PSF's account (reference: python.org and PyPI Terraform). Subdomains CNAME
+# to it; zone apexes get Fastly's anycast addresses instead.
+FASTLY_CNAME: Final = "dualstack.python.map.fastly.net"
+# Where Fastly shields origins outside DigitalOcean: AWS us-east and Heroku's US region sit in Virginia.
+SHIELD_US_EAST: Final = "iad-va-us"
+
+Weight = Literal["small", "medium", "large"]
+
+
+@dataclass(frozen=True)
+class Host:
+    """A public host name as prod knows it, and the zone (prod domain) that holds it."""
+
+    name: str
+    zone: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebRole:
+    """One PSF service on droplets, as a datacenter module describes it.
+
+    ``single`` says why the role runs on one server: the bar (seed 004) is two servers wherever the
+    software allows it, so a single server needs a reason in the code. ``database`` tags the droplets so
+    the PostgreSQL firewall admits them. ``fallback`` lets Fastly use the static mirror when every primary is
+    unhealthy.
+    """
+
+    key: str
+    hosts: tuple[Host, ...] = ()
+    weight: Weight = "medium"
+    single: str | None = None
+    behind_fastly: bool = True
+    fastly_origin: bool = False
+    public_ports: tuple[PublicPort, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    stateful: bool = False
+    database: bool = False
+    fallback: bool = False
+    health_path: str = "/"
+    tcp_checks: tuple[tuple[str, int], ...] = ()
+    ssh_from_estate: bool = False
+
+
+@dataclass(frozen=True)
+class MirrorOrigin:
+    """The static mirror, as other services' edges reach it when their primaries are down."""
+
+    fallback: Fallback | None
+
+
+@dataclass
+class Estate:
+    """The shared parts every datacenter module and the global edge build on."""
+
+    settings: Settings
+    providers: Providers
+    zones: Mapping[str, DnsZone]
+    logging: tuple[EdgeLogging, ...]
+    services: dict[str, VmService] = field(default_factory=dict)
+
+    @property
+    def internal(self) -> ZoneRef:
+        """The zone droplets' host names live in (psf.io in prod)."""
+        return self.zones[self.settings.internal_domain].ref
+
+    @property
+    def dns_target(self) -> FastlyDnsTarget:
+        """How public names point at Fastly."""
+        return FastlyDnsTarget(cname=FASTLY_CNAME)
+
+    @property
+    def database_client_tag(self) -> str:
+        """The droplet tag the database firewall admits; per environment, as both share one account."""
+        return f"postgres-client:{self.settings.environment.value}"
+
+    def public(self, host: Host) -> PublicHost:
+        """A prod host name as this stack names it, in this stack's copy of its zone."""
+        return PublicHost(self.settings.public_host(host.name, host.zone), self.zones[host.zone].ref)
+
+    def edge_options(
+        self, key: str, *, fallback: Fallback | None = None, path_routes: tuple[PathRoute, ...] = ()
+    ) -> EdgeOptions:
+        """Fastly settings every PSF service shares: origin token, HSTS, stale, logging, activation."""
+        s = self.settings
+        return EdgeOptions(
+            service_name=s.physical_name(key),
+            origin_token=pulumi.Output.secret(s.secrets.fastly_origin_token.value),
+            hsts_max_age=s.hsts_max_age,
+            stale_if_error_ttl=s.stale_if_error_ttl,
+            logging=self.logging,
+            fallback=fallback,
+            path_routes=path_routes,
+            activate=s.fastly_activate,
+        )
+
+    def size(self, weight: Weight) -> str:
+        """The droplet size for a weight class in this stack."""
+        return getattr(self.settings.droplet_sizes, weight)
+
+    def replicas(self, role: WebRole) -> int:
+        """Servers for a role: the stack's replica count, or one where the software is single-writer."""
+        return 1 if role.single else self.settings.replicas
+
+    def vm_service(
+        self, parent: pulumi.Resource, dc: Datacenter, vpc_id: pulumi.Input[str], role: WebRole, mirror: MirrorOrigin
+    ) -> VmService:
+        """Build one role's droplets, firewall, DNS and edge, and its monitors."""
+        s = self.settings
+        ports = list(role.public_ports)
+        if role.ssh_from_estate:
+            ports.append(PublicPort(22, source_tags=(f"environment:{s.environment.value}",)))
+        edge = None
+        if role.behind_fastly:
+            edge = VmEdge(
+                options=self.edge_options(role.key, fallback=mirror.fallback if role.fallback else None),
+                health_check=HealthCheck(role.health_path),
+                dns_target=self.dns_target,
+                shield_pop=dc.shield_pop,
+            )
+        args = VmServiceArgs(
+            name=role.key,
+            environment=s.environment.value,
+            datacenter=dc.name,
+            region=dc.region,
+            vpc_id=vpc_id,
+            image=s.droplet_image,
+            size=self.size(role.weight),
+            ssh_keys=s.ssh_keys,
+            admin_cidrs=s.admin_cidrs,
+            internal_zone=self.internal,
+            salt_master=s.salt_master,
+            replicas=self.replicas(role),
+            backups=role.stateful and s.backups,
+            volumes=tuple(Volume(v.name, v.size_gib, protect=s.protect, filesystem=v.filesystem) for v in role.volumes),
+            private_cidrs=(dc.vpc_cidr,),
+            public_ports=tuple(ports),
+            public_hosts=tuple(self.public(h) for h in role.hosts),
+            edge=edge,
+            fastly_origin=role.fastly_origin,
+            extra_tags=(self.database_client_tag,) if role.database else (),
+        )
+        vm = VmService(
+            f"{dc.name}-{role.key}",
+            args,
+            do_provider=self.providers.digitalocean,
+            aws_provider=self.providers.aws,
+            fastly_provider=self.providers.fastly,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        self.services[role.key] = vm
+        self.monitors(
+            parent,
+            role.key,
+            dc.name,
+            http=[HttpCheck(h.host) for h in args.public_hosts],
+            tcp=[TcpCheck(args.host_name(1), port) for _, port in role.tcp_checks],
+            on_droplets=True,
+        )
+        return vm
+
+    def monitors(
+        self,
+        parent: pulumi.Resource,
+        key: str,
+        datacenter: str,
+        *,
+        http: Sequence[HttpCheck] = (),
+        tcp: Sequence[TcpCheck] = (),
+        on_droplets: bool = False,
+    ) -> ServiceMonitors:
+        """Synthetics for a service's public names (and host monitors for droplets), naming its owners."""
+        s = self.settings
+        entry = service(key)
+        return ServiceMonitors(
+            f"{key}-monitors",
+            ServiceMonitorsArgs(
+                service=key,
+                environment=s.environment.value,
+                datacenter=datacenter,
+                http_checks=tuple(http),
+                tcp_checks=tuple(tcp),
+                locations=s.synthetics_locations,
+                owners=entry.owners,
+                contact=entry.contact,
+                notify_handles=s.notify_handles,
+                page_on_call=s.page_on_call,
+                pagerduty_handle=s.pagerduty_handle if s.page_on_call else None,
+                host_scope=(f"service:{key}", f"environment:{s.environment.value}") if on_droplets else (),
+                host_thresholds=HostThresholds() if on_droplets else None,
+            ),
+            provider=self.providers.datadog,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )

@@ -1,0 +1,281 @@
+"""The global edge: what is not in one datacenter.
+
+The CDN log bucket every Fastly service writes to; www.python.org (Django on Heroku, ``/ftp/`` from the nyc1
+downloads servers, the apex redirecting to www, staging.python.org); the PyCon site on Heroku; PyPI's edge
+in front of its AWS origin, with the sfo1 mirror as fallback, and its file bucket; the S3 static sites
+www.jython.org and legacy.python.org; and the OSUOSL benchmark host's address.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pulumi
+import pulumi_aws as aws
+
+from components.bucket import PrivateBucket, PrivateBucketArgs
+from components.edge import (
+    DatadogLogging,
+    EdgeArgs,
+    EdgeDns,
+    EdgeLogging,
+    FastlyEdge,
+    HealthCheck,
+    Origin,
+    PathRoute,
+    S3Logging,
+)
+from components.monitors import HttpCheck, TcpCheck
+from components.static_site import StaticSite, StaticSiteArgs
+from components.vm_service import ExternalOriginArgs, ExternalOriginService, VmService
+from stacks.context import SHIELD_US_EAST, Estate, Host, MirrorOrigin
+from stacks.providers import AWS_GLOBAL_REGION, Providers
+from stacks.settings import Settings
+
+GLOBAL_TYPE: Final = "psf:estate:Global"
+# Fastly's own AWS account, which assumes the logging role (Fastly's S3 logging documentation).
+FASTLY_AWS_ACCOUNT: Final = "717331877981"
+# The downloads servers sit in nyc1; Fastly's POP next to them shields them.
+NYC_SHIELD: Final = "lga-ny-us"
+
+
+class GlobalEdge(pulumi.ComponentResource):
+    """Parent of everything not placed in a datacenter, so the plan and the docs can tell the two apart."""
+
+    def __init__(self) -> None:
+        super().__init__(GLOBAL_TYPE, "global", None, None)
+        self.register_outputs({})
+
+
+def build_logging(settings: Settings, providers: Providers, parent: pulumi.Resource) -> tuple[EdgeLogging, ...]:
+    """The CDN log bucket and the role Fastly assumes to write to it; or Datadog, if the stack says so."""
+    if settings.fastly_logging == "datadog":
+        return (DatadogLogging(token=pulumi.Output.secret(settings.secrets.datadog_api_key.value)),)
+    opts = pulumi.ResourceOptions(parent=parent, provider=providers.aws)
+    bucket_name = settings.physical_name("cdn-logs")
+    bucket = PrivateBucket(
+        "cdn-logs",
+        PrivateBucketArgs(
+            bucket_name=bucket_name,
+            protect=settings.protect,
+            tags={"stateful": "true", "service": "cdn-logs"},
+            noncurrent_version_days=30,
+            # Staging's logs are disposable; without this `pulumi destroy` stops at a non-empty bucket.
+            force_destroy=not settings.protect,
+        ),
+        opts,
+    )
+    role = aws.iam.Role(
+        "fastly-logs-role",
+        name=settings.physical_name("fastly-logs"),
+        description="Assumed by Fastly to write request logs to the CDN log bucket",
+        assume_role_policy=pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{FASTLY_AWS_ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                        # Only our Fastly account, not any Fastly customer, may assume it.
+                        "Condition": {
+                            "StringEquals": {
+                                "sts:ExternalId": pulumi.Output.secret(settings.secrets.fastly_customer_id.value)
+                            }
+                        },
+                    }
+                ],
+            }
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=providers.aws),
+    )
+    aws.iam.RolePolicy(
+        "fastly-logs-write",
+        role=role.id,
+        policy=pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:PutObject",
+                        "Resource": pulumi.Output.concat(bucket.bucket_arn, "/*"),
+                    }
+                ],
+            }
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=providers.aws),
+    )
+    return (S3Logging(bucket_name=bucket_name, region=AWS_GLOBAL_REGION, role_arn=role.arn),)
+
+
+def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, hosts: tuple[Host, ...]) -> None:
+    """A Heroku app behind Fastly, with its DNS and synthetics."""
+    service = ExternalOriginService(
+        key,
+        ExternalOriginArgs(
+            origin_host=origin,
+            health_check=HealthCheck("/"),
+            public_hosts=tuple(estate.public(h) for h in hosts),
+            options=estate.edge_options(key),
+            dns_target=estate.dns_target,
+            shield_pop=SHIELD_US_EAST,
+        ),
+        fastly_provider=estate.providers.fastly,
+        aws_provider=estate.providers.aws,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    estate.monitors(parent, _monitor_key(key), "heroku", http=[HttpCheck(h) for h in service.public_host_names])
+
+
+def _monitor_key(key: str) -> str:
+    # Several edges belong to one catalog service (www and staging.python.org are both python.org's).
+    return {"python-org-staging": "python-org"}.get(key, key)
+
+
+def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmService | None) -> None:
+    """www.python.org on Heroku with /ftp/ from the downloads servers, the apex redirect, staging.python.org."""
+    s = estate.settings
+    routes: tuple[PathRoute, ...] = ()
+    if downloads is not None:
+        ftp = tuple(
+            Origin(
+                name=f"downloads-{n}",
+                address=address,
+                tls_hostname=host,
+                health_check=HealthCheck("/"),
+                shield=NYC_SHIELD,
+            )
+            for n, (address, host) in enumerate(zip(downloads.ipv4_addresses, downloads.host_names, strict=True), 1)
+        )
+        routes = (PathRoute("/ftp/", ftp),)
+    www = estate.public(Host("www.python.org", "python.org"))
+    www_service = ExternalOriginService(
+        "python-org",
+        ExternalOriginArgs(
+            origin_host=s.python_org_origin,
+            health_check=HealthCheck("/"),
+            public_hosts=(www,),
+            options=estate.edge_options("python-org", path_routes=routes),
+            dns_target=estate.dns_target,
+            shield_pop=SHIELD_US_EAST,
+        ),
+        fastly_provider=estate.providers.fastly,
+        aws_provider=estate.providers.aws,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    apex = estate.public(Host("python.org", "python.org"))
+    FastlyEdge(
+        "python-org-apex",
+        EdgeArgs(
+            domains=(apex.host,),
+            options=estate.edge_options("python-org-apex"),
+            redirect_to=f"https://{www.host}",
+        ),
+        fastly_provider=estate.providers.fastly,
+        dns=EdgeDns(hosts=(apex,), target=estate.dns_target),
+        aws_provider=estate.providers.aws,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    checks = [HttpCheck(h) for h in www_service.public_host_names]
+    checks.append(HttpCheck(apex.host, expected_status=301))
+    if downloads is not None:
+        checks.append(HttpCheck(www.host, path="/ftp/python/"))
+    estate.monitors(parent, "python-org", "heroku", http=checks)
+    # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
+    _heroku(
+        estate,
+        parent,
+        "python-org-staging",
+        s.python_org_staging_origin,
+        (Host("staging.python.org", "python.org"),),
+    )
+
+
+def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) -> None:
+    """PyPI's edge in front of its AWS origin, the mirror as fallback, and the file bucket."""
+    s = estate.settings
+    hosts = (estate.public(Host("pypi.org", "pypi.org")),)
+    service = ExternalOriginService(
+        "pypi",
+        ExternalOriginArgs(
+            origin_host=s.pypi_origin,
+            # Warehouse's own health view, GET as the reference does (a HEAD skips its checks).
+            health_check=HealthCheck("/_health/", method="GET"),
+            public_hosts=hosts,
+            options=estate.edge_options("pypi", fallback=mirror.fallback),
+            dns_target=estate.dns_target,
+            shield_pop=SHIELD_US_EAST,
+            # Uploads and the simple index can be slow to render on a cache miss.
+            first_byte_timeout_ms=30_000,
+        ),
+        fastly_provider=estate.providers.fastly,
+        aws_provider=estate.providers.aws,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    PrivateBucket(
+        "pypi-files",
+        PrivateBucketArgs(
+            bucket_name=s.physical_name("pypi-files"),
+            protect=s.protect,
+            tags={"stateful": "true", "service": "pypi"},
+            # Released files are immutable and never expire; old versions exist only after a bad overwrite.
+            noncurrent_version_days=None if s.is_prod else 7,
+            force_destroy=not s.protect,
+        ),
+        pulumi.ResourceOptions(parent=parent, provider=estate.providers.aws),
+    )
+    checks = [HttpCheck(h) for h in service.public_host_names]
+    checks.append(HttpCheck(hosts[0].host, path="/simple/pip/"))
+    estate.monitors(parent, "pypi", "aws", http=checks)
+
+
+def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
+    """www.jython.org and legacy.python.org, from private S3 buckets behind Fastly."""
+    s = estate.settings
+    for key, host in (
+        ("jython", Host("www.jython.org", "jython.org")),
+        ("legacy", Host("legacy.python.org", "python.org")),
+    ):
+        site = StaticSite(
+            f"{key}-site",
+            StaticSiteArgs(
+                bucket_name=s.physical_name(key, "site"),
+                hosts=(estate.public(host),),
+                edge=estate.edge_options(f"{key}-site"),
+                dns_target=estate.dns_target,
+                shield_pop=SHIELD_US_EAST,
+                protect=s.protect,
+                retain_on_delete=s.protect,
+                force_destroy=not s.protect,
+            ),
+            aws_provider=estate.providers.aws,
+            fastly_provider=estate.providers.fastly,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        estate.monitors(parent, key, "aws", http=[HttpCheck(h) for h in site.host_names])
+
+
+def build_benchmarks(estate: Estate, parent: pulumi.Resource) -> None:
+    """The OSUOSL benchmark host: not provisioned here, but named in DNS and watched."""
+    host = f"speed-bench.osuosl.{estate.settings.internal_domain}"
+    aws.route53.Record(
+        "speed-bench-a",
+        zone_id=estate.internal.zone_id,
+        name=host,
+        type="A",
+        ttl=3600,
+        records=[estate.settings.benchmark_host_address],
+        opts=pulumi.ResourceOptions(parent=parent, provider=estate.providers.aws),
+    )
+    # Its only public face is SSH, which the Buildbot master uses to schedule runs.
+    estate.monitors(parent, "benchmarks", "osuosl", tcp=[TcpCheck(host, 22)])
+
+
+def build(estate: Estate, parent: pulumi.Resource, *, downloads: VmService | None, mirror: MirrorOrigin) -> None:
+    """Everything global except the zones and the log target, which the datacenters need first."""
+    build_python_org(estate, parent, downloads)
+    _heroku(estate, parent, "pycon", estate.settings.pycon_origin, (Host("us.pycon.org", "pycon.org"),))
+    build_pypi(estate, parent, mirror)
+    build_static_sites(estate, parent)
+    build_benchmarks(estate, parent)
