@@ -169,6 +169,9 @@ class VmServiceArgs:
     - ``public_ports``: extra ports opened on the public interface.
     - ``public_hosts``: the service's public names, each with the zone that holds it.
     - ``edge``: put the service behind Fastly; None is the direct variant.
+    - ``egress``: the only outbound ports, each to its ``sources`` (read as destinations) or ``source_tags``;
+      the private network and ICMP are always allowed. None leaves egress open (a DIG-0003 waiver the
+      caller takes on: simplest for hosts whose peers are not known in advance).
     - ``extra_tags``: more droplet tags, e.g. one a database firewall admits.
     - ``fastly_origin``: open the origin port (443) to Fastly's ranges without a service of its own, for
       origins that other services' edges use, such as a static mirror serving as a fallback.
@@ -194,6 +197,7 @@ class VmServiceArgs:
     public_hosts: tuple[PublicHost, ...] = ()
     edge: VmEdge | None = None
     fastly_origin: bool = False
+    egress: tuple[PublicPort, ...] | None = None
     extra_tags: tuple[str, ...] = ()
     dns_ttl: int = 3_600
     salt_bootstrap_url: str = SALT_BOOTSTRAP_URL
@@ -482,12 +486,7 @@ class VmService(pulumi.ComponentResource):
             name=f"{args.environment}-{args.datacenter}-{args.name}",
             droplet_ids=[_int_id(d) for d in self.droplets],
             inbound_rules=self._inbound_rules(args, fastly_provider),
-            outbound_rules=[
-                digitalocean.FirewallOutboundRuleArgs(
-                    protocol=protocol, port_range=ports, destination_addresses=list(EVERYWHERE)
-                )
-                for protocol, ports in (("tcp", "1-65535"), ("udp", "1-65535"), ("icmp", None))
-            ],
+            outbound_rules=self._outbound_rules(args),
             opts=do_opts,
         )
 
@@ -540,6 +539,33 @@ class VmService(pulumi.ComponentResource):
             opts=do_opts,
         )
         return resource
+
+    def _outbound_rules(self, args: VmServiceArgs) -> list[digitalocean.FirewallOutboundRuleArgs]:
+        if args.egress is None:
+            return [
+                digitalocean.FirewallOutboundRuleArgs(
+                    protocol=protocol, port_range=ports, destination_addresses=list(EVERYWHERE)
+                )
+                for protocol, ports in (("tcp", "1-65535"), ("udp", "1-65535"), ("icmp", None))
+            ]
+        rules = [digitalocean.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=list(EVERYWHERE))]
+        rules += [
+            digitalocean.FirewallOutboundRuleArgs(
+                protocol=protocol, port_range="1-65535", destination_addresses=list(args.private_cidrs)
+            )
+            for protocol in ("tcp", "udp")
+            if args.private_cidrs
+        ]
+        rules += [
+            digitalocean.FirewallOutboundRuleArgs(
+                protocol=p.protocol,
+                port_range=str(p.port),
+                destination_addresses=list(p.networks) or None,
+                destination_tags=list(p.source_tags) or None,
+            )
+            for p in args.egress
+        ]
+        return rules
 
     def _inbound_rules(
         self, args: VmServiceArgs, fastly_provider: fastly.Provider | None

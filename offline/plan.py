@@ -156,8 +156,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     stack_record = next((r for r in recording.records if r.type == STACK_TYPE), None)
     if stack_record is not None and recording.stack_outputs:
         print("\nOutputs: " + ", ".join(sorted(recording.stack_outputs)))
-    print(f"\nElapsed: {elapsed:.2f} s (offline, mocked providers)")
+    mandatory = report_policy(recording, sys.stdout)
+    print(f"\nElapsed: {time.perf_counter() - started:.2f} s (evaluation {elapsed:.2f} s; offline, mocked providers)")
+    if mandatory:
+        print(f"error: {mandatory} mandatory policy violation(s); `pulumi up --policy-pack policy` would refuse")
+        return 3
     return 0
+
+
+def report_policy(recording: Recording, out: TextIO) -> int:
+    """Run the policy pack's rules over the records, print the result, and return the mandatory count."""
+    from policy.offline import blocking, evaluate, exemptions, format_report
+
+    violations = evaluate(recording)
+    waived = [e for e in exemptions(recording) if e.status == "waived"]
+    print("\nPolicy (the CrossGuard pack in policy/, run over these records):", file=out)
+    print(format_report(violations), file=out)
+    print(f"  {len(waived)} finding(s) waived by documented exceptions (policy/rules.py)", file=out)
+    return len(blocking(violations))
 
 
 if __name__ == "__main__":

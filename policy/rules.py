@@ -281,6 +281,11 @@ FIREWALL_WAIVERS: Final = (
         "Postfix delivers list mail to the recipients' mail servers anywhere on the internet.",
     ),
     FirewallWaiver(
+        "egress-salt", "outbound", ("tcp",), ("4505", "4506"), "*",
+        "Salt minions connect to the master's publish and return ports; the master is not provisioned by this "
+        "program, so its address cannot be named in the firewall.",
+    ),
+    FirewallWaiver(
         "icmp-out", "outbound", ("icmp",), ("",), "*",
         "ICMP replies and path-MTU discovery.",
     ),

@@ -26,6 +26,18 @@ from stacks.settings import Datacenter, Settings
 # Fastly's dual-stack map for the PSF's account (reference: python.org and PyPI Terraform). Subdomains CNAME
 # to it; zone apexes get Fastly's anycast addresses instead.
 FASTLY_CNAME: Final = "dualstack.python.map.fastly.net"
+# What droplets may reach beyond their own datacenter's network: package mirrors, ACME and the Datadog
+# intake (HTTP/S), DNS, NTP, and the Salt master's publish and return ports (4505-4506). Backups go over
+# SSH to the sfo1 backup host, admitted by tag, and mail hosts also deliver SMTP.
+EGRESS: Final = (
+    PublicPort(80),
+    PublicPort(443),
+    PublicPort(53, "udp"),
+    PublicPort(53),
+    PublicPort(123, "udp"),
+    PublicPort(4505),
+    PublicPort(4506),
+)
 # Where Fastly shields origins outside DigitalOcean: AWS us-east and Heroku's US region sit in Virginia.
 SHIELD_US_EAST: Final = "iad-va-us"
 
@@ -134,6 +146,10 @@ class Estate:
         ports = list(role.public_ports)
         if role.ssh_from_estate:
             ports.append(PublicPort(22, source_tags=(f"environment:{s.environment.value}",)))
+        # SSH out only to the estate's own droplets: that is how backups reach the sfo1 backup host.
+        egress = [*EGRESS, PublicPort(22, source_tags=(f"environment:{s.environment.value}",))]
+        if any(p.port == 25 for p in role.public_ports):
+            egress.append(PublicPort(25))
         edge = None
         if role.behind_fastly:
             edge = VmEdge(
@@ -162,6 +178,7 @@ class Estate:
             public_hosts=tuple(self.public(h) for h in role.hosts),
             edge=edge,
             fastly_origin=role.fastly_origin,
+            egress=tuple(egress),
             extra_tags=(self.database_client_tag,) if role.database else (),
         )
         vm = VmService(

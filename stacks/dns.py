@@ -72,7 +72,7 @@ def build_zones(
                 domain=domain if is_internal else settings.public_domain(domain),
                 caa=caa,
                 mail=mail,
-                dnssec=settings.dnssec and not is_internal,
+                dnssec=settings.dnssec,
                 delegation_set_id=delegation_set.delegation_set_id if delegation_set else None,
                 protect=settings.protect,
                 comment=f"PSF {settings.environment.value}: {'droplet host names' if is_internal else domain}",
