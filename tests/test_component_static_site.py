@@ -15,7 +15,6 @@ from tests.component_helpers import (
     TestProviders,
     assert_every_custom_resource_has_a_provider,
     assert_names_derived_from,
-    one,
     program_error,
     record,
 )
