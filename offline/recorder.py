@@ -27,6 +27,7 @@ from typing import Any, Final
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
@@ -184,6 +185,10 @@ class ProgramFailedError(Exception):
         self.records = records
 
 
+class DuplicateUrnError(Exception):
+    """Two resources registered the same URN, which `pulumi preview` refuses."""
+
+
 class UnansweredCallError(Exception):
     """The program called a data source the mocks do not know; add an answer to MockCloud.call."""
 
@@ -335,7 +340,22 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: list[Record] = []
         self.stack_outputs: dict[str, Any] = {}
         self.calls: list[str] = []
+        self._urns: set[str] = set()
         self._lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives a resource, which the SDK's mock monitor only approximates.
+
+        The engine qualifies a type with its parent's whole type chain (``a:b:Outer$a:b:Inner$aws:...``,
+        as the SDK's own ``create_urn`` does for aliases) and leaves the root stack out of it; the mock keeps
+        only the parent's last type and includes the stack. The rename guard's snapshots must hold the URNs
+        a real deployment has, so the recorder follows the engine.
+        """
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi_settings.get_stack(), pulumi_settings.get_project(), type_, name])
 
     def _alias_urns(self, request: Any, parent: str) -> tuple[str, ...]:
         urns = list(request.aliasURNs)
@@ -350,8 +370,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """Record the request, then let the SDK's mock monitor answer it."""
-        response = super().RegisterResource(request)
         urn = self.make_urn(request.parent, request.type, request.name)
+        with self._lock:
+            # Registrations run on the SDK's thread pool: reserve the URN atomically. The engine refuses a
+            # second resource with the same URN; so must the offline plan. (set_mocks' own root stack
+            # registers the stack's URN first; the recorder's stack registers it again, harmlessly.)
+            if urn in self._urns and request.type != STACK_TYPE:
+                raise DuplicateUrnError(f"duplicate resource URN {urn}: two resources share type, parent type and name")
+            first = urn not in self._urns
+            self._urns.add(urn)
+        response = super().RegisterResource(request)
         inputs = _plain(rpc.deserialize_properties(request.object))
         outputs: dict[str, Any] = {}
         if response.object is not None and request.type != STACK_TYPE:
@@ -380,7 +408,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         with self._lock:
             # set_mocks registers a root stack of its own before the recorder's; the URN is the same.
-            if not (request.type == STACK_TYPE and any(r.urn == urn for r in self.records)):
+            if first:
                 self.records.append(record)
         return response
 
@@ -520,6 +548,19 @@ def record_stack(stack: str, overrides: Mapping[str, Any] | None = None, *, root
 def _record_stack(stack: str, overrides: Mapping[str, Any] | None, root: Path) -> Recording:
     from stacks.estate import main
 
+    config, secret_keys = program_config(stack, overrides, root=root)
+    return record_program(main, stack=stack, config=config, secret_keys=secret_keys)
+
+
+def program_config(
+    stack: str, overrides: Mapping[str, Any] | None = None, *, root: Path = PROJECT_ROOT
+) -> tuple[dict[str, Any], list[str]]:
+    """The full config and secret keys :func:`record_stack` runs a stack's program with.
+
+    The stack file's values, the declared secrets as mock values (marked secret) and ``overrides``
+    (unnamespaced keys; None unsets). Exposed for programs other than the estate's own ``main``, such as
+    the benchmark's synthetic estate, that must see exactly the config a stack would give them.
+    """
     config = stack_config(stack, root)
     secret_keys = [f"{PROJECT}:{k}" for k in _secret_keys(root)]
     for key in secret_keys:
@@ -530,4 +571,4 @@ def _record_stack(stack: str, overrides: Mapping[str, Any] | None, root: Path) -
             config.pop(full, None)
         else:
             config[full] = value
-    return record_program(main, stack=stack, config=config, secret_keys=secret_keys)
+    return config, secret_keys

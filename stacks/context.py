@@ -209,12 +209,17 @@ class Estate:
         http: Sequence[HttpCheck] = (),
         tcp: Sequence[TcpCheck] = (),
         on_droplets: bool = False,
+        name: str | None = None,
     ) -> ServiceMonitors:
-        """Synthetics for a service's public names (and host monitors for droplets), naming its owners."""
+        """Synthetics for a service's public names (and host monitors for droplets), naming its owners.
+
+        ``name`` is the logical name, by default ``<key>-monitors``; give one when a service has several
+        edges (python.org and staging.python.org both belong to python-org).
+        """
         s = self.settings
         entry = service(key)
         return ServiceMonitors(
-            f"{key}-monitors",
+            name or f"{key}-monitors",
             ServiceMonitorsArgs(
                 service=key,
                 environment=s.environment.value,

@@ -125,7 +125,13 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
         aws_provider=estate.providers.aws,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    estate.monitors(parent, _monitor_key(key), "heroku", http=[HttpCheck(h) for h in service.public_host_names])
+    estate.monitors(
+        parent,
+        _monitor_key(key),
+        "heroku",
+        http=[HttpCheck(h) for h in service.public_host_names],
+        name=f"{key}-monitors",
+    )
 
 
 def _monitor_key(key: str) -> str:

@@ -192,3 +192,28 @@ def test_plan_unknown_stack_exits_nonzero(capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.parametrize(("slug", "cpus"), [("s-1vcpu-1gb", 1), ("s-4vcpu-8gb", 4), ("c-8", 8), ("8gb", 4)])
 def test_vcpus_from_size_slug(slug: str, cpus: int) -> None:
     assert plan.vcpus(slug) == cpus
+
+
+def test_duplicate_urns_are_refused_like_the_engine_does() -> None:
+    def program() -> None:
+        provider = digitalocean.Provider("do", token="t")
+        for _ in range(2):
+            digitalocean.Vpc("same", region="nyc3", opts=pulumi.ResourceOptions(provider=provider))
+
+    with pytest.raises(ProgramFailedError, match="duplicate resource URN"):
+        record_program(program)
+
+
+def test_urns_follow_the_engine_for_nested_components() -> None:
+    class Outer(pulumi.ComponentResource):
+        def __init__(self) -> None:
+            super().__init__("test:index:Outer", "outer")
+            inner = pulumi.ComponentResource("test:index:Inner", "inner", opts=pulumi.ResourceOptions(parent=self))
+            provider = digitalocean.Provider("do", token="t", opts=pulumi.ResourceOptions(parent=self))
+            digitalocean.Vpc("vpc", region="nyc3", opts=pulumi.ResourceOptions(parent=inner, provider=provider))
+
+    recording = record_program(Outer, stack="prod")
+    assert recording.named("outer").urn == "urn:pulumi:prod::psf-infra::test:index:Outer::outer"
+    assert recording.named("vpc").urn == (
+        "urn:pulumi:prod::psf-infra::test:index:Outer$test:index:Inner$digitalocean:index/vpc:Vpc::vpc"
+    )
