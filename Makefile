@@ -3,6 +3,9 @@
 #   make test                 the test suite
 #   make lint                 ruff and pyright
 #   make workflows            validate the GitHub Actions workflows
+#   make urns                 accept an intended removal or rename: refresh the URN snapshots
+#   make docs                 regenerate docs/overview.md and docs/estate.{dot,svg} (STACK=staging: build/)
+#   make bench                benchmark against the SDK import floor; writes docs/performance.md
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +13,7 @@ PY := $(VENV)/bin/python
 STACK ?= staging
 ARGS ?=
 
-.PHONY: setup plan test lint workflows format clean
+.PHONY: setup plan test lint workflows urns docs bench format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "psf-infra needs Python 3.11 or later; set PYTHON=python3.11")'
@@ -36,6 +39,20 @@ lint: setup
 workflows: setup
 	$(PY) -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' .github/workflows/*.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+urns: setup
+	$(PY) -m offline.urns --write
+
+# The SVG needs Graphviz's `dot` (Debian: apt-get install graphviz); the Markdown and DOT source do not.
+docs: setup
+	@if [ "$(STACK)" = "prod" ] || [ "$(origin STACK)" = "file" ]; then \
+		$(PY) -m offline.docs --stack prod; \
+	else \
+		$(PY) -m offline.docs --stack $(STACK) --out build/docs-$(STACK); \
+	fi
+
+bench: setup
+	$(PY) -m bench.run $(ARGS)
 
 format: setup
 	$(VENV)/bin/ruff format .
