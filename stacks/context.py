@@ -8,6 +8,8 @@ one place.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -19,6 +21,7 @@ from components.dns_zone import DnsZone
 from components.edge import EdgeLogging, EdgeOptions, Fallback, FastlyDnsTarget, HealthCheck, PathRoute, PublicHost
 from components.monitors import HostThresholds, HttpCheck, ServiceMonitors, ServiceMonitorsArgs, TcpCheck
 from components.vm_service import PublicPort, VmEdge, VmService, VmServiceArgs, Volume
+from stacks.catalog import Service as CatalogService
 from stacks.catalog import service
 from stacks.providers import Providers
 from stacks.settings import Datacenter, Settings
@@ -83,6 +86,21 @@ class MirrorOrigin:
     """The static mirror, as other services' edges reach it when their primaries are down."""
 
     fallback: Fallback | None
+
+
+def owner_tags(entry: CatalogService) -> tuple[str, ...]:
+    """Datadog tags naming a service's contact and owners, so alerts can be routed and searched by them.
+
+    Datadog tags allow no '@' or spaces: ``contact:postmaster_at_python.org``, ``owner:julien-palard``.
+    """
+    contact = entry.contact.lower().replace("@", "_at_")
+    owners = tuple(
+        re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", o).encode("ascii", "ignore").decode().lower()).strip(
+            "-"
+        )
+        for o in entry.owners
+    )
+    return (f"contact:{contact}", *(f"owner:{o}" for o in owners if o))
 
 
 @dataclass
@@ -234,6 +252,7 @@ class Estate:
                 pagerduty_handle=s.pagerduty_handle if s.page_on_call else None,
                 host_scope=(f"service:{key}", f"environment:{s.environment.value}") if on_droplets else (),
                 host_thresholds=HostThresholds() if on_droplets else None,
+                extra_tags=owner_tags(entry),
             ),
             provider=self.providers.datadog,
             opts=pulumi.ResourceOptions(parent=parent),

@@ -135,6 +135,8 @@ def test_monitor_messages_name_owners_and_contact(stack: Recording) -> None:
         assert entry.contact in monitor.inputs["message"], monitor.name
         assert entry.owners[0] in monitor.inputs["message"], monitor.name
         assert f"env:{stack.stack}" in monitor.inputs["tags"]
+        assert f"contact:{entry.contact.replace('@', '_at_')}" in monitor.inputs["tags"], monitor.name
+        assert any(t.startswith("owner:") for t in monitor.inputs["tags"]), monitor.name
 
 
 def test_mail_is_direct_for_smtp_with_mx_spf_dkim_dmarc(stack: Recording) -> None:
