@@ -18,7 +18,16 @@ import pulumi
 
 from components.common import ZoneRef
 from components.dns_zone import DnsZone
-from components.edge import EdgeLogging, EdgeOptions, Fallback, FastlyDnsTarget, HealthCheck, PathRoute, PublicHost
+from components.edge import (
+    EdgeLogging,
+    EdgeOptions,
+    Fallback,
+    FastlyDnsTarget,
+    HealthCheck,
+    Origin,
+    PathRoute,
+    PublicHost,
+)
 from components.monitors import HostThresholds, HttpCheck, ServiceMonitors, ServiceMonitorsArgs, TcpCheck
 from components.vm_service import PublicPort, VmEdge, VmService, VmServiceArgs, Volume
 from stacks.catalog import Service as CatalogService
@@ -83,9 +92,22 @@ class WebRole:
 
 @dataclass(frozen=True)
 class MirrorOrigin:
-    """The static mirror, as other services' edges reach it when their primaries are down."""
+    """The static mirror, as other services' edges reach it when their primaries are down (None: no mirror).
 
-    fallback: Fallback | None
+    It holds a copy of PyPI's simple index and JSON API, and of static sites such as docs.python.org.
+    """
+
+    origin: Origin | None
+
+    def whole_site(self) -> Fallback | None:
+        """Fallback for every path of a static site the mirror copies."""
+        return Fallback(self.origin) if self.origin else None
+
+    def pypi_paths(self) -> Fallback | None:
+        """Fallback for only what the mirror holds of PyPI: the simple index and the JSON API (seed 004)."""
+        if self.origin is None:
+            return None
+        return Fallback(self.origin, path_prefixes=("/simple/",), path_regexes=(r"^/pypi/[^/]+/json",))
 
 
 def owner_tags(entry: CatalogService) -> tuple[str, ...]:
@@ -171,7 +193,7 @@ class Estate:
         edge = None
         if role.behind_fastly:
             edge = VmEdge(
-                options=self.edge_options(role.key, fallback=mirror.fallback if role.fallback else None),
+                options=self.edge_options(role.key, fallback=mirror.whole_site() if role.fallback else None),
                 health_check=HealthCheck(role.health_path),
                 dns_target=self.dns_target,
                 shield_pop=dc.shield_pop,

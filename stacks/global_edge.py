@@ -209,7 +209,7 @@ def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) ->
             # Warehouse's own health view, GET as the reference does (a HEAD skips its checks).
             health_check=HealthCheck("/_health/", method="GET"),
             public_hosts=hosts,
-            options=estate.edge_options("pypi", fallback=mirror.fallback),
+            options=estate.edge_options("pypi", fallback=mirror.pypi_paths()),
             dns_target=estate.dns_target,
             shield_pop=SHIELD_US_EAST,
             # Uploads and the simple index can be slow to render on a cache miss.

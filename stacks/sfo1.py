@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from components.edge import Fallback, HealthCheck, Origin
+from components.edge import HealthCheck, Origin
 from components.vm_service import Volume
 from stacks.context import Estate, MirrorOrigin, WebRole
 from stacks.datacenter import DatacenterSite
@@ -51,5 +51,4 @@ def build(site: DatacenterSite, estate: Estate) -> MirrorOrigin:
         health_check=MIRROR_HEALTH,
         shield=site.dc.shield_pop,
     )
-    # Only the paths the mirror actually holds: the simple index and the JSON API (seed 004, reference).
-    return MirrorOrigin(Fallback(origin, path_prefixes=("/simple/",), path_regexes=(r"^/pypi/[^/]+/json",)))
+    return MirrorOrigin(origin)
