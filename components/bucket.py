@@ -17,15 +17,13 @@ from typing import Any, Final
 import pulumi
 import pulumi_aws as aws
 
+from components.common import invalid as _fail
+
 PRIVATE_BUCKET_TYPE: Final = "infra:storage:PrivateBucket"
 ENCRYPTIONS: Final = frozenset({"AES256", "aws:kms"})
 
 _SseDefault = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-
-
-def _fail(argument: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"{argument} = {value!r} is invalid: {allowed}")
 
 
 def check_bucket_name(bucket_name: object, argument: str = "bucket_name") -> None:

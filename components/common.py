@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Final
 
 import pulumi
+
+# A lower-case DNS name with at least two labels (example.org, a-b.c.example.org).
+HOSTNAME: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+
+
+def invalid(argument: str, value: object, allowed: str) -> ValueError:
+    """The one shape of every component argument error: ``<argument> = <value> is invalid: <allowed>``."""
+    return ValueError(f"{argument} = {value!r} is invalid: {allowed}")
 
 
 @dataclass(frozen=True)

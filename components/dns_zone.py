@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.common import ZoneRef
+from components.common import invalid as _fail
 
 DNS_ZONE_TYPE: Final = "infra:dns:DnsZone"
 DELEGATION_SET_TYPE: Final = "infra:dns:DelegationSet"
@@ -58,10 +59,6 @@ _DKIM_SELECTOR = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 _TXT_CHARS = re.compile(r"^[\x20-\x7e]+$")
 _DMARC_POLICIES: Final = ("none", "quarantine", "reject")
-
-
-def _fail(argument: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"{argument} = {value!r} is invalid: {allowed}")
 
 
 def _check_domain(argument: str, value: str) -> str:

@@ -23,7 +23,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_fastly as fastly
 
+from components.common import HOSTNAME as _HOSTNAME
 from components.common import ZoneRef
+from components.common import invalid as _fail
 
 EDGE_TYPE: Final = "infra:edge:FastlyEdge"
 
@@ -54,17 +56,12 @@ SNIPPET_TYPES: Final = frozenset({"init", "recv", "hash", "hit", "miss", "pass",
 DATADOG_LOG_REGIONS: Final = frozenset({"US", "EU"})
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 _HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _POP = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PREFIX = re.compile(r"^/([A-Za-z0-9._~-]+/)+$")
 _REDIRECT = re.compile(r"^https://(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
-
-
-def _fail(argument: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"{argument} = {value!r} is invalid: {allowed}")
 
 
 def _check_range(argument: str, value: int, low: int, high: int) -> None:

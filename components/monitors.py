@@ -18,6 +18,8 @@ from typing import Final
 import pulumi
 import pulumi_datadog as datadog
 
+from components.common import invalid as _fail
+
 SERVICE_MONITORS_TYPE: Final = "infra:monitoring:ServiceMonitors"
 
 MIN_LOCATIONS: Final = 3
@@ -39,10 +41,6 @@ _LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+
 _TAG = re.compile(r"^[a-z][a-z0-9_.\-/]*:[a-z0-9_.\-/:]+$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
 _PAGERDUTY: Final = "@pagerduty"
-
-
-def _fail(argument: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"{argument} = {value!r} is invalid: {allowed}")
 
 
 def _int_in(argument: str, value: object, low: int, high: int) -> int:

@@ -26,6 +26,7 @@ import pulumi_fastly as fastly
 
 from components.bucket import check_bucket_name as _check_bucket_name
 from components.bucket import deny_insecure_transport, harden_bucket
+from components.common import invalid as _fail
 from components.edge import (
     EdgeArgs,
     EdgeDns,
@@ -43,10 +44,6 @@ ENCRYPTIONS: Final = frozenset({"AES256", "aws:kms"})
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _DOCUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)*$")
-
-
-def _fail(argument: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"{argument} = {value!r} is invalid: {allowed}")
 
 
 def check_bucket_name(bucket_name: str) -> None:

@@ -25,7 +25,9 @@ import pulumi_digitalocean as digitalocean
 import pulumi_fastly as fastly
 import yaml
 
+from components.common import HOSTNAME as _HOSTNAME
 from components.common import ZoneRef
+from components.common import invalid as _fail
 from components.edge import (
     EdgeArgs,
     EdgeDns,
@@ -49,13 +51,8 @@ WEB_PORTS: Final = frozenset({80, 443})
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
 _TAG = re.compile(r"^[a-zA-Z0-9:_-]{1,255}$")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 _IMAGE = re.compile(r"^([a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]+)$")
 _SSH_KEY = re.compile(r"^([0-9]+|([0-9a-f]{2}:){15}[0-9a-f]{2})$")
-
-
-def _fail(argument: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"{argument} = {value!r} is invalid: {allowed}")
 
 
 def _check_cidrs(argument: str, cidrs: tuple[str, ...], *, allow_everywhere: bool) -> None:
