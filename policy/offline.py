@@ -6,7 +6,8 @@ resource is custom, which values are secret), so nothing is left unverified here
 Fastly service whose whole ``headers`` list is secret.
 
 Public API: :func:`resource_view`, :func:`evaluate` (violations), :func:`exemptions` (waived and unverified
-findings, so no exception is silent), :func:`blocking` and :func:`format_report`.
+findings, so no exception is silent), :func:`check` (both in one pass), :func:`blocking` and
+:func:`format_report`.
 """
 
 from __future__ import annotations
@@ -91,6 +92,20 @@ def exemptions(recording: Recording | Iterable[Record], rules: Sequence[Rule] = 
         for rule, status, urn, message, waiver in _findings(recording, rules)
         if status != "violation"
     ]
+
+
+def check(
+    recording: Recording | Iterable[Record], rules: Sequence[Rule] = RULES
+) -> tuple[list[Violation], list[Exemption]]:
+    """:func:`evaluate` and :func:`exemptions` together, from one pass of the rules over the records."""
+    violations: list[Violation] = []
+    exempted: list[Exemption] = []
+    for rule, status, urn, message, waiver in _findings(recording, rules):
+        if status == "violation":
+            violations.append(Violation(rule.name, rule.enforcement, urn, message))
+        else:
+            exempted.append(Exemption(rule.name, status, urn, message, waiver))
+    return violations, exempted
 
 
 def blocking(violations: Iterable[Violation]) -> list[Violation]:
