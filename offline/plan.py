@@ -179,7 +179,7 @@ def report_policy(recording: Recording, out: TextIO) -> int:
     waived = [e for e in exempted if e.status == "waived"]
     print("\nPolicy (the CrossGuard pack in policy/, run over these records):", file=out)
     print(format_report(violations), file=out)
-    print(f"  {len(waived)} finding(s) waived by documented exceptions (policy/rules.py)", file=out)
+    print(f"  {len(waived)} finding(s) waived by documented exceptions (policy/rules/base.py)", file=out)
     return len(blocking(violations))
 
 

@@ -1,4 +1,4 @@
-"""The psf-infra CrossGuard policy pack: every rule of ``policy/rules.py`` as a Pulumi policy.
+"""The psf-infra CrossGuard policy pack: every rule of the ``policy.rules`` package as a Pulumi policy.
 
 Run by the Pulumi CLI (``pulumi preview --policy-pack policy``), which executes this file as a program:
 then, and only then, the :class:`~pulumi_policy.PolicyPack` is constructed (it starts the analyzer's gRPC
