@@ -73,6 +73,9 @@ DATADOG_SITES: Final = frozenset(
     {"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ddog-gov.com"}
 )
 FASTLY_LOGGING: Final = frozenset({"s3", "datadog"})
+# The Datadog sites Fastly's Datadog logging endpoint can reach, and the region it calls each: the
+# provider documents logging_datadog.region as "One of US or EU" (pulumi-fastly 10, service_vcl.md).
+FASTLY_DATADOG_REGIONS: Final[Mapping[str, str]] = {"datadoghq.com": "US", "datadoghq.eu": "EU"}
 POSTGRES_VERSIONS: Final = frozenset({"14", "15", "16", "17"})
 DROPLET_SLUGS: Final = frozenset(slug.value for slug in DropletSlug)
 
@@ -84,6 +87,8 @@ _HANDLE = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9_.+@-]*$")
 _LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+$")
 _DKIM = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})=([A-Za-z0-9+/]{64,}={0,2})$")
 _DB_SIZE = re.compile(r"^db-[a-z0-9]+-[0-9]+vcpu-[0-9]+gb$")
+# Fastly writes the origin token into a VCL string literal, which cannot hold '"' and reads '%' as an escape.
+_ORIGIN_TOKEN = re.compile(r"^[\x21\x23\x24\x26-\x5b\x5d-\x7a\x7c\x7e]{16,1024}$")
 
 
 @dataclass(frozen=True)
@@ -159,11 +164,18 @@ class Settings:
     dkim_keys: tuple[tuple[str, str], ...]
     dnssec: bool
     secrets: Secrets
+    # The PSF CA's certificate (PEM) the droplet origins' certificates chain to; None until it is known.
+    psf_ca_certificate: str | None = None
 
     @property
     def is_prod(self) -> bool:
         """True for the production estate."""
         return self.environment is Environment.PROD
+
+    @property
+    def fastly_datadog_region(self) -> str:
+        """The region of Fastly's Datadog logging endpoint for ``datadog_site`` (validated when logging there)."""
+        return FASTLY_DATADOG_REGIONS.get(self.datadog_site, "US")
 
     def datacenter(self, name: str) -> Datacenter:
         """The enabled datacenter called ``name``; a clear error if this stack does not deploy there."""
@@ -335,6 +347,57 @@ def _public_ipv4(key: str, value: str) -> str:
     return value
 
 
+def ca_certificate(key: str, value: str) -> str:
+    """A PEM X.509 CA certificate, stripped of surrounding blank space, or one SettingsError line saying why not.
+
+    Checked: exactly one PEM certificate that parses, ``basicConstraints`` CA:TRUE, a key usage (if present)
+    that allows signing certificates, and a validity period that includes today.
+    """
+    # Imported here, not at module level: only a stack that sets a CA pays for cryptography's import
+    # (about 50 ms after pulumi's, measured on the CI machine), and the rest of the program never does.
+    import datetime
+
+    from cryptography import x509
+
+    text = value.strip()
+    shown = f"(PEM, {len(text)} characters)"
+    if text.count("-----BEGIN CERTIFICATE-----") != 1 or not text.endswith("-----END CERTIFICATE-----"):
+        raise SettingsError(key, shown, "must be exactly one PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+    try:
+        certificate = x509.load_pem_x509_certificate(text.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise SettingsError(key, shown, "is not a readable PEM X.509 certificate (copy the whole block)") from None
+    subject = certificate.subject.rfc4514_string() or "(empty subject)"
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if constraints is None or not constraints.ca:
+        raise SettingsError(key, subject, "must be a CA certificate (basicConstraints CA:TRUE), not a host's")
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not usage.key_cert_sign:
+        raise SettingsError(key, subject, "must be a CA certificate whose key usage allows keyCertSign")
+    now = datetime.datetime.now(datetime.UTC)
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        window = f"{certificate.not_valid_before_utc:%Y-%m-%d} to {certificate.not_valid_after_utc:%Y-%m-%d}"
+        raise SettingsError(key, subject, f"must be valid today (valid {window}); set the CA's current certificate")
+    return text
+
+
+def _origin_token(secret: Secret) -> Secret:
+    if not _ORIGIN_TOKEN.match(secret.value):
+        raise SettingsError(
+            "fastlyOriginToken",
+            "****",
+            "must be 16-1024 visible ASCII characters without '\"', '%', '\\', '{' or '}' (Fastly writes it "
+            "into a VCL string); e.g. `openssl rand -hex 32`",
+        )
+    return secret
+
+
 def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, ConfigKey] | None = None) -> Settings:
     """Validate raw config (``{key: value}``, unnamespaced) into Settings, or raise one SettingsError.
 
@@ -419,6 +482,24 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             )
         dkim_keys.append((match.group(1), match.group(2)))
 
+    fastly_logging = _choice("fastlyLogging", read.string("fastlyLogging"), FASTLY_LOGGING)
+    datadog_site = _choice("datadogSite", read.string("datadogSite"), DATADOG_SITES)
+    if fastly_logging == "datadog" and datadog_site not in FASTLY_DATADOG_REGIONS:
+        raise SettingsError(
+            "datadogSite",
+            datadog_site,
+            "Fastly can send logs only to " + ", ".join(sorted(FASTLY_DATADOG_REGIONS)) + " (its US and EU "
+            "regions); with this site set fastlyLogging to s3",
+        )
+    psf_ca = read.string("psfCaCertificate")
+    if not psf_ca and environment is Environment.PROD:
+        raise SettingsError(
+            "psfCaCertificate",
+            None,
+            "required in prod: the PEM of the PSF CA that issues the droplet origins' certificates "
+            "(psf-salt docs/services/cdn.rst); without it Fastly cannot verify them and answers 503",
+        )
+
     database_size = read.string("databaseSize")
     if not _DB_SIZE.match(database_size):
         raise SettingsError(
@@ -448,7 +529,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         pagerduty_handle=pagerduty_handle,
         notify_handles=notify_handles,
         fastly_activate=read.boolean("fastlyActivate"),
-        fastly_logging=_choice("fastlyLogging", read.string("fastlyLogging"), FASTLY_LOGGING),
+        fastly_logging=fastly_logging,
         hsts_max_age=read.integer("hstsMaxAge", 31_536_000, 63_072_000),
         stale_if_error_ttl=read.integer("staleIfErrorTtl", 60, 604_800),
         database_size=database_size,
@@ -459,7 +540,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         pycon_origin=_hostname("pyconOrigin", read.string("pyconOrigin")),
         pypi_origin=_hostname("pypiOrigin", read.string("pypiOrigin")),
         benchmark_host_address=_public_ipv4("benchmarkHostAddress", read.string("benchmarkHostAddress")),
-        datadog_site=_choice("datadogSite", read.string("datadogSite"), DATADOG_SITES),
+        datadog_site=datadog_site,
         synthetics_locations=locations,
         dkim_keys=tuple(dkim_keys),
         dnssec=read.boolean("dnssec"),
@@ -470,9 +551,10 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             fastly_api_key=read.secret("fastlyApiKey"),
             datadog_api_key=read.secret("datadogApiKey"),
             datadog_app_key=read.secret("datadogAppKey"),
-            fastly_origin_token=read.secret("fastlyOriginToken"),
+            fastly_origin_token=_origin_token(read.secret("fastlyOriginToken")),
             fastly_customer_id=read.secret("fastlyCustomerId"),
         ),
+        psf_ca_certificate=ca_certificate("psfCaCertificate", psf_ca) if psf_ca else None,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+from functools import cache
 from typing import Any
 
 import pytest
@@ -22,6 +24,56 @@ from stacks.settings import (
 
 SCHEMA = config_schema()
 SECRET_KEYS = [k for k, spec in SCHEMA.items() if spec.secret]
+PSF_CA = yaml.safe_load((PROJECT_ROOT / "Pulumi.prod.yaml").read_text())["config"]["psf-infra:psfCaCertificate"]
+
+
+@cache
+def certificate(*, ca: bool = True, days: tuple[int, int] = (-1, 365), key_usage: bool = True) -> str:
+    """A self-signed test certificate (PEM): a CA by default, or a host's; valid ``days`` around today."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA" if ca else "docs.psf.io")])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(days=days[0]))
+        .not_valid_after(now + datetime.timedelta(days=days[1]))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if key_usage:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def private_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def base(stack: str) -> dict[str, Any]:
@@ -84,8 +136,27 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
         [["mail"], ["=abc"], ["Mail=" + "A" * 216], ["mail=short"], "mail=x"],
     ),
     "dnssec": BOOLEAN,
-    **{key: (["s3cr3t-value"], ["", "   "]) for key in SECRET_KEYS},
+    "psfCaCertificate": (
+        ["", PSF_CA, certificate(), certificate(key_usage=False), "\n" + certificate() + "\n\n"],
+        [
+            "PSF_CA",
+            certificate(ca=False),
+            certificate(ca=False, key_usage=False),
+            certificate(days=(-30, -1)),
+            certificate(days=(1, 30)),
+            certificate() + certificate(key_usage=False),
+            private_key_pem(),
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----",
+            PSF_CA.replace("-----END CERTIFICATE-----", ""),
+        ],
+    ),
+    **{key: (["s3cr3t-value-of-16+-chars"], ["", "   "]) for key in SECRET_KEYS},
 }
+# The origin token is written into a VCL string by Fastly: no quote, percent escape, backslash or brace.
+CASES["fastlyOriginToken"] = (
+    ["s3cr3t-value-of-16+-chars", "0123456789abcdef" * 4, "A~b.c_d+e/f=g-h!i#j$k&l(m)"],
+    ["", "short-token", 'with"quote-0123456789', "with%percent-0123456789", "with space-0123456789", "é" * 20],
+)
 
 GOOD = [(key, value) for key, (good, _) in CASES.items() for value in good]
 BAD = [(key, value) for key, (_, bad) in CASES.items() for value in bad]
@@ -181,6 +252,53 @@ def test_public_names_differ_between_stacks() -> None:
     assert prod.physical_name("logs") != staging.physical_name("logs")
 
 
+def test_prod_needs_the_psf_ca_and_staging_may_wait_for_its_salt_master() -> None:
+    with pytest.raises(SettingsError, match="psf-infra:psfCaCertificate = \\(not set\\)") as caught:
+        parse_settings("prod", base("prod") | {"psfCaCertificate": ""})
+    assert "required in prod" in str(caught.value)
+    assert parse_settings("staging", base("staging")).psf_ca_certificate is None
+
+
+def test_the_psf_ca_is_kept_as_one_stripped_pem() -> None:
+    parsed = parse_settings("prod", base("prod"))
+    assert parsed.psf_ca_certificate == PSF_CA.strip()
+    assert parsed.psf_ca_certificate is not None and "PSF_CA" not in parsed.psf_ca_certificate  # base64, not text
+    staged = parse_settings("staging", base("staging") | {"psfCaCertificate": "\n" + certificate() + "\n"})
+    assert staged.psf_ca_certificate == certificate().strip()
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (certificate(ca=False), "CA:TRUE"),
+        (certificate(days=(-30, -1)), "valid today"),
+        (certificate() + certificate(key_usage=False), "exactly one PEM"),
+        (private_key_pem(), "exactly one PEM"),
+    ],
+)
+def test_a_bad_ca_is_refused_with_one_line_that_says_why(value: str, says: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("staging", base("staging") | {"psfCaCertificate": value})
+    message = str(caught.value)
+    assert caught.value.key == "psfCaCertificate" and says in message and "\n" not in message
+    assert "PRIVATE KEY" not in message and len(message) < 300
+
+
+@pytest.mark.parametrize(("site", "region"), [("datadoghq.com", "US"), ("datadoghq.eu", "EU")], ids=["us", "eu"])
+def test_fastly_datadog_logging_region_comes_from_the_site(site: str, region: str) -> None:
+    parsed = parse_settings("staging", base("staging") | {"fastlyLogging": "datadog", "datadogSite": site})
+    assert parsed.fastly_datadog_region == region
+
+
+@pytest.mark.parametrize("site", ["us3.datadoghq.com", "us5.datadoghq.com", "ap1.datadoghq.com", "ddog-gov.com"])
+def test_fastly_cannot_log_to_other_datadog_sites(site: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("staging", base("staging") | {"fastlyLogging": "datadog", "datadogSite": site})
+    assert caught.value.key == "datadogSite" and "fastlyLogging" in str(caught.value)
+    # With S3 logging the provider never sees the site, so every Datadog site stays allowed.
+    assert parse_settings("staging", base("staging") | {"datadogSite": site}).datadog_site == site
+
+
 def test_settings_error_is_a_pulumi_run_error() -> None:
     # The Pulumi CLI prints a RunError as its message alone, without a traceback.
     from pulumi.errors import RunError
@@ -216,3 +334,13 @@ def test_random_config_gives_settings_or_a_settings_error(stack: str, changes: d
         assert "\n" not in str(exc)
     else:
         assert isinstance(result, Settings)
+
+
+def test_cryptography_is_imported_only_to_check_a_ca() -> None:
+    # The program's own import path stays light: only parsing a stack that sets psfCaCertificate loads it.
+    import subprocess
+    import sys
+
+    code = "import sys, stacks.estate; print('cryptography' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
