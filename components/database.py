@@ -23,8 +23,11 @@ class ManagedPostgresArgs:
     """What the cluster holds and who may reach it.
 
     ``client_tags`` are droplet tags: the database firewall admits droplets carrying any of them and nothing
-    else, so a new client must be tagged to connect. The replica is a read-only standby in the same region
-    that can be promoted if the primary is lost; ask for it in production.
+    else, so a new client must be tagged to connect. ``clients`` are the resources that carry those tags:
+    the firewall waits for them, because DigitalOcean creates a tag with its first resource and a rule may
+    not name a tag that does not exist yet (its cloud firewalls fail that way: poseidon/typhoon#709). The
+    replica is a read-only standby in the same region that can be promoted if the primary is lost; ask for
+    it in production.
     """
 
     cluster_name: str
@@ -35,6 +38,7 @@ class ManagedPostgresArgs:
     node_count: int = 1
     databases: Sequence[str] = ()
     client_tags: Sequence[str] = ()
+    clients: Sequence[pulumi.Resource] = ()
     replica: bool = False
     replica_size: str | None = None
     tags: Sequence[str] = ()
@@ -88,7 +92,6 @@ class ManagedPostgres(pulumi.ComponentResource):
         super().__init__("infra:database:ManagedPostgres", name, None, opts)
         if opts is None or (opts.provider is None and not opts.providers):
             raise _fail("opts", opts, "must carry the DigitalOcean provider (default providers are disabled)")
-        child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         self.cluster = digitalocean.DatabaseCluster(
@@ -121,7 +124,10 @@ class ManagedPostgres(pulumi.ComponentResource):
         rules = [digitalocean.DatabaseFirewallRuleArgs(type="tag", value=tag) for tag in args.client_tags]
         rules += [digitalocean.DatabaseFirewallRuleArgs(type="ip_addr", value=ip) for ip in args.extra_firewall_ips]
         self.firewall = digitalocean.DatabaseFirewall(
-            f"{name}-firewall", cluster_id=self.cluster.id, rules=rules, opts=child
+            f"{name}-firewall",
+            cluster_id=self.cluster.id,
+            rules=rules,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.clients)),
         )
         # Databases go with the cluster: deleting the cluster deletes them, so they need no protection of
         # their own, and marking them deleted_with avoids a failing delete of each one first.

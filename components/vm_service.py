@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 import pulumi
@@ -29,13 +29,16 @@ from components.common import HOSTNAME as _HOSTNAME
 from components.common import ZoneRef
 from components.common import invalid as _fail
 from components.edge import (
+    DomainRedirect,
     EdgeArgs,
     EdgeDns,
     EdgeOptions,
     FastlyDnsTarget,
     FastlyEdge,
     HealthCheck,
+    MovedRecords,
     Origin,
+    OriginTokenGuard,
     PublicHost,
 )
 
@@ -48,6 +51,9 @@ EVERYWHERE: Final = ("0.0.0.0/0", "::/0")
 PROTOCOLS: Final = frozenset({"tcp", "udp"})
 # Ports that only Fastly may reach on a service behind the edge.
 WEB_PORTS: Final = frozenset({80, 443})
+# DigitalOcean: "a maximum of 10 Droplets per firewall" (Networking > Firewalls > Limits); the service's one
+# firewall names its droplets by ID, so a service has at most that many.
+MAX_DROPLETS_PER_FIREWALL: Final = 10
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
 _TAG = re.compile(r"^[a-zA-Z0-9:_-]{1,255}$")
@@ -129,9 +135,14 @@ class PublicPort:
 class VmEdge:
     """Put a VM service behind Fastly: how the edge behaves and how it reaches the droplets.
 
-    Each droplet becomes one origin at its public IPv4 address, reached over TLS on ``origin_port``; the
-    certificate it presents must be valid for ``origin_tls_hostname``, by default the droplet's own internal
-    host name (``<name>-<n>.<dc>.<internal zone>``). Only Fastly's address ranges may reach that port.
+    Each droplet becomes one origin at its public IPv4 address, reached over TLS on ``origin_port``. The
+    certificate it presents must be valid for ``origin_tls_hostname``, the name Fastly checks and sends as
+    SNI: give the name the hosts' certificates really carry (an organisation usually issues one per role);
+    None checks each droplet's own internal host name (``<name>-<n>.<dc>.<internal zone>``).
+    ``origin_ca_certificate`` (PEM) is the private CA those certificates chain to (None: Fastly's public
+    CA bundle). ``origin_token_guard`` says the droplets refuse requests without the origin token except on
+    its exempt paths; the health check must then probe one of them. Only Fastly's address ranges may reach
+    the origin port.
     """
 
     options: EdgeOptions
@@ -139,6 +150,8 @@ class VmEdge:
     dns_target: FastlyDnsTarget
     shield_pop: str | None = None
     origin_tls_hostname: str | None = None
+    origin_ca_certificate: str | None = None
+    origin_token_guard: OriginTokenGuard | None = None
     origin_port: int = 443
     first_byte_timeout_ms: int = 15_000
 
@@ -228,8 +241,17 @@ class VmServiceArgs:
             raise _fail(
                 "VmServiceArgs.size", self.size, "must be a pulumi_digitalocean.DropletSlug value, e.g. s-1vcpu-2gb"
             )
-        if isinstance(self.replicas, bool) or not isinstance(self.replicas, int) or not 1 <= self.replicas <= 20:
-            raise _fail("VmServiceArgs.replicas", self.replicas, "must be a whole number from 1 to 20")
+        if (
+            isinstance(self.replicas, bool)
+            or not isinstance(self.replicas, int)
+            or not 1 <= self.replicas <= MAX_DROPLETS_PER_FIREWALL
+        ):
+            raise _fail(
+                "VmServiceArgs.replicas",
+                self.replicas,
+                f"must be a whole number from 1 to {MAX_DROPLETS_PER_FIREWALL} (a DigitalOcean firewall covers at "
+                f"most {MAX_DROPLETS_PER_FIREWALL} droplets)",
+            )
         if not self.ssh_keys:
             raise _fail("VmServiceArgs.ssh_keys", self.ssh_keys, "must list at least one SSH key, or nobody can log in")
         for key in self.ssh_keys:
@@ -326,6 +348,8 @@ class VmServiceArgs:
                 name=f"{self.name}-{n}",
                 address=address,
                 tls_hostname=edge.origin_tls_hostname or self.host_name(n),
+                ca_certificate=edge.origin_ca_certificate,
+                token_guard=edge.origin_token_guard,
                 health_check=edge.health_check,
                 port=edge.origin_port,
                 shield=edge.shield_pop,
@@ -450,13 +474,18 @@ class VmService(pulumi.ComponentResource):
                 vpc_uuid=args.vpc_id,
                 ssh_keys=list(args.ssh_keys),
                 backups=args.backups,
+                # Without a policy DigitalOcean backs up daily (provider docs), not the weekly this promises.
+                backup_policy=(
+                    digitalocean.DropletBackupPolicyArgs(plan="weekly", weekday="SUN", hour=4) if args.backups else None
+                ),
                 monitoring=True,
                 ipv6=True,
                 tags=list(args.tags),
                 user_data=cloud_init(args, host),
-                # Wire names: a new key or bootstrap script applies to new droplets, never replaces old ones.
+                # Wire names. The provider replaces a droplet when any of these changes; a new key, bootstrap
+                # script or image applies to new droplets only, and Salt keeps the running ones current.
                 opts=pulumi.ResourceOptions.merge(
-                    do_opts, pulumi.ResourceOptions(ignore_changes=["userData", "sshKeys"])
+                    do_opts, pulumi.ResourceOptions(ignore_changes=["userData", "sshKeys", "image"])
                 ),
             )
             self.droplets.append(droplet)
@@ -524,9 +553,14 @@ class VmService(pulumi.ComponentResource):
             description=f"{volume.name} for {self.host_names[n - 1]}",
             tags=list(args.tags),
             # Retained as well as protected: a protected volume can still be lost to a rename or a stack
-            # removal; retain_on_delete keeps the disk in DigitalOcean whatever happens to the state.
+            # removal; retain_on_delete keeps the disk in DigitalOcean whatever happens to the state. The
+            # provider replaces a volume whose description changes (ForceNew), and the description names the
+            # droplet, so a host rename must not touch it.
             opts=pulumi.ResourceOptions.merge(
-                do_opts, pulumi.ResourceOptions(protect=volume.protect, retain_on_delete=volume.protect)
+                do_opts,
+                pulumi.ResourceOptions(
+                    protect=volume.protect, retain_on_delete=volume.protect, ignore_changes=["description"]
+                ),
             ),
         )
         digitalocean.VolumeAttachment(
@@ -647,7 +681,8 @@ class ExternalOriginArgs:
 
     ``origin_host`` is both the address Fastly connects to and, unless ``tls_hostname`` says otherwise,
     the name checked on its certificate and sent as SNI (``example.herokuapp.com``). ``override_host`` sets
-    the Host header the origin sees, for platforms that route on it.
+    the Host header the origin sees, for platforms that route on it. ``redirects`` make some of the public
+    hosts (an apex) redirect instead; ``moved_dns`` names where a host's records were registered before.
     """
 
     origin_host: str
@@ -661,6 +696,8 @@ class ExternalOriginArgs:
     shield_pop: str | None = None
     first_byte_timeout_ms: int = 15_000
     extra_domains: tuple[str, ...] = ()
+    redirects: tuple[DomainRedirect, ...] = ()
+    moved_dns: Mapping[str, MovedRecords] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _HOSTNAME.match(self.origin_host):
@@ -709,6 +746,7 @@ class ExternalOriginService(pulumi.ComponentResource):
             domains=(*(h.host for h in args.public_hosts), *args.extra_domains),
             origins=(args.origin,),
             options=args.options,
+            redirects=args.redirects,
         )
         super().__init__(EXTERNAL_ORIGIN_TYPE, name, None, opts)
         self.public_host_names = tuple(h.host for h in args.public_hosts)
@@ -716,7 +754,7 @@ class ExternalOriginService(pulumi.ComponentResource):
             f"{name}-edge",
             edge_args,
             fastly_provider=fastly_provider,
-            dns=EdgeDns(hosts=args.public_hosts, target=args.dns_target),
+            dns=EdgeDns(hosts=args.public_hosts, target=args.dns_target, moved=args.moved_dns),
             aws_provider=aws_provider,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -20,6 +20,7 @@ from components.edge import (
     FastlyDnsTarget,
     HealthCheck,
     Origin,
+    OriginTokenGuard,
     PathRoute,
     PublicHost,
 )
@@ -277,12 +278,27 @@ def test_droplets(behind: Recording) -> None:
 
 def test_backups_only_when_asked(direct: Recording) -> None:
     assert all(d.inputs["backups"] is False for d in direct.of_type(DROPLET))
+    assert all("backupPolicy" not in d.inputs for d in direct.of_type(DROPLET))
 
 
-def test_user_data_and_ssh_keys_never_replace_a_droplet(behind: Recording, direct: Recording) -> None:
+def test_backups_are_weekly_as_promised(behind: Recording) -> None:
+    # Without a policy DigitalOcean backs up daily (provider docs), at a higher price than the weekly plan.
+    for droplet in behind.of_type(DROPLET):
+        assert droplet.inputs["backupPolicy"] == {"plan": "weekly", "weekday": "SUN", "hour": 4}
+
+
+def test_user_data_ssh_keys_and_image_never_replace_a_droplet(behind: Recording, direct: Recording) -> None:
+    # The provider replaces a droplet when any of these changes (ForceNew); Salt keeps running hosts current.
     for droplet in behind.of_type(DROPLET) + direct.of_type(DROPLET):
-        assert set(droplet.options.ignore_changes) == {"userData", "sshKeys"}
-        assert {"userData", "sshKeys"} <= set(droplet.inputs)
+        assert set(droplet.options.ignore_changes) == {"userData", "sshKeys", "image"}
+        assert {"userData", "sshKeys", "image"} <= set(droplet.inputs)
+
+
+def test_a_volume_survives_a_new_description(behind: Recording) -> None:
+    # description is ForceNew in the provider and names the droplet: a host rename would recreate the disk.
+    for volume in behind.of_type(VOLUME):
+        assert volume.options.ignore_changes == ("description",)
+        assert volume.inputs["description"].endswith(".nyc1.infra.example.net")
 
 
 def test_cloud_init_hands_the_host_to_salt(direct: Recording) -> None:
@@ -395,6 +411,42 @@ def test_one_backend_per_droplet_at_its_address(behind: Recording) -> None:
         assert "requestCondition" not in backend
 
 
+GUARD = OriginTokenGuard(("/_haproxy_status",))
+CA_PEM = "-----BEGIN CERTIFICATE-----\nTUlJQ2Zha2U=\n-----END CERTIFICATE-----"
+GUARDED = dataclasses.replace(
+    BEHIND,
+    edge=VmEdge(
+        options=EdgeOptions(service_name="prod-docs", origin_token=TOKEN),
+        health_check=HealthCheck("/_haproxy_status"),
+        dns_target=TARGET,
+        shield_pop="lga-ny-us",
+        origin_tls_hostname="docs.infra.example.net",
+        origin_ca_certificate=CA_PEM,
+        origin_token_guard=GUARD,
+    ),
+)
+
+
+def test_droplet_origins_check_the_role_certificate_against_the_private_ca() -> None:
+    def program(p: TestProviders) -> None:
+        VmService("nyc1-docs", GUARDED, do_provider=p.digitalocean, aws_provider=p.aws, fastly_provider=p.fastly)
+
+    inputs = one(record(program), SERVICE).inputs
+    for backend in inputs["backends"]:
+        # One name for every droplet of the role, as the hosts' certificate carries it, checked and sent as SNI.
+        assert backend["sslCertHostname"] == backend["sslSniHostname"] == "docs.infra.example.net"
+        assert backend["sslCaCert"] == CA_PEM
+    assert {c["path"] for c in inputs["healthchecks"]} == {"/_haproxy_status"}
+
+
+def test_a_guarded_origin_probed_where_it_refuses_the_probe_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"Origin\(docs-1\)\.health_check\.path = '/' is invalid"):
+        dataclasses.replace(
+            GUARDED,
+            edge=dataclasses.replace(GUARDED.edge, health_check=HealthCheck("/")),  # type: ignore[arg-type]
+        )
+
+
 def test_fallback_and_routes_pass_through(behind: Recording) -> None:
     inputs = one(behind, SERVICE).inputs
     backends = by_name(inputs["backends"])
@@ -476,6 +528,8 @@ EDGE = VmEdge(options=EdgeOptions(service_name="svc"), health_check=HealthCheck(
         ({"size": "s-99vcpu-1tb"}, "VmServiceArgs.size"),
         ({"image": "Ubuntu 24.04"}, "VmServiceArgs.image"),
         ({"replicas": 0}, "VmServiceArgs.replicas"),
+        # A DigitalOcean firewall covers at most 10 droplets, and each service has one firewall.
+        ({"replicas": 11}, "VmServiceArgs.replicas"),
         ({"ssh_keys": ()}, "VmServiceArgs.ssh_keys"),
         ({"ssh_keys": ("my laptop",)}, "VmServiceArgs.ssh_keys"),
         ({"admin_cidrs": ()}, "VmServiceArgs.admin_cidrs"),
