@@ -108,7 +108,10 @@ TYPE_NOUNS: Final[Mapping[str, tuple[str, str]]] = {
     IAM_ROLE: ("IAM role", "IAM roles"),
     IAM_ROLE_POLICY: ("IAM role policy", "IAM role policies"),
     FASTLY_SERVICE: ("VCL service", "VCL services"),
-    "fastly:index/serviceDictionaryItems:ServiceDictionaryItems": ("edge dictionary", "edge dictionaries"),
+    "fastly:index/serviceDynamicSnippetContent:ServiceDynamicSnippetContent": (
+        "dynamic VCL snippet content",
+        "dynamic VCL snippet contents",
+    ),
     SYNTHETICS: ("synthetics test", "synthetics tests"),
     MONITOR: ("monitor", "monitors"),
 }
@@ -118,6 +121,7 @@ BUCKET_SETTINGS_NOUN: Final = ("bucket setting", "bucket settings")
 
 _PAGERDUTY = re.compile(r"@pagerduty[A-Za-z0-9_.+@-]*")
 _LOCATION_LITERAL = re.compile(r'^"(?P<url>[^"]+)"')
+_HOST_TEST = re.compile(r'^req\.http\.host == "(?P<host>[^"]+)"$')
 _PATH_TEST = re.compile(r'req\.url\.path ~ "(?P<regex>(?:[^"\\]|\\.)*)"')
 _NEGATED_TERM = re.compile(r"!\([^()]*\)")
 
@@ -251,7 +255,10 @@ class Origin:
 
 @dataclass(frozen=True)
 class FastlyService:
-    """One Fastly VCL service: its domains, its origins by role, and what it redirects to."""
+    """One Fastly VCL service: its domains, its origins by role, and which of its domains redirect where.
+
+    ``redirects`` are ``(domain, status, target URL)``: a domain answered by a redirect, not the origins.
+    """
 
     name: str
     domains: tuple[str, ...]
@@ -260,8 +267,7 @@ class FastlyService:
     routes: tuple[tuple[str, tuple[Origin, ...]], ...]
     fallback: tuple[Origin, ...]
     fallback_paths: tuple[str, ...]
-    redirect: str | None
-    redirect_status: int | None
+    redirects: tuple[tuple[str, int, str], ...]
     log_buckets: tuple[str, ...]
     log_roles: tuple[str, ...]
 
@@ -499,13 +505,18 @@ def _fastly_service(index: _Index, vcl: Record, place: str | None) -> FastlyServ
         # Only the positive path tests: a "!(...)" term keeps path-routed traffic away from the fallback.
         positive = _NEGATED_TERM.sub("", conditions.get(FALLBACK_CONDITION, ""))
         fallback_paths = [m.group("regex").replace("\\\\", "\\") for m in _PATH_TEST.finditer(positive)]
-    redirect = None
+    # A redirecting domain: a response object under a Host test, and a Location header under the same test.
+    location_of: dict[str, str] = {}
     for header in _dicts(inputs.get("headers")):
-        if _str(header.get("destination")) == "http.Location":
-            source = _str(header.get("source"))
-            match = _LOCATION_LITERAL.match(source)
-            redirect = match.group("url") if match else source
-    statuses = [int(o["status"]) for o in _dicts(inputs.get("responseObjects")) if "status" in o]
+        host = _HOST_TEST.match(conditions.get(_str(header.get("responseCondition")), ""))
+        if host is not None and _str(header.get("destination")) == "http.Location":
+            match = _LOCATION_LITERAL.match(_str(header.get("source")))
+            location_of[host.group("host")] = match.group("url") if match else _str(header.get("source"))
+    redirects: list[tuple[str, int, str]] = []
+    for response in _dicts(inputs.get("responseObjects")):
+        host = _HOST_TEST.match(conditions.get(_str(response.get("requestCondition")), ""))
+        if host is not None and "status" in response and host.group("host") in location_of:
+            redirects.append((host.group("host"), int(response["status"]), location_of[host.group("host")]))
     logging = _dicts(inputs.get("loggingS3s"))
     domains = tuple(_unique(_str(d.get("name")) for d in _dicts(inputs.get("domains"))))
     return FastlyService(
@@ -516,8 +527,7 @@ def _fastly_service(index: _Index, vcl: Record, place: str | None) -> FastlyServ
         routes=tuple((prefix, tuple(origins)) for prefix, origins in routes.items()),
         fallback=tuple(fallback),
         fallback_paths=tuple(fallback_paths),
-        redirect=redirect,
-        redirect_status=statuses[0] if redirect and statuses else None,
+        redirects=tuple(redirects),
         log_buckets=tuple(_unique(_str(x.get("bucketName")) for x in logging)),
         # The role's ARN carries the (mock) account ID; its name is what people look for.
         log_roles=tuple(_unique(_str(x.get("s3IamRole")).rsplit("role/", 1)[-1] for x in logging)),
@@ -834,10 +844,10 @@ def _origins_text(origins: Sequence[Origin]) -> str:
 def _edge_lines(edge: FastlyService) -> list[str]:
     """One line for a Fastly service, and one more per path route and fallback."""
     head = f"`{edge.name}` for {', '.join(edge.domains)}"
-    if edge.redirect:
-        status = f"{edge.redirect_status} " if edge.redirect_status else ""
-        return [f"{head}: {status}redirect of every request to {edge.redirect}"]
     lines = [f"{head}: origin{'s' if len(edge.primaries) > 1 else ''} {_origins_text(edge.primaries)}"]
+    lines += [
+        f"{domain} answers every request with a {status} redirect to {url}" for domain, status, url in edge.redirects
+    ]
     lines += [f"`{prefix}` goes to {_origins_text(origins)}" for prefix, origins in edge.routes]
     if edge.fallback:
         scope = f", for paths matching {_code(edge.fallback_paths)} only" if edge.fallback_paths else ""
@@ -1120,9 +1130,10 @@ def render_dot(recording: Recording) -> str:
     for s in estate.services:
         for edge in s.edges:
             node = f"fastly:{edge.name}"
-            label = "\n".join(edge.domains)
-            if edge.redirect:
-                label += f"\n→ {edge.redirect.removeprefix('https://')}"
+            redirected = {domain: url for domain, _, url in edge.redirects}
+            label = "\n".join(
+                f"{d} → {redirected[d].removeprefix('https://')}" if d in redirected else d for d in edge.domains
+            )
             fastly.append(_node(node, label))
             for zone in edge.zones:
                 link(f"zone:{zone}", node)

@@ -25,6 +25,7 @@ from components.edge import (
     FastlyDnsTarget,
     HealthCheck,
     Origin,
+    OriginTokenGuard,
     PathRoute,
     PublicHost,
 )
@@ -52,6 +53,14 @@ EGRESS: Final = (
 )
 # Where Fastly shields origins outside DigitalOcean: AWS us-east and Heroku's US region sit in Virginia.
 SHIELD_US_EAST: Final = "iad-va-us"
+# How the PSF's hosts meet Fastly (psf-salt). Their certificates come from the Salt master's private CA
+# (PSF_CA), issued per role for <name>.psf.io (pillar/base/tls.sls gen_certs, the same pillar in every
+# environment, so a staging master issues the same names from its own CA). Their Fastly frontend refuses
+# requests without the Fastly-Token except HAProxy's monitor URI (salt/haproxy: `monitor-uri
+# /_haproxy_status`, answered before any http-request rule), which is what the live health checks probe.
+PSF_CERT_DOMAIN: Final = "psf.io"
+PSF_STATUS_PATH: Final = "/_haproxy_status"
+PSF_TOKEN_GUARD: Final = OriginTokenGuard((PSF_STATUS_PATH,))
 
 Weight = Literal["small", "medium", "large"]
 
@@ -71,7 +80,9 @@ class WebRole:
     ``single`` says why the role runs on one server: the bar (seed 004) is two servers wherever the
     software allows it, so a single server needs a reason in the code. ``database`` tags the droplets so
     the PostgreSQL firewall admits them. ``fallback`` lets Fastly use the static mirror when every primary is
-    unhealthy.
+    unhealthy. ``certificate_name`` is the name on the certificate its hosts present to Fastly, where
+    psf-salt's tls.sls names it differently from the key (Buildbot's is ``buildbot-master.psf.io``);
+    ``health_path`` is what Fastly probes, a path the hosts answer without the origin token.
     """
 
     key: str
@@ -85,7 +96,8 @@ class WebRole:
     stateful: bool = False
     database: bool = False
     fallback: bool = False
-    health_path: str = "/"
+    health_path: str = PSF_STATUS_PATH
+    certificate_name: str | None = None
     tcp_checks: tuple[tuple[str, int], ...] = ()
     ssh_from_estate: bool = False
 
@@ -134,6 +146,8 @@ class Estate:
     zones: Mapping[str, DnsZone]
     logging: tuple[EdgeLogging, ...]
     services: dict[str, VmService] = field(default_factory=dict)
+    # Per role key, the name on its hosts' certificates, for edges that reach them outside their own service.
+    origin_certificates: dict[str, str] = field(default_factory=dict)
 
     @property
     def internal(self) -> ZoneRef:
@@ -154,10 +168,31 @@ class Estate:
         """A prod host name as this stack names it, in this stack's copy of its zone."""
         return PublicHost(self.settings.public_host(host.name, host.zone), self.zones[host.zone].ref)
 
+    def certificate_name(self, role: WebRole) -> str:
+        """The name on the certificate a role's hosts present: psf-salt's ``<role>.psf.io`` unless it says otherwise."""
+        return role.certificate_name or f"{role.key}.{PSF_CERT_DOMAIN}"
+
+    def psf_origin(
+        self, name: str, address: pulumi.Input[str], certificate_name: str, health: HealthCheck, shield: str
+    ) -> Origin:
+        """A PSF host as a Fastly origin outside its own service's edge (a fallback, a path route).
+
+        Checked like every PSF host: the role's certificate name, the PSF CA, and the origin token guard.
+        """
+        return Origin(
+            name=name,
+            address=address,
+            tls_hostname=certificate_name,
+            ca_certificate=self.settings.psf_ca_certificate,
+            token_guard=PSF_TOKEN_GUARD,
+            health_check=health,
+            shield=shield,
+        )
+
     def edge_options(
         self, key: str, *, fallback: Fallback | None = None, path_routes: tuple[PathRoute, ...] = ()
     ) -> EdgeOptions:
-        """Fastly settings every PSF service shares: origin token, HSTS, stale, logging, activation."""
+        """Fastly settings every PSF service shares: origin token, HSTS, stale, logging, activation, teardown."""
         s = self.settings
         return EdgeOptions(
             service_name=s.physical_name(key),
@@ -168,6 +203,8 @@ class Estate:
             fallback=fallback,
             path_routes=path_routes,
             activate=s.fastly_activate,
+            # Fastly refuses to delete an active service without it: on in throw-away stacks only.
+            force_destroy=not s.protect,
         )
 
     def size(self, weight: Weight) -> str:
@@ -197,6 +234,9 @@ class Estate:
                 health_check=HealthCheck(role.health_path),
                 dns_target=self.dns_target,
                 shield_pop=dc.shield_pop,
+                origin_tls_hostname=self.certificate_name(role),
+                origin_ca_certificate=s.psf_ca_certificate,
+                origin_token_guard=PSF_TOKEN_GUARD,
             )
         args = VmServiceArgs(
             name=role.key,
@@ -230,6 +270,7 @@ class Estate:
             opts=pulumi.ResourceOptions(parent=parent),
         )
         self.services[role.key] = vm
+        self.origin_certificates[role.key] = self.certificate_name(role)
         self.monitors(
             parent,
             role.key,

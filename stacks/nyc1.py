@@ -20,6 +20,7 @@ BUILDBOT = WebRole(
     hosts=(Host("buildbot.python.org", "python.org"),),
     weight="large",
     single="a Buildbot master schedules every build; two masters would both hand out the same work",
+    certificate_name="buildbot-master.psf.io",
     # Workers connect to the master on their own port, not through Fastly (reference: psf-salt).
     public_ports=(PublicPort(9020),),
     database=True,
@@ -72,12 +73,16 @@ SPEED = WebRole(
     hosts=(Host("speed.python.org", "python.org"),),
     weight="medium",
     database=True,
+    # psf-salt's role for speed.python.org is codespeed.
+    certificate_name="codespeed.psf.io",
 )
 WIKI = WebRole(
     key="wiki",
     hosts=(Host("wiki.python.org", "python.org"),),
     weight="medium",
     single="MoinMoin stores pages and their locks as files on local disk, so only one server may write them",
+    # psf-salt's role for the wiki is moin.
+    certificate_name="moin.psf.io",
     volumes=(Volume("wiki", 50),),
     stateful=True,
 )
@@ -118,6 +123,7 @@ def build(site: DatacenterSite, estate: Estate, mirror: MirrorOrigin) -> Nyc1:
             version=s.postgres_version,
             databases=DATABASES,
             client_tags=(estate.database_client_tag,),
+            clients=tuple(d for role in WEB_ROLES if role.database for d in estate.services[role.key].droplets),
             replica=s.database_replica,
             tags=(f"environment:{s.environment.value}", "service:database"),
             protect=s.protect,

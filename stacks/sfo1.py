@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from components.edge import HealthCheck, Origin
+from components.edge import HealthCheck
 from components.vm_service import Volume
-from stacks.context import Estate, MirrorOrigin, WebRole
+from stacks.context import PSF_STATUS_PATH, Estate, MirrorOrigin, WebRole
 from stacks.datacenter import DatacenterSite
 
 BACKUP = WebRole(
@@ -30,9 +30,11 @@ MIRROR = WebRole(
     fastly_origin=True,
     volumes=(Volume("mirror", 500),),
 )
-# The mirror answers this cheap path with the time of its last sync (reference: PyPI's Mirror backend).
+# Probed often, as PyPI's Mirror backend is, so the fallback is known good before it is needed. Not its
+# /last-modified page: like every PSF host it refuses requests without the origin token except HAProxy's
+# status URI, and a probe carrying the token would make the services' whole health-check list a secret.
 MIRROR_HEALTH = HealthCheck(
-    "/last-modified", method="GET", interval_ms=3_000, timeout_ms=2_000, threshold=2, window=4, initial=3
+    PSF_STATUS_PATH, method="HEAD", interval_ms=3_000, timeout_ms=2_000, threshold=2, window=4, initial=3
 )
 
 
@@ -44,11 +46,7 @@ def build(site: DatacenterSite, estate: Estate) -> MirrorOrigin:
         backup_role = dataclasses.replace(BACKUP, volumes=(Volume("backups", 20),))
     estate.vm_service(site, site.dc, site.vpc.id, backup_role, MirrorOrigin(None))
     mirror = estate.vm_service(site, site.dc, site.vpc.id, MIRROR, MirrorOrigin(None))
-    origin = Origin(
-        name="mirror",
-        address=mirror.ipv4_addresses[0],
-        tls_hostname=mirror.host_names[0],
-        health_check=MIRROR_HEALTH,
-        shield=site.dc.shield_pop,
+    origin = estate.psf_origin(
+        "mirror", mirror.ipv4_addresses[0], estate.certificate_name(MIRROR), MIRROR_HEALTH, site.dc.shield_pop
     )
     return MirrorOrigin(origin)

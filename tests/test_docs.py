@@ -189,7 +189,9 @@ def test_edges_name_their_origins(prod: Recording) -> None:
     assert [o.service for o in pypi.fallback] == ["mirror"]
     assert [o.place for o in www.primaries] == ["Heroku"]
     assert [(prefix, {o.service for o in origins}) for prefix, origins in www.routes] == [("/ftp/", {"downloads"})]
-    assert by_name["python.org"].redirect == "https://www.python.org"
+    # The apex is a redirecting domain of the www service, as in the live configuration.
+    assert www.domains == ("www.python.org", "python.org")
+    assert www.redirects == (("python.org", 301, "https://www.python.org"),)
 
 
 def test_diagram_groups_droplets_and_marks_fallbacks(dot: str) -> None:
