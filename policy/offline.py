@@ -54,6 +54,7 @@ def resource_view(record: Record) -> Resource:
         provider=record.options.provider,
         custom=record.custom,
         secrets_marked=True,
+        ignore_changes=record.options.ignore_changes,
     )
 
 

@@ -47,7 +47,9 @@ from policy.rules import (
     DROPLET,
     ENFORCEMENT_LEVELS,
     EXCEPTIONS,
+    FASTLY_DICTIONARY_ITEMS,
     FASTLY_SERVICE,
+    FASTLY_SNIPPET_CONTENT,
     FIREWALL,
     FIREWALL_WAIVERS,
     MONITOR,
@@ -57,6 +59,7 @@ from policy.rules import (
     SPACES_BUCKET,
     SYNTHETICS_TEST,
     VOLUME,
+    VPC,
     ZONE,
     ZONE_DNSSEC,
     FirewallWaiver,
@@ -72,6 +75,7 @@ ADMIN = ["140.211.10.0/24"]
 FASTLY = ["151.101.0.0/16", "2a04:4e42::/32"]
 PAGER = "@pagerduty-psf-infrastructure"
 TEAM = "@infrastructure-staff@python.org"
+CA_PEM = "-----BEGIN CERTIFICATE-----\nTUlJQ2Zha2U=\n-----END CERTIFICATE-----"
 S3 = {
     "pab": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "ownership": "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
@@ -119,7 +123,12 @@ def estate(stack: str = "prod") -> list[Resource]:
     def droplet(name: str, did: str, tags: list[str]) -> None:
         props = {"name": name, "image": "ubuntu-24-04-x64", "size": "s-1vcpu-2gb", "region": "nyc3"}
         add(
-            DROPLET, name, props | {"sshKeys": ["3b:16:bf"], "tags": tags}, id=did, outputs={"urn": f"do:droplet:{did}"}
+            DROPLET,
+            name,
+            props | {"sshKeys": ["3b:16:bf"], "tags": tags},
+            id=did,
+            outputs={"urn": f"do:droplet:{did}"},
+            ignore_changes=("userData", "sshKeys"),
         )
 
     def rule(protocol: str, port: str, sources: list[str], key: str = "sourceAddresses") -> dict[str, Any]:
@@ -192,7 +201,15 @@ def estate(stack: str = "prod") -> list[Resource]:
     )
     add(DB_FIREWALL, "db-fw", {"clusterId": "9c1d", "rules": [{"type": "tag", "value": "psf-prod-web"}]})
     add(DB_REPLICA, "db-replica", {"clusterId": "9c1d", "name": "psf-prod-db-replica", "region": "nyc3"}, stateful=True)
-    add(VOLUME, "backups-vol", {"name": "psf-prod-backups", "region": "sfo2", "size": 500.0}, stateful=True)
+    add(
+        VOLUME,
+        "backups-vol",
+        {"name": "psf-prod-backups", "region": "sfo2", "size": 500.0, "description": "backups for backup-1"},
+        stateful=True,
+        ignore_changes=("description",),
+    )
+    add(VPC, "nyc1-vpc", {"name": f"psf-{stack}-nyc1", "region": "nyc3", "ipRange": "10.120.0.0/20"})
+    add(VPC, "sfo1-vpc", {"name": f"psf-{stack}-sfo1", "region": "sfo2", "ipRange": "10.130.0.0/20"})
     add(
         SPACES_BUCKET,
         "archive",
@@ -317,6 +334,7 @@ def estate(stack: str = "prod") -> list[Resource]:
         "www",
         {
             "name": f"psf-{stack}-www",
+            "forceDestroy": not prod,
             "domains": [{"name": "www.python.org"}],
             "backends": [
                 {
@@ -324,7 +342,8 @@ def estate(stack: str = "prod") -> list[Resource]:
                     "address": "app.nyc1.psf.io",
                     "port": 443.0,
                     "useSsl": True,
-                    "sslCertHostname": "app.nyc1.psf.io",
+                    "sslCertHostname": "app.psf.io",
+                    "sslCaCert": CA_PEM,
                     "sslCheckCert": True,
                     "shield": "lga-ny-us",
                     "healthcheck": "app-health",
@@ -342,7 +361,7 @@ def estate(stack: str = "prod") -> list[Resource]:
                 {"name": "app-health", "host": "app.nyc1.psf.io", "path": "/_haproxy_status"},
                 {"name": "mirror-health", "host": "mirror", "path": "/last-modified"},
             ],
-            "requestSettings": [{"name": "force-tls", "forceSsl": True}],
+            "requestSettings": [{"name": "force-tls", "forceSsl": True, "xff": "append"}],
             "headers": [
                 {
                     "name": "hsts",
@@ -359,10 +378,17 @@ def estate(stack: str = "prod") -> list[Resource]:
                     "source": "[secret]",
                 },
             ],
+            "dynamicsnippets": [{"name": "origin-token", "type": "recv", "priority": 100.0}],
             "staleIfError": True,
             "staleIfErrorTtl": 43200.0,
             "loggingS3s": [{"name": "s3", "bucketName": f"psf-{stack}-logs", "domain": "s3.amazonaws.com"}],
         },
+        id="SVCWWW",
+    )
+    add(
+        FASTLY_SNIPPET_CONTENT,
+        "www-token",
+        {"serviceId": "SVCWWW", "snippetId": "SNIP1", "content": "[secret]", "manageSnippets": True},
     )
     handles = f"{PAGER} {TEAM}" if prod else TEAM
     add(
@@ -630,9 +656,152 @@ CASES = [
     Case("stale-ttl-zero", Edit("www", "staleIfErrorTtl", 0.0), {"fastly-serve-stale": 1}),
     Case("backend-no-shield", Edit("www", "backends.1.shield"), {"fastly-shielding": 1}),
     Case("no-logging", Edit("www", "loggingS3s", []), {"fastly-logging": 1}),
-    Case("token-header-on-response", Edit("www", "headers.1.type", "response"), {"fastly-origin-shared-secret": 1}),
+    Case(
+        "token-header-on-response-and-no-token-snippet",
+        (Edit("www", "headers.1.type", "response"), Edit("www", "dynamicsnippets", []), Edit("www-token")),
+        {"fastly-origin-shared-secret": 1},
+    ),
+    Case("token-from-a-header-instead-of-a-snippet", (Edit("www", "dynamicsnippets", []), Edit("www-token")), {}),
     Case("token-header-plaintext", Edit("www", "headers.1.source", '"hunter2"'), {"no-plaintext-secrets": 1}),
     Case("token-from-edge-dictionary", Edit("www", "headers.1.source", 'table.lookup(origin, "token")'), {}),
+    # Fastly: provider contracts
+    Case("no-backend", Edit("www", "backends", []), {"fastly-service-has-backend": 1}),
+    Case(
+        "psf-host-probed-where-the-token-guard-refuses",
+        Edit("www", "healthchecks.0.path", "/"),
+        {"fastly-healthcheck-token-exempt": 1},
+    ),
+    Case(
+        "psf-host-probe-carries-the-token",
+        (Edit("www", "healthchecks.0.path", "/"), Edit("www", "healthchecks.0.headers", ["Fastly-Token: [secret]"])),
+        {},
+    ),
+    Case(
+        "other-host-may-probe-any-path",
+        (Edit("www", "backends.0.sslCertHostname", "app.example.net"), Edit("www", "healthchecks.0.path", "/")),
+        {},
+    ),
+    Case("psf-host-without-the-psf-ca", Edit("www", "backends.0.sslCaCert"), {"fastly-private-origin-ca": 1}),
+    Case(
+        "items-on-a-write-only-dictionary",
+        (
+            Edit("www", "dictionaries", [{"name": "secrets", "writeOnly": True, "dictionaryId": "D1"}]),
+            Add(
+                FASTLY_DICTIONARY_ITEMS, "www-items", {"serviceId": "SVCWWW", "dictionaryId": "D1", "items": "[secret]"}
+            ),
+        ),
+        {"fastly-no-write-only-dictionary-items": 1},
+    ),
+    Case(
+        "items-on-a-write-only-dictionary-before-ids-are-known",
+        (
+            Edit("www", "dictionaries", [{"name": "secrets", "writeOnly": True}]),
+            Add(FASTLY_DICTIONARY_ITEMS, "www-items", {"serviceId": "SVCWWW", "items": "[secret]"}),
+        ),
+        {"fastly-no-write-only-dictionary-items": 1},
+    ),
+    Case(
+        "items-on-a-readable-dictionary",
+        (
+            Edit("www", "dictionaries", [{"name": "secrets", "writeOnly": False, "dictionaryId": "D1"}]),
+            Add(
+                FASTLY_DICTIONARY_ITEMS, "www-items", {"serviceId": "SVCWWW", "dictionaryId": "D1", "items": "[secret]"}
+            ),
+        ),
+        {},
+    ),
+    Case(
+        "dynamic-snippet-inline-token",
+        Edit("www", "dynamicsnippets.0.content", 'set req.http.Fastly-Token = "hunter2";'),
+        {"fastly-dynamic-snippet-managed": 1, "no-plaintext-secrets": 1},
+    ),
+    Case("dynamic-snippet-without-content", Edit("www-token"), {"fastly-dynamic-snippet-managed": 1}),
+    Case(
+        "dynamic-snippet-unmanaged", Edit("www-token", "manageSnippets", False), {"fastly-dynamic-snippet-managed": 1}
+    ),
+    Case(
+        "dynamic-snippet-content-plaintext",
+        Edit("www-token", "content", 'set req.http.Fastly-Token = "hunter2";'),
+        {"no-plaintext-secrets": 1},
+    ),
+    Case(
+        "regular-snippet-with-a-token-literal",
+        Edit("www", "snippets", [{"name": "t", "type": "recv", "content": 'set req.http.Fastly-Token = "x";'}]),
+        {"no-plaintext-secrets": 1},
+    ),
+    Case(
+        "condition-undefined", Edit("www", "backends.1.requestCondition", "fallback"), {"fastly-conditions-defined": 1}
+    ),
+    Case(
+        "condition-of-the-wrong-type",
+        (
+            Edit("www", "conditions", [{"name": "fallback", "type": "RESPONSE", "statement": "true"}]),
+            Edit("www", "backends.1.requestCondition", "fallback"),
+        ),
+        {"fastly-conditions-defined": 1},
+    ),
+    Case(
+        "condition-defined",
+        (
+            Edit("www", "conditions", [{"name": "fallback", "type": "REQUEST", "statement": "!req.backend.healthy"}]),
+            Edit("www", "backends.1.requestCondition", "fallback"),
+        ),
+        {},
+    ),
+    Case("xff-unset", Edit("www", "requestSettings.0.xff"), {"fastly-request-setting-xff": 1}),
+    Case(
+        "datadog-logs-to-us3",
+        Edit("www", "loggingDatadogs", [{"name": "datadog", "region": "US3", "token": "[secret]"}]),
+        {"fastly-datadog-log-region": 1},
+    ),
+    Case("datadog-logs-to-eu", Edit("www", "loggingDatadogs", [{"name": "datadog", "region": "EU"}]), {}),
+    Case("prod-service-force-destroy", Edit("www", "forceDestroy", True), {"fastly-no-force-destroy-in-prod": 1}),
+    Case(
+        "staging-service-without-force-destroy",
+        Edit("www", "forceDestroy", False),
+        {"fastly-force-destroy-outside-prod": 1},
+        stack="staging",
+    ),
+    # DigitalOcean: provider limits and contracts
+    Case(
+        "firewall-with-11-droplets",
+        Edit("pythontest-fw", "dropletIds", [float(i) for i in range(300, 311)]),
+        {"do-firewall-limits": 1},
+    ),
+    Case(
+        "firewall-with-6-tags",
+        Edit("web-fw", "tags", ["psf-prod-web", "a", "b", "c", "d", "e"]),
+        {"do-firewall-limits": 1},
+    ),
+    Case(
+        "firewall-with-51-rules",
+        Edit(
+            "web-fw",
+            "outboundRules",
+            [{"protocol": "tcp", "portRange": str(p), "destinationAddresses": ["10.10.0.0/16"]} for p in range(48)],
+        ),
+        {"do-firewall-limits": 1},
+    ),
+    Case(
+        "firewall-rule-with-1001-sources",
+        Edit("web-fw", "inboundRules.1.sourceAddresses", [f"10.0.{i // 256}.{i % 256}" for i in range(1001)]),
+        {"do-firewall-limits": 1},
+    ),
+    Case("vpc-ranges-overlap", Edit("sfo1-vpc", "ipRange", "10.120.8.0/21"), {"do-vpc-ranges": 1}),
+    Case("vpc-public-range", Edit("sfo1-vpc", "ipRange", "8.8.0.0/20"), {"do-vpc-ranges": 1}),
+    Case("vpc-smaller-than-24", Edit("sfo1-vpc", "ipRange", "10.130.0.0/28"), {"do-vpc-ranges": 1}),
+    Case("vpc-not-a-network", Edit("sfo1-vpc", "ipRange", "10.130.0.1/20"), {"do-vpc-ranges": 1}),
+    Case(
+        "droplet-user-data-would-replace-it",
+        Edit("web-1", "@ignore_changes", ("sshKeys",)),
+        {"do-forcenew-inputs-ignored": 1},
+    ),
+    Case(
+        "volume-description-would-replace-it",
+        Edit("backups-vol", "@ignore_changes", ()),
+        {"do-forcenew-inputs-ignored": 1},
+    ),
+    Case("crossguard-without-ignore-changes-is-silent", Edit("backups-vol", "@ignore_changes", None), {}),
     # Datadog
     Case(
         "synthetics-test-host-changed",
@@ -848,6 +1017,10 @@ def test_secret_headers_list_leaves_header_checks_unverified_not_failed() -> Non
     resources = Edit("www", "headers", "[secret]").apply(estate())
     assert counts(resources) == {}
     unverified = {rule.name for rule, f in evaluate(resources) if f.status == "unverified"}
+    # The origin token is set by a dynamic snippet, which a secret headers list does not hide.
+    assert unverified == {"fastly-hsts"}
+    resources = Edit("www", "dynamicsnippets", []).apply(Edit("www-token").apply(resources))
+    unverified = {rule.name for rule, f in evaluate(resources) if f.status == "unverified"}
     assert unverified == {"fastly-hsts", "fastly-origin-shared-secret"}
 
 
@@ -943,6 +1116,15 @@ def test_crossguard_protect_without_visible_retain_passes() -> None:
     assert len(_run(_policy("stateful-protected-in-prod"), _crossguard_args(replace(zone, protect=False)))) == 1
 
 
+def test_crossguard_sees_ignore_changes() -> None:
+    volume = next(r for r in estate() if r.name == "backups-vol")
+    args = _crossguard_args(volume)
+    assert len(_run(_policy("do-forcenew-inputs-ignored"), args)) == 1
+    keeps = PolicyResourceOptions(True, ["description"], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    args = ResourceValidationArgs(volume.type, args.props, volume.urn, volume.name, keeps, args.provider)
+    assert _run(_policy("do-forcenew-inputs-ignored"), args) == []
+
+
 def test_crossguard_stack_policy_reports_the_offending_urn() -> None:
     resources = Edit("web-1", "tags", ["psf-prod-other"]).apply(estate())
     prov = PolicyProviderResource("pulumi:providers:digitalocean", {}, provider_urn("prod", "digitalocean", "do"), "do")
@@ -971,6 +1153,7 @@ def _program(*, open_ssh: bool, default_provider: bool) -> Callable[[], None]:
     def program() -> None:
         do = digitalocean.Provider("do", token=pulumi.Output.secret("x"))
         opts = pulumi.ResourceOptions(provider=do)
+        keep = pulumi.ResourceOptions(ignore_changes=["userData", "sshKeys"])
         digitalocean.Droplet(
             "web-1",
             image="ubuntu-24-04-x64",
@@ -978,7 +1161,7 @@ def _program(*, open_ssh: bool, default_provider: bool) -> Callable[[], None]:
             region="nyc3",
             ssh_keys=["3b:16"],
             tags=["web"],
-            opts=None if default_provider else opts,
+            opts=keep if default_provider else pulumi.ResourceOptions.merge(opts, keep),
         )
         digitalocean.Firewall(
             "web-fw",
@@ -1059,6 +1242,7 @@ def _redirect_service(location: str) -> Resource:
         "name": "psf-prod-python-org-apex",
         "domains": [{"name": "python.org"}],
         "requestSettings": [{"name": "defaults", "forceSsl": False}],
+        "conditions": [{"name": "redirect", "type": "REQUEST", "statement": 'req.url ~ "^/"'}],
         "responseObjects": [{"name": "redirect", "status": 301.0, "requestCondition": "redirect"}],
         "headers": [
             {"name": "hsts", "type": "response", "action": "set", "destination": "http.Strict-Transport-Security",
@@ -1072,14 +1256,13 @@ def _redirect_service(location: str) -> Resource:
     return Resource(FASTLY_SERVICE, "apex", urn("prod", FASTLY_SERVICE, "apex"), props, provider="fastly")
 
 
-@pytest.mark.parametrize(
-    ("location", "expected"),
-    [("https://www.python.org", {}), ("http://www.python.org", {"fastly-force-tls": 1})],
-)
-def test_redirect_only_service_needs_no_backend_rules(location: str, expected: dict[str, int]) -> None:
+@pytest.mark.parametrize("location", ["https://www.python.org", "http://www.python.org"])
+def test_a_redirect_only_service_is_refused_because_fastly_cannot_activate_it(location: str) -> None:
     rules = [r for r in RULES if FASTLY_SERVICE in r.resource_types and not r.is_stack_rule]
     service = _redirect_service(location)
-    assert dict(Counter(rule.name for rule in rules for _ in rule.violations([service]))) == expected
+    found = dict(Counter(rule.name for rule in rules for _ in rule.violations([service])))
+    # Not even an https:// Location makes it deployable: it has no backend, and plain HTTP is not forced.
+    assert found == {"fastly-service-has-backend": 1, "fastly-force-tls": 1, "fastly-request-setting-xff": 1}
 
 
 def test_secret_healthchecks_are_unverified_not_failed() -> None:

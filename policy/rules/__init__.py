@@ -23,8 +23,11 @@ Conventions the program must follow for these rules to pass:
   lifecycle, logging, policy, website) whose ``bucket`` input is the bucket's ``bucket`` (physical) name;
 - firewall waivers are keyed on the firewall's ``name`` (``psf-prod-mail`` matches ``*mail*``), protocol and
   the exact ``portRange``;
-- the Fastly origin token goes in a request header whose name says ``token``/``secret`` and whose value is a
-  secret (or an edge-dictionary lookup, ``table.lookup(...)``), never a literal.
+- the Fastly origin token is set by a dynamic snippet whose name says ``token`` and whose content is a
+  ``ServiceDynamicSnippetContent`` holding a secret (or by a request header so named with a secret value),
+  never a literal;
+- a Fastly backend whose ``ssl_cert_hostname`` is under ``psf.io`` is a PSF host: its certificate comes from
+  the PSF CA and its origin refuses requests without the token except :data:`TOKEN_EXEMPT_PATHS`.
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ from policy.rules.base import (
     DROPLET,
     ENFORCEMENT_LEVELS,
     EXCEPTIONS,
+    FASTLY_DICTIONARY_ITEMS,
     FASTLY_SERVICE,
+    FASTLY_SNIPPET_CONTENT,
     FIREWALL,
     FIREWALL_WAIVERS,
     HSTS_MIN_MAX_AGE,
@@ -63,6 +68,7 @@ from policy.rules.base import (
     MONITOR,
     OWNERSHIP_CONTROLS,
     PROD_STACK,
+    PSF_ORIGIN_DOMAIN,
     PUBLIC_ACCESS_BLOCK,
     QUERY_LOG,
     S3_WEBSITE_BACKEND,
@@ -75,7 +81,9 @@ from policy.rules.base import (
     STATIC_SITE_TAG,
     STATIC_SITE_WEBSITE,
     SYNTHETICS_TEST,
+    TOKEN_EXEMPT_PATHS,
     VOLUME,
+    VPC,
     ZONE,
     ZONE_DNSSEC,
     Check,
@@ -118,7 +126,9 @@ __all__ = [
     "DROPLET",
     "ENFORCEMENT_LEVELS",
     "EXCEPTIONS",
+    "FASTLY_DICTIONARY_ITEMS",
     "FASTLY_SERVICE",
+    "FASTLY_SNIPPET_CONTENT",
     "FIREWALL",
     "FIREWALL_WAIVERS",
     "HSTS_MIN_MAX_AGE",
@@ -126,6 +136,7 @@ __all__ = [
     "MONITOR",
     "OWNERSHIP_CONTROLS",
     "PROD_STACK",
+    "PSF_ORIGIN_DOMAIN",
     "PUBLIC_ACCESS_BLOCK",
     "QUERY_LOG",
     "RULES",
@@ -140,7 +151,9 @@ __all__ = [
     "STATIC_SITE_TAG",
     "STATIC_SITE_WEBSITE",
     "SYNTHETICS_TEST",
+    "TOKEN_EXEMPT_PATHS",
     "VOLUME",
+    "VPC",
     "ZONE",
     "ZONE_DNSSEC",
     "Check",

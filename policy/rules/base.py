@@ -39,6 +39,9 @@ DNS_RECORD: Final = "aws:route53/record:Record"
 ZONE_DNSSEC: Final = "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec"
 QUERY_LOG: Final = "aws:route53/queryLog:QueryLog"
 FASTLY_SERVICE: Final = "fastly:index/serviceVcl:ServiceVcl"
+FASTLY_DICTIONARY_ITEMS: Final = "fastly:index/serviceDictionaryItems:ServiceDictionaryItems"
+FASTLY_SNIPPET_CONTENT: Final = "fastly:index/serviceDynamicSnippetContent:ServiceDynamicSnippetContent"
+VPC: Final = "digitalocean:index/vpc:Vpc"
 SYNTHETICS_TEST: Final = "datadog:index/syntheticsTest:SyntheticsTest"
 MONITOR: Final = "datadog:index/monitor:Monitor"
 
@@ -61,6 +64,12 @@ BUCKET_LIFECYCLE: Final = _s3("BucketLifecycleConfiguration")
 BUCKET_LOGGING: Final = _s3("BucketLogging")
 BUCKET_WEBSITE: Final = _s3("BucketWebsiteConfiguration")
 
+# Where the PSF's hosts meet Fastly (psf-salt): certificates for <role>.psf.io from the Salt master's private
+# CA (pillar/base/tls.sls), and a Fastly frontend that refuses requests without the Fastly-Token except
+# HAProxy's monitor URI (salt/haproxy). A backend checking a psf.io name is such a host.
+PSF_ORIGIN_DOMAIN: Final = "psf.io"
+TOKEN_EXEMPT_PATHS: Final = ("/_haproxy_status",)
+
 STATEFUL_TYPES: Final = (ZONE, VOLUME, DB_CLUSTER, DB_REPLICA)
 """Always stateful. Buckets are stateful when tagged (:data:`STATEFUL_TAG`)."""
 STATEFUL_TAG: Final = ("stateful", "true")
@@ -76,7 +85,8 @@ class Resource:
 
     ``props`` are the inputs as the engine received them (camelCase wire names); ``outputs`` the state the
     provider returned, when known (IDs for cross-resource matching). ``retain_on_delete`` and ``custom`` are
-    None where the adapter cannot see them (CrossGuard passes neither). ``secrets_marked`` is True when
+    None where the adapter cannot see them (CrossGuard passes neither); ``ignore_changes`` lists the input
+    names (as the engine spells them) whose changes the program tells Pulumi to ignore. ``secrets_marked`` is True when
     secret values appear as ``"[secret]"`` (recordings); CrossGuard hands policies plaintext with no mark of
     secretness (pulumi/pulumi-policy#241), so secret checks report ``unverified`` there.
     """
@@ -92,6 +102,7 @@ class Resource:
     provider: str | None = None
     custom: bool | None = True
     secrets_marked: bool = True
+    ignore_changes: tuple[str, ...] | None = ()
 
     @property
     def stack(self) -> str:
