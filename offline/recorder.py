@@ -595,6 +595,21 @@ def _quiet_leftovers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -
         loop.default_exception_handler(context)
 
 
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed program left running on ``loop`` and let it unwind, before the loop closes.
+
+    A program that fails inside an ``apply`` leaves tasks that never started; freed later, each would warn
+    that its coroutine was never awaited. Cancelled and run once, they end quietly.
+    """
+    for _ in range(3):
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 def _evaluate(
     program: Callable[[], object],
     stack: str,
@@ -622,6 +637,7 @@ def _evaluate(
             loop.run_until_complete(run_in_stack(run))
         except BaseException as exc:
             loop.set_exception_handler(_quiet_leftovers)
+            _cancel_leftovers(loop)
             raise ProgramFailedError(exc, tuple(monitor.records)) from exc
     finally:
         _clear_pending_outputs()
