@@ -165,6 +165,71 @@ class HostThresholds:
             )
 
 
+_METRIC = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+_COMPARATORS: Final = (">", ">=", "<", "<=")
+_AGGREGATIONS: Final = ("avg", "max", "min", "sum")
+
+
+@dataclass(frozen=True)
+class MetricAlert:
+    """A metric monitor on something other than the service's hosts: a cloud provider's metric, say.
+
+    The query is ``<aggregation>(last_<window_min>m):<aggregation>:<metric>{<scope>} by {<group_by>}
+    <comparator> <critical>``, so one monitor alerts separately for each group (each hosted zone, say).
+    ``scope`` may be an Output (it often names resource IDs). Metrics a cloud integration collects arrive
+    late: ``evaluation_delay_s`` makes the monitor judge only data old enough to be complete.
+    ``no_data_min`` alerts when the metric stops arriving (a broken integration would otherwise leave the
+    monitor silently green); None leaves silence alone.
+    """
+
+    key: str
+    title: str
+    metric: str
+    scope: pulumi.Input[str]
+    headline: str
+    critical: float
+    comparator: str = ">="
+    group_by: Sequence[str] = ()
+    aggregation: str = "max"
+    window_min: int = 15
+    evaluation_delay_s: int = 0
+    no_data_min: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not _SLUG.match(self.key):
+            raise _fail("MetricAlert.key", self.key, "must be a lower-case slug such as dnssec-internal-failure")
+        for name in ("title", "headline"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise _fail(f"MetricAlert.{name}", getattr(self, name), "must be a non-empty sentence")
+        if not isinstance(self.metric, str) or not _METRIC.match(self.metric):
+            raise _fail(
+                "MetricAlert.metric", self.metric, "must be a Datadog metric name such as aws.route53.dns_queries"
+            )
+        if self.comparator not in _COMPARATORS:
+            raise _fail("MetricAlert.comparator", self.comparator, "must be one of " + ", ".join(_COMPARATORS))
+        if self.aggregation not in _AGGREGATIONS:
+            raise _fail("MetricAlert.aggregation", self.aggregation, "must be one of " + ", ".join(_AGGREGATIONS))
+        if isinstance(self.critical, bool) or not isinstance(self.critical, int | float):
+            raise _fail("MetricAlert.critical", self.critical, "must be a number")
+        groups = _strings("MetricAlert.group_by", self.group_by)
+        for group in groups:
+            if not re.match(r"^[a-z][a-z0-9_.-]*$", group):
+                raise _fail("MetricAlert.group_by", group, "must be tag keys such as hostedzoneid")
+        object.__setattr__(self, "group_by", groups)
+        _int_in("MetricAlert.window_min", self.window_min, 1, 1440)
+        _int_in("MetricAlert.evaluation_delay_s", self.evaluation_delay_s, 0, 86_400)
+        if self.no_data_min is not None:
+            # Datadog's advice: wait at least twice the evaluation window before calling silence an alert.
+            _int_in("MetricAlert.no_data_min", self.no_data_min, 2 * self.window_min, 1440)
+
+    def query(self) -> pulumi.Output[str]:
+        """The monitor query (an Output, as the scope may be one)."""
+        by = f" by {{{','.join(self.group_by)}}}" if self.group_by else ""
+        head = f"{self.aggregation}(last_{self.window_min}m):{self.aggregation}:{self.metric}{{"
+        tail = f"}}{by} {self.comparator} {_fmt(self.critical)}"
+        return pulumi.Output.concat(head, self.scope, tail)
+
+
 @dataclass(frozen=True)
 class ServiceMonitorsArgs:
     """What to watch for one service in one environment, and whom to tell.
@@ -180,6 +245,7 @@ class ServiceMonitorsArgs:
       PagerDuty handle appears anywhere, and PagerDuty handles are refused in ``notify_handles``.
     - ``host_scope``: the tags selecting this service's hosts (``service:docs``, ``env:prod``) for the host
       monitors; ``host_thresholds=None`` skips host monitors (a service with no hosts of its own).
+    - ``metric_alerts``: monitors on other metrics (:class:`MetricAlert`), notified like the rest.
     - ``min_location_failed`` defaults to 2 so one probe location's network trouble alerts nobody;
       ``min_failure_duration_s`` (180) and one retry further damp flapping.
     """
@@ -204,6 +270,7 @@ class ServiceMonitorsArgs:
     renotify_interval_min: int = 120
     runbook_url: str | None = None
     extra_tags: Sequence[str] = ()
+    metric_alerts: Sequence[MetricAlert] = ()
 
     def __post_init__(self) -> None:
         for key in ("service", "environment", "datacenter"):
@@ -229,13 +296,25 @@ class ServiceMonitorsArgs:
         ):
             raise _fail("ServiceMonitorsArgs.tcp_checks", self.tcp_checks, "must be a list of TcpCheck")
         object.__setattr__(self, "tcp_checks", tuple(self.tcp_checks))
+        if (
+            isinstance(self.metric_alerts, str)
+            or not isinstance(self.metric_alerts, Sequence)
+            or not all(isinstance(m, MetricAlert) for m in self.metric_alerts)
+        ):
+            raise _fail("ServiceMonitorsArgs.metric_alerts", self.metric_alerts, "must be a list of MetricAlert")
+        object.__setattr__(self, "metric_alerts", tuple(self.metric_alerts))
+        keys = [m.key for m in self.metric_alerts]
+        if len(set(keys)) != len(keys):
+            raise _fail("ServiceMonitorsArgs.metric_alerts", keys, "must not repeat a key")
         # A service must be watched somehow: public ones by synthetics, private hosts (a backup target)
-        # by their agent's host monitors at least.
-        if not self.http_checks and not self.tcp_checks and (not self.host_scope or self.host_thresholds is None):
+        # by their agent's host monitors at least, a managed service (DNS) by its provider's metrics.
+        hosts_watched = bool(self.host_scope) and self.host_thresholds is not None
+        if not self.http_checks and not self.tcp_checks and not hosts_watched and not self.metric_alerts:
             raise _fail(
                 "ServiceMonitorsArgs.http_checks",
                 self.http_checks,
-                "must hold at least one HttpCheck or TcpCheck, unless host monitors (host_scope) watch the service",
+                "must hold at least one HttpCheck or TcpCheck, unless host monitors (host_scope) or "
+                "metric_alerts watch the service",
             )
         urls = [c.url for c in (*self.http_checks, *self.tcp_checks)]
         if len(set(urls)) != len(urls):
@@ -437,6 +516,19 @@ class ServiceMonitors(pulumi.ComponentResource):
         self.monitors = {}
         if args.host_thresholds is not None:
             self._host_monitors(name, args.host_thresholds)
+        for alert in args.metric_alerts:
+            self.monitors[alert.key] = self._monitor(
+                f"{name}-{alert.key}",
+                title=alert.title,
+                type_="metric alert",
+                query=alert.query(),
+                headline=alert.headline,
+                thresholds=datadog.MonitorMonitorThresholdsArgs(critical=_fmt(alert.critical)),
+                priority=args.priority,
+                notify_no_data=alert.no_data_min is not None,
+                no_data_min=alert.no_data_min,
+                evaluation_delay_s=alert.evaluation_delay_s or None,
+            )
         self.monitor_ids = {kind: monitor.id for kind, monitor in self.monitors.items()}
 
         self.register_outputs(
@@ -525,11 +617,13 @@ class ServiceMonitors(pulumi.ComponentResource):
         *,
         title: str,
         type_: str,
-        query: str,
+        query: pulumi.Input[str],
         headline: str,
         thresholds: datadog.MonitorMonitorThresholdsArgs,
         priority: int,
         notify_no_data: bool = False,
+        no_data_min: int | None = None,
+        evaluation_delay_s: int | None = None,
     ) -> datadog.Monitor:
         args = self._args
         return datadog.Monitor(
@@ -540,7 +634,8 @@ class ServiceMonitors(pulumi.ComponentResource):
             message=args.message(headline),
             monitor_thresholds=thresholds,
             notify_no_data=notify_no_data,
-            no_data_timeframe=10 if notify_no_data else None,
+            no_data_timeframe=(no_data_min or 10) if notify_no_data else None,
+            evaluation_delay=evaluation_delay_s,
             priority=str(priority),
             renotify_interval=args.renotify_interval_min,
             include_tags=True,

@@ -791,7 +791,13 @@ def _name_server_output(recording: Recording) -> str | None:
     """The stack output that maps every zone to its name servers: the values to hand to the registrar."""
     zones = {_str(z.inputs.get("name")) for z in recording.of_type(ZONE)}
     for key, value in sorted(recording.stack_outputs.items()):
-        if zones and isinstance(value, Mapping) and zones <= set(value):
+        # Name servers are lists; other per-zone outputs (the DS records) are not.
+        if (
+            zones
+            and isinstance(value, Mapping)
+            and zones <= set(value)
+            and all(isinstance(v, list) for v in value.values())
+        ):
             return key
     return None
 
@@ -858,9 +864,11 @@ def _edge_lines(edge: FastlyService) -> list[str]:
 def _host_monitors_text(names: Sequence[str]) -> str:
     # The names share a "[prod] docs: " prefix; say it once.
     prefix = names[0].split(": ", 1)[0] + ": " if names and all(": " in n for n in names) else ""
+    # Host monitors alert per host; others (DNSSEC, per hosted zone) watch a provider's metrics.
+    kind = "host monitors" if all("{{host.name}}" in n for n in names) else "monitors"
     if prefix and all(n.startswith(prefix) for n in names):
-        return f"host monitors named `{prefix}…`: " + "; ".join(n.removeprefix(prefix) for n in names)
-    return f"host monitors {_code(names)}"
+        return f"{kind} named `{prefix}…`: " + "; ".join(n.removeprefix(prefix) for n in names)
+    return f"{kind} {_code(names)}"
 
 
 def _service_section(s: ServiceFacts, estate: Estate) -> list[str]:

@@ -21,7 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from offline.recorder import STACK_TYPE, ProgramFailedError, Record, Recording, collector_paused, record_stack
+from offline.recorder import (
+    STACK_REFERENCE_TYPE,
+    STACK_TYPE,
+    ProgramFailedError,
+    Record,
+    Recording,
+    collector_paused,
+    record_stack,
+)
 
 BANNER = (
     "OFFLINE PLAN with mocked providers: nothing was contacted and this is not a cloud preview.\n"
@@ -95,7 +103,9 @@ def render(recording: Recording, out: TextIO) -> None:
     width = max((len(t) for t, _ in rows), default=10) + 2
     print(f"     {'Type':<{width}}{'Name':<40}Plan", file=out)
     for type_text, name in rows:
-        print(f" +   {type_text:<{width}}{name:<40}create", file=out)
+        # A stack reference is read from the state backend, never created; the CLI marks it ">".
+        read = type_text.endswith(STACK_REFERENCE_TYPE)
+        print(f" {'>' if read else '+'}   {type_text:<{width}}{name:<40}{'read' if read else 'create'}", file=out)
     facts = summary(recording)
     extra = len(recording) - facts.resources
     print(f"\nResources: {facts.resources} to create (plus {extra} for the stack and its providers)", file=out)

@@ -19,6 +19,7 @@ import gc
 import hashlib
 import ipaddress
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,12 @@ PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 SECRET: Final = "[secret]"
 UNKNOWN: Final = "[unknown]"
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE: Final = "pulumi:pulumi:StackReference"
 DATACENTER_TYPE: Final = "psf:estate:Datacenter"
+ZONE_TYPE: Final = "aws:route53/zone:Zone"
+DELEGATION_SET_TYPE: Final = "aws:route53/delegationSet:DelegationSet"
+# A fully qualified name of a stack of this project, as a config value names it for a stack reference.
+_STACK_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/" + PROJECT + r"/([A-Za-z0-9][A-Za-z0-9_.-]*)$")
 
 # Fastly's published ranges (api.fastly.com/public-ip-list) as the mock answer to the IP-ranges data
 # source. The program itself never contains these: it reads them from the provider.
@@ -216,6 +222,13 @@ class UnansweredCallError(Exception):
     """The program called a data source the mocks do not know; add an answer to MockCloud.call."""
 
 
+class UnknownStackError(Exception):
+    """The program references a stack (or a delegation set of one) that the recorder has not recorded.
+
+    A real deployment fails the same way when the referenced stack was never deployed.
+    """
+
+
 def _digits(seed: str, n: int) -> int:
     return int(hashlib.sha256(seed.encode()).hexdigest(), 16) % (10**n)
 
@@ -230,7 +243,52 @@ class MockCloud(pulumi_mocks.Mocks):
 
     IDs and addresses are derived from the logical name, so two evaluations of the same program produce the
     same records, which the rename guard and the generated docs rely on.
+
+    ``references`` are the recordings of the stacks the program reads with a ``pulumi.StackReference``,
+    keyed by fully qualified stack name. Reading one answers what the engine would: that stack's outputs
+    (secret ones as the recorder's secret marker, and named in ``secretOutputNames``). A zone created on a
+    reusable delegation set gets the set's name servers, as Route 53 gives it, whether this stack or a
+    referenced one made the set; naming a set nobody made fails, as Route 53's NoSuchDelegationSet would.
     """
+
+    def __init__(self, references: Mapping[str, Recording] | None = None) -> None:
+        self._references = dict(references or {})
+        self._delegation_sets: dict[str, list[str]] = {}
+        for recording in self._references.values():
+            for record in recording.of_type(DELEGATION_SET_TYPE):
+                if record.id is not None:
+                    self._delegation_sets[record.id] = list(record.outputs.get("nameServers", []))
+
+    def _stack_reference(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        name = str(args.inputs.get("name") or args.resource_id or args.name)
+        recording = self._references.get(name)
+        if recording is None:
+            known = ", ".join(sorted(self._references)) or "none"
+            raise UnknownStackError(
+                f"the program reads stack {name!r}, which the recorder has not recorded (recorded: {known}); "
+                "name a stack of this project whose stack file exists, e.g. organization/psf-infra/prod"
+            )
+        outputs = dict(recording.stack_outputs)
+        secret = sorted(key for key, value in outputs.items() if value == SECRET)
+        return name, {"name": name, "outputs": outputs, "secretOutputNames": secret}
+
+    def _name_servers(self, typ: str, seed: str, inputs: Mapping[str, Any]) -> list[str]:
+        set_id = inputs.get("delegationSetId")
+        if typ == ZONE_TYPE and set_id:
+            if set_id not in self._delegation_sets:
+                raise UnknownStackError(
+                    f"zone {inputs.get('name')!r} names delegation set {set_id!r}, which no stack made"
+                )
+            # The provider reads a zone's name servers back sorted.
+            return sorted(self._delegation_sets[set_id])
+        n = _digits(seed, 4)
+        servers = [
+            f"ns-{n % 512}.awsdns-{n % 64:02d}.com",
+            f"ns-{512 + n % 512}.awsdns-{(n + 7) % 64:02d}.net",
+            f"ns-{1024 + n % 512}.awsdns-{(n + 13) % 64:02d}.org",
+            f"ns-{1536 + n % 512}.awsdns-{(n + 29) % 64:02d}.co.uk",
+        ]
+        return sorted(servers) if typ == ZONE_TYPE else servers
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         """Return a deterministic ID and the resource's state: its inputs plus the provider's computed outputs."""
@@ -240,6 +298,8 @@ class MockCloud(pulumi_mocks.Mocks):
         rid: str = _uuid(seed)
         if typ.startswith("pulumi:providers:"):
             return rid, state
+        if typ == STACK_REFERENCE_TYPE:
+            return self._stack_reference(args)
         if typ == "digitalocean:index/droplet:Droplet":
             rid = str(300_000_000 + _digits(seed, 8))
             n = _digits(seed, 6)
@@ -266,20 +326,13 @@ class MockCloud(pulumi_mocks.Mocks):
             }
         elif typ == "digitalocean:index/databaseReplica:DatabaseReplica":
             state |= {"uuid": rid, "host": f"{inputs.get('name', name)}.db.ondigitalocean.com", "port": 25060}
-        elif typ in ("aws:route53/zone:Zone", "aws:route53/delegationSet:DelegationSet"):
+        elif typ in (ZONE_TYPE, DELEGATION_SET_TYPE):
             zone_id = "Z" + hashlib.sha256(seed.encode()).hexdigest()[:13].upper()
             rid = zone_id
-            n = _digits(seed, 4)
-            state |= {
-                "zoneId": zone_id,
-                "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
-                "nameServers": [
-                    f"ns-{n % 512}.awsdns-{n % 64:02d}.com",
-                    f"ns-{512 + n % 512}.awsdns-{(n + 7) % 64:02d}.net",
-                    f"ns-{1024 + n % 512}.awsdns-{(n + 13) % 64:02d}.org",
-                    f"ns-{1536 + n % 512}.awsdns-{(n + 29) % 64:02d}.co.uk",
-                ],
-            }
+            name_servers = self._name_servers(typ, seed, inputs)
+            if typ == DELEGATION_SET_TYPE:
+                self._delegation_sets[rid] = name_servers
+            state |= {"zoneId": zone_id, "arn": f"arn:aws:route53:::hostedzone/{zone_id}", "nameServers": name_servers}
         elif typ.startswith("aws:s3/bucket:Bucket") or typ == "aws:s3/bucketV2:BucketV2":
             bucket = inputs.get("bucket") or f"{name}-{_digits(seed, 6)}"
             rid = bucket
@@ -300,6 +353,21 @@ class MockCloud(pulumi_mocks.Mocks):
         elif typ == "aws:iam/role:Role":
             role = inputs.get("name") or name
             state |= {"arn": f"arn:aws:iam::123456789012:role/{role}", "uniqueId": "AROA" + rid[:17].upper()}
+        elif typ == "aws:route53/keySigningKey:KeySigningKey":
+            # What Route 53 reports for a KSK made from a KMS ECC_NIST_P256 key: algorithm 13
+            # (ECDSAP256SHA256), flags 257 (a key-signing key), and its DS record with a SHA-256 digest.
+            key_tag = _digits(seed, 5) % 65_536
+            digest = hashlib.sha256(f"dnskey::{seed}".encode()).hexdigest().upper()
+            state |= {
+                "keyTag": key_tag,
+                "flag": 257,
+                "signingAlgorithmMnemonic": "ECDSAP256SHA256",
+                "signingAlgorithmType": 13,
+                "digestAlgorithmMnemonic": "SHA-256",
+                "digestAlgorithmType": 2,
+                "digestValue": digest,
+                "dsRecord": f"{key_tag} 13 2 {digest}",
+            }
         elif typ == "aws:kms/key:Key":
             state |= {"arn": f"arn:aws:kms:us-east-1:123456789012:key/{rid}", "keyId": rid}
         elif typ.startswith("fastly:index/serviceVcl"):
@@ -435,6 +503,33 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 self.records.append(record)
         return response
 
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Record a read (a stack reference), then let the SDK's mock monitor answer it from the mocks."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        with self._lock:
+            if urn in self._urns:
+                raise DuplicateUrnError(f"duplicate resource URN {urn}: two resources share type, parent type and name")
+            self._urns.add(urn)
+        response = super().ReadResource(request)
+        record = Record(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=True,
+            inputs=_plain(rpc.deserialize_properties(request.properties)),
+            options=Options(
+                provider=_provider_urn(request.provider),
+                dependencies=tuple(sorted(set(request.dependencies))),
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            ),
+            id=request.id or None,
+            outputs=_plain(rpc.deserialize_properties(response.properties)),
+        )
+        with self._lock:
+            self.records.append(record)
+        return response
+
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """Keep the stack's exported outputs (secrets as markers)."""
         if request.urn.split("::")[-2] == STACK_TYPE:
@@ -500,12 +595,31 @@ def _quiet_leftovers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -
         loop.default_exception_handler(context)
 
 
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed program left running on ``loop`` and let it unwind, before the loop closes.
+
+    A program that fails inside an ``apply`` leaves tasks that never started; freed later, each would warn
+    that its coroutine was never awaited. Cancelled and run once, they end quietly.
+    """
+    for _ in range(3):
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 def _evaluate(
-    program: Callable[[], object], stack: str, config: Mapping[str, Any], secret_keys: Sequence[str]
+    program: Callable[[], object],
+    stack: str,
+    config: Mapping[str, Any],
+    secret_keys: Sequence[str],
+    references: Mapping[str, Recording],
 ) -> Recording:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = RecordingMonitor(MockCloud())
+    monitor = RecordingMonitor(MockCloud(references))
     # The SDK tracks pending outputs in a process-wide set rather than a context variable. Tasks left in
     # it by an evaluation that failed belong to a closed loop and would be awaited forever by the next one.
     _clear_pending_outputs()
@@ -523,6 +637,7 @@ def _evaluate(
             loop.run_until_complete(run_in_stack(run))
         except BaseException as exc:
             loop.set_exception_handler(_quiet_leftovers)
+            _cancel_leftovers(loop)
             raise ProgramFailedError(exc, tuple(monitor.records)) from exc
     finally:
         _clear_pending_outputs()
@@ -537,14 +652,18 @@ def record_program(
     stack: str = "test",
     config: Mapping[str, Any] | None = None,
     secret_keys: Sequence[str] = (),
+    references: Mapping[str, Recording] | None = None,
 ) -> Recording:
     """Run ``program`` under the recording mocks and return what it registered.
 
-    ``config`` maps full keys (``psf-infra:replicas``) to values. Raises :class:`ProgramFailedError` when the
-    program raises; its ``cause`` is the original exception.
+    ``config`` maps full keys (``psf-infra:replicas``) to values. ``references`` are the recordings the
+    program's stack references read, by fully qualified stack name (see :class:`MockCloud`). Raises
+    :class:`ProgramFailedError` when the program raises; its ``cause`` is the original exception.
     """
     with collector_paused():
-        return contextvars.Context().run(_evaluate, program, stack, dict(config or {}), secret_keys)
+        return contextvars.Context().run(
+            _evaluate, program, stack, dict(config or {}), secret_keys, dict(references or {})
+        )
 
 
 @contextlib.contextmanager
@@ -616,7 +735,35 @@ def _record_stack(stack: str, overrides: Mapping[str, Any] | None, root: Path) -
     from stacks.estate import main
 
     config, secret_keys = program_config(stack, overrides, root=root)
-    return record_program(main, stack=stack, config=config, secret_keys=secret_keys)
+    references = referenced_recordings(stack, config, root=root)
+    return record_program(main, stack=stack, config=config, secret_keys=secret_keys, references=references)
+
+
+_RECORDING_NOW: set[tuple[str, Path]] = set()
+
+
+def referenced_recordings(stack: str, config: Mapping[str, Any], *, root: Path = PROJECT_ROOT) -> dict[str, Recording]:
+    """The recordings of the stacks ``stack``'s config names for stack references, recorded first.
+
+    A config value of the form ``<organization>/psf-infra/<name>`` names another stack of this project; when
+    ``Pulumi.<name>.yaml`` exists that stack is recorded (once per process, as committed) and its recording
+    answers the reference, as the deployed stack's state would. Prod must be deployed before staging for
+    real; here it is recorded before staging. A cycle of references is refused.
+    """
+    found: dict[str, Recording] = {}
+    for value in config.values():
+        match = _STACK_NAME.match(value) if isinstance(value, str) else None
+        if match is None or match.group(1) == stack or not (root / f"Pulumi.{match.group(1)}.yaml").exists():
+            continue
+        key = (match.group(1), root)
+        if key in _RECORDING_NOW:
+            raise UnknownStackError(f"stacks {stack!r} and {match.group(1)!r} reference each other")
+        _RECORDING_NOW.add(key)
+        try:
+            found[value] = record_stack(match.group(1), root=root)
+        finally:
+            _RECORDING_NOW.discard(key)
+    return found
 
 
 def program_config(

@@ -29,7 +29,7 @@ from components.edge import (
     PathRoute,
     PublicHost,
 )
-from components.monitors import HostThresholds, HttpCheck, ServiceMonitors, ServiceMonitorsArgs, TcpCheck
+from components.monitors import HostThresholds, HttpCheck, MetricAlert, ServiceMonitors, ServiceMonitorsArgs, TcpCheck
 from components.vm_service import PublicPort, VmEdge, VmService, VmServiceArgs, Volume
 from stacks.catalog import Service as CatalogService
 from stacks.catalog import service
@@ -291,11 +291,13 @@ class Estate:
         tcp: Sequence[TcpCheck] = (),
         on_droplets: bool = False,
         name: str | None = None,
+        metrics: Sequence[MetricAlert] = (),
     ) -> ServiceMonitors:
         """Synthetics for a service's public names (and host monitors for droplets), naming its owners.
 
         ``name`` is the logical name, by default ``<key>-monitors``; give one when a service has several
-        edges (python.org and staging.python.org both belong to python-org).
+        edges (python.org and staging.python.org both belong to python-org). ``metrics`` are monitors on
+        a provider's metrics, for a service with no URL or host of its own to watch (DNS).
         """
         s = self.settings
         entry = service(key)
@@ -316,6 +318,7 @@ class Estate:
                 host_scope=(f"service:{key}", f"environment:{s.environment.value}") if on_droplets else (),
                 host_thresholds=HostThresholds() if on_droplets else None,
                 extra_tags=owner_tags(entry),
+                metric_alerts=tuple(metrics),
             ),
             provider=self.providers.datadog,
             opts=pulumi.ResourceOptions(parent=parent),

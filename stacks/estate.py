@@ -13,7 +13,7 @@ from stacks import ams1, nyc1, sfo1
 from stacks import global_edge as edge
 from stacks.context import Estate, MirrorOrigin
 from stacks.datacenter import DatacenterSite
-from stacks.dns import build_zones
+from stacks.dns import build_dnssec_monitors, build_zones
 from stacks.providers import make_providers
 from stacks.settings import Settings, load_settings
 
@@ -24,8 +24,9 @@ def build(settings: Settings) -> Estate:
     global_parent = edge.GlobalEdge()
     enabled = {dc.name for dc in settings.datacenters}
     mail_hosts = ams1.mail_hosts(settings) if "ams1" in enabled else ()
-    zones = build_zones(settings, providers, global_parent, mail_hosts)
-    estate = Estate(settings, providers, zones, edge.build_logging(settings, providers, global_parent))
+    dns = build_zones(settings, providers, global_parent, mail_hosts)
+    estate = Estate(settings, providers, dns.zones, edge.build_logging(settings, providers, global_parent))
+    build_dnssec_monitors(estate, global_parent)
 
     sites = {dc.name: DatacenterSite(dc, settings, providers) for dc in settings.datacenters}
     mirror = sfo1.build(sites["sfo1"], estate) if "sfo1" in sites else MirrorOrigin(None)
@@ -36,7 +37,8 @@ def build(settings: Settings) -> Estate:
 
     pulumi.export("environment", settings.environment.value)
     pulumi.export("vpcs", {name: site.vpc.id for name, site in sites.items()})
-    pulumi.export("name_servers", {zone.name: zone.name_servers for zone in zones.values()})
+    for key, value in dns.outputs().items():
+        pulumi.export(key, value)
     pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
     return estate
 

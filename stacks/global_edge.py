@@ -68,6 +68,8 @@ def build_logging(settings: Settings, providers: Providers, parent: pulumi.Resou
             protect=settings.protect,
             tags={"stateful": "true", "service": "cdn-logs"},
             noncurrent_version_days=30,
+            # Request logs hold visitors' addresses: keep them only as long as configured.
+            expiration_days=settings.cdn_log_retention_days,
             # Staging's logs are disposable; without this `pulumi destroy` stops at a non-empty bucket.
             force_destroy=not settings.protect,
         ),

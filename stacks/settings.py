@@ -89,6 +89,12 @@ _DKIM = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})=([A-Za-z0-9+/]{64,}={0,2})$")
 _DB_SIZE = re.compile(r"^db-[a-z0-9]+-[0-9]+vcpu-[0-9]+gb$")
 # Fastly writes the origin token into a VCL string literal, which cannot hold '"' and reads '%' as an escape.
 _ORIGIN_TOKEN = re.compile(r"^[\x21\x23\x24\x26-\x5b\x5d-\x7a\x7c\x7e]{16,1024}$")
+# A fully qualified Pulumi stack name of this project: <organization>/psf-infra/<stack>.
+_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/psf-infra/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Names SPF looks up may hold underscores (_spf.google.com).
+_SPF_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+# RFC 7208 4.6.4; the mail domain's own `mx` term costs one more.
+SPF_LOOKUP_LIMIT: Final = 10
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,26 @@ class Secrets:
     datadog_app_key: Secret
     fastly_origin_token: Secret
     fastly_customer_id: Secret
+
+
+@dataclass(frozen=True)
+class MailSenders:
+    """Who may send mail as one domain (prod name): SPF terms, besides the domain's own MX hosts.
+
+    ``includes`` are other domains' SPF records (``include:``), ``hosts`` single hosts (``a:``),
+    ``ipv4``/``ipv6`` networks. A domain with no entry sends no mail at all.
+    """
+
+    domain: str
+    includes: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+
+    @property
+    def lookups(self) -> int:
+        """DNS lookups these terms cost an SPF check (RFC 7208 4.6.4), not counting nested includes."""
+        return len(self.includes) + len(self.hosts)
 
 
 @dataclass(frozen=True)
@@ -163,6 +189,10 @@ class Settings:
     synthetics_locations: tuple[str, ...]
     dkim_keys: tuple[tuple[str, str], ...]
     dnssec: bool
+    delegated_domains: tuple[str, ...]
+    delegation_stack: str
+    mail_senders: tuple[MailSenders, ...]
+    cdn_log_retention_days: int
     secrets: Secrets
     # The PSF CA's certificate (PEM) the droplet origins' certificates chain to; None until it is known.
     psf_ca_certificate: str | None = None
@@ -398,6 +428,92 @@ def _origin_token(secret: Secret) -> Secret:
     return secret
 
 
+def _mail_senders(entries: tuple[str, ...]) -> tuple[MailSenders, ...]:
+    """``"<domain> <term> <term> ..."`` entries as :class:`MailSenders`, every term checked."""
+    allowed = "include:<domain>, a:<host>, ip4:<network> or ip6:<network>, without a qualifier"
+    parsed: list[MailSenders] = []
+    for entry in entries:
+        if not entry.split():
+            raise SettingsError("mailSenders", entry, 'must be "<domain> <spf term> ..." entries, not empty')
+        domain, *terms = entry.split()
+        _hostname("mailSenders", domain)
+        if domain in {p.domain for p in parsed}:
+            raise SettingsError("mailSenders", entry, f"names {domain} twice; give it one entry with every sender")
+        parts: dict[str, list[str]] = {"include": [], "a": [], "ip4": [], "ip6": []}
+        for term in terms:
+            kind, _, value = term.partition(":")
+            if term.lower().endswith("all") or kind not in parts or not value:
+                raise SettingsError(
+                    "mailSenders", term, f"must be SPF terms {allowed}; the program writes the domain's mx and -all"
+                )
+            if kind in ("include", "a") and not _SPF_NAME.match(value):
+                raise SettingsError(
+                    "mailSenders", term, f"{kind}: takes a lower-case DNS name, e.g. {kind}:example.net"
+                )
+            if kind in ("ip4", "ip6"):
+                try:
+                    network = ipaddress.ip_network(value, strict=True)
+                except ValueError:
+                    network = None
+                if network is None or f"ip{network.version}" != kind:
+                    raise SettingsError(
+                        "mailSenders", term, f"{kind}: takes an IPv{kind[-1]} network with no host bits"
+                    )
+            if value in parts[kind]:
+                raise SettingsError("mailSenders", term, f"is listed twice for {domain}")
+            parts[kind].append(value)
+        senders = MailSenders(domain, *(tuple(parts[k]) for k in ("include", "a", "ip4", "ip6")))
+        if senders.lookups + 1 > SPF_LOOKUP_LIMIT:
+            raise SettingsError(
+                "mailSenders",
+                entry,
+                f"needs {senders.lookups + 1} DNS lookups with the domain's mx; SPF allows {SPF_LOOKUP_LIMIT}",
+            )
+        parsed.append(senders)
+    return tuple(parsed)
+
+
+def _delegation(
+    environment: Environment, stack: str, domain_suffix: str, internal_domain: str, read: _Reader
+) -> tuple[tuple[str, ...], str]:
+    """``delegatedDomains`` (prod) and ``delegationStack`` (every other stack), checked against each other."""
+    delegated = tuple(_hostname("delegatedDomains", d) for d in read.strings("delegatedDomains"))
+    for domain in delegated:
+        inner = [d for d in delegated if d != domain and d.endswith("." + domain)]
+        if inner:
+            raise SettingsError(
+                "delegatedDomains",
+                inner[0],
+                f"lies inside {domain}: Route 53 refuses parent and child zones on one delegation set; "
+                f"let the {domain} stack delegate it",
+            )
+    delegation_stack = read.string("delegationStack")
+    if environment is Environment.PROD:
+        if delegation_stack:
+            raise SettingsError(
+                "delegationStack", delegation_stack, "must be empty in prod, whose zones the registrar delegates"
+            )
+        return delegated, ""
+    if delegated:
+        raise SettingsError(
+            "delegatedDomains", list(delegated), "must be empty outside prod: only prod delegates to other stacks"
+        )
+    if not _STACK_NAME.match(delegation_stack) or delegation_stack.rsplit("/", 1)[1] == stack:
+        raise SettingsError(
+            "delegationStack",
+            delegation_stack or None,
+            "must name the stack that delegates this stack's domainSuffix, as <organization>/psf-infra/<stack> "
+            "(organization/psf-infra/prod on a self-managed backend), and not this stack",
+        )
+    if not internal_domain.endswith("." + domain_suffix):
+        raise SettingsError(
+            "internalDomain",
+            internal_domain,
+            f"must lie inside domainSuffix {domain_suffix}, the one zone {delegation_stack} delegates to this stack",
+        )
+    return (), delegation_stack
+
+
 def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, ConfigKey] | None = None) -> Settings:
     """Validate raw config (``{key: value}``, unnamespaced) into Settings, or raise one SettingsError.
 
@@ -506,12 +622,15 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "databaseSize", database_size, "must be a managed database size slug such as db-s-2vcpu-4gb"
         )
 
+    internal_domain = _hostname("internalDomain", read.string("internalDomain"))
+    delegated_domains, delegation_stack = _delegation(environment, stack, domain_suffix, internal_domain, read)
+
     return Settings(
         stack=stack,
         environment=environment,
         name_prefix=name_prefix,
         datacenters=tuple(DATACENTERS[name] for name in dc_names),
-        internal_domain=_hostname("internalDomain", read.string("internalDomain")),
+        internal_domain=internal_domain,
         domain_suffix=domain_suffix,
         droplet_image=droplet_image,
         droplet_sizes=DropletSizes(
@@ -544,6 +663,10 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         synthetics_locations=locations,
         dkim_keys=tuple(dkim_keys),
         dnssec=read.boolean("dnssec"),
+        delegated_domains=delegated_domains,
+        delegation_stack=delegation_stack,
+        mail_senders=_mail_senders(read.strings("mailSenders")),
+        cdn_log_retention_days=read.integer("cdnLogRetentionDays", 1, 3650),
         secrets=Secrets(
             digitalocean_token=read.secret("digitaloceanToken"),
             aws_access_key_id=read.secret("awsAccessKeyId"),

@@ -89,6 +89,9 @@ S3 = {
 }
 
 
+CHILD_NS = ["ns-3.awsdns-03.org", "ns-4.awsdns-04.co.uk"]
+
+
 def urn(stack: str, type_: str, name: str) -> str:
     return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
 
@@ -310,24 +313,46 @@ def estate(stack: str = "prod") -> list[Resource]:
     bucket("logs", {"stateful": "true"}, logging=False, website=False, statements=[tls_only])
     bucket("jython-site", {"static-site": "true"}, logging=True, website=True, statements=[fastly_read])
 
+    # python.org, delegated by the registrar, and its child zone test.python.org, which sends no mail and is
+    # delegated by an NS record in python.org naming its own name servers.
     add(
         ZONE,
         "python-org",
-        {"name": "python.org", "comment": "python.org"},
+        {"name": "python.org", "comment": "python.org", "tags": {"delegated-by": "registrar"}},
         stateful=True,
         id="ZPYORG",
-        outputs={"zoneId": "ZPYORG"},
+        outputs={"zoneId": "ZPYORG", "nameServers": ["ns-1.awsdns-01.com", "ns-2.awsdns-02.net"]},
+    )
+    add(
+        ZONE,
+        "test-python-org",
+        {"name": "test.python.org", "comment": "test.python.org"},
+        stateful=True,
+        id="ZTEST",
+        outputs={"zoneId": "ZTEST", "nameServers": CHILD_NS},
     )
     for name, props in {
         "caa": {"name": "python.org", "type": "CAA", "records": ['0 issue "letsencrypt.org"']},
         "mx": {"name": "python.org", "type": "MX", "records": ["10 mail.python.org"]},
         "spf": {"name": "python.org", "type": "TXT", "records": ["v=spf1 mx -all"]},
-        "dmarc": {"name": "_dmarc.python.org", "type": "TXT", "records": ["v=DMARC1; p=quarantine; pct=100"]},
+        "dmarc": {"name": "_dmarc.python.org", "type": "TXT", "records": ["v=DMARC1; p=quarantine; np=reject"]},
         "www": {"name": "www", "type": "CNAME", "records": ["dualstack.python.map.fastly.net"]},
+        "test-ns": {"name": "test.python.org", "type": "NS", "records": list(reversed(CHILD_NS))},
     }.items():
         add(DNS_RECORD, f"python-org-{name}", props | {"zoneId": "ZPYORG", "ttl": 3600.0})
-    add(ZONE_DNSSEC, "python-org-dnssec", {"hostedZoneId": "ZPYORG", "signingStatus": "SIGNING"})
-    add(QUERY_LOG, "python-org-querylog", {"zoneId": "ZPYORG", "cloudwatchLogGroupArn": "arn:aws:logs:us-east-1:1:x"})
+    for name, props in {
+        "caa": {"name": "test.python.org", "type": "CAA", "records": ['0 issue "letsencrypt.org"']},
+        "spf": {"name": "test.python.org", "type": "TXT", "records": ["v=spf1 -all"]},
+        "dmarc": {"name": "_dmarc.test.python.org", "type": "TXT", "records": ["v=DMARC1; p=reject"]},
+    }.items():
+        add(DNS_RECORD, f"test-python-org-{name}", props | {"zoneId": "ZTEST", "ttl": 3600.0})
+    for zone_name, zone_id in (("python-org", "ZPYORG"), ("test-python-org", "ZTEST")):
+        add(ZONE_DNSSEC, f"{zone_name}-dnssec", {"hostedZoneId": zone_id, "signingStatus": "SIGNING"})
+        add(
+            QUERY_LOG,
+            f"{zone_name}-querylog",
+            {"zoneId": zone_id, "cloudwatchLogGroupArn": "arn:aws:logs:us-east-1:1:x"},
+        )
 
     add(
         FASTLY_SERVICE,
@@ -500,6 +525,8 @@ class Case:
 
 
 INBOUND, EGRESS = "do-firewall-no-public-inbound", "do-firewall-no-open-egress"
+MAIL_RULE, ZONE_MAIL = "route53-mail-spf-dmarc", "route53-zone-spf-dmarc"
+DELEGATED, DMARC_TAGS = "route53-zone-delegated", "route53-dmarc-current-tags"
 
 CASES = [
     # DigitalOcean firewalls: the documented waivers hold only on the firewall, protocol and port they name.
@@ -633,11 +660,48 @@ CASES = [
     ),
     Case("query-log-removed", Edit("python-org-querylog"), {"route53-query-logging": 1}),
     Case("caa-removed", Edit("python-org-caa"), {"route53-caa": 1}),
-    Case("spf-softfail", Edit("python-org-spf", "records", ["v=spf1 mx ~all"]), {"route53-mail-spf-dmarc": 1}),
-    Case("spf-removed", Edit("python-org-spf"), {"route53-mail-spf-dmarc": 1}),
-    Case("dmarc-removed", Edit("python-org-dmarc"), {"route53-mail-spf-dmarc": 1}),
-    Case("dmarc-p-none", Edit("python-org-dmarc", "records", ["v=DMARC1; p=none"]), {"route53-mail-spf-dmarc": 1}),
-    Case("private-zone-needs-none", Edit("python-org", "vpcs", [{"vpcId": "vpc-1"}]), {}),
+    Case("spf-softfail", Edit("python-org-spf", "records", ["v=spf1 mx ~all"]), {MAIL_RULE: 1, ZONE_MAIL: 1}),
+    Case("spf-removed", Edit("python-org-spf"), {MAIL_RULE: 1, ZONE_MAIL: 1}),
+    Case("dmarc-removed", Edit("python-org-dmarc"), {MAIL_RULE: 1, ZONE_MAIL: 1}),
+    Case("dmarc-p-none", Edit("python-org-dmarc", "records", ["v=DMARC1; p=none"]), {MAIL_RULE: 1, ZONE_MAIL: 1}),
+    Case("private-zone-needs-none", Edit("test-python-org", "vpcs", [{"vpcId": "vpc-1"}]), {}),
+    # Zones that send no mail must say so; DMARC records use only DMARCbis tags.
+    Case("no-mail-zone-without-spf", Edit("test-python-org-spf"), {ZONE_MAIL: 1}),
+    Case("no-mail-zone-without-dmarc", Edit("test-python-org-dmarc"), {ZONE_MAIL: 1}),
+    Case("no-mail-zone-soft-fail", Edit("test-python-org-spf", "records", ["v=spf1 ~all"]), {ZONE_MAIL: 1}),
+    Case("two-spf-records", Edit("test-python-org-spf", "records", ["v=spf1 -all", "v=spf1 mx -all"]), {ZONE_MAIL: 1}),
+    Case("dmarc-in-test-mode", Edit("test-python-org-dmarc", "records", ["v=DMARC1; p=reject; t=y"]), {ZONE_MAIL: 1}),
+    Case("dmarc-quarantine-enough", Edit("test-python-org-dmarc", "records", ["v=DMARC1; p=quarantine"]), {}),
+    Case("dmarc-pct", Edit("python-org-dmarc", "records", ["v=DMARC1; p=quarantine; pct=100"]), {DMARC_TAGS: 1}),
+    Case(
+        "dmarc-rf-ri",
+        Edit("test-python-org-dmarc", "records", ["v=DMARC1; p=reject; rf=afrf; ri=86400"]),
+        {DMARC_TAGS: 1},
+    ),
+    # Every zone is delegated: from its parent zone in the stack, or as its delegated-by tag declares.
+    Case("child-zone-not-delegated", Edit("python-org-test-ns"), {DELEGATED: 1}),
+    Case("child-delegated-elsewhere", Edit("python-org-test-ns", "records", ["ns-9.awsdns-09.com"]), {DELEGATED: 1}),
+    Case(
+        "child-name-servers-unknown",
+        Edit("test-python-org", "@outputs", {"zoneId": "ZTEST", "nameServers": ["[unknown]"]}),
+        {},
+    ),
+    Case("apex-delegation-undeclared", Edit("python-org", "tags", {}), {DELEGATED: 1}),
+    Case(
+        "zone-delegated-by-a-stack-off-any-set",
+        Edit("python-org", "tags", {"delegated-by": "organization/psf-infra/prod"}),
+        {DELEGATED: 1},
+        stack="staging",
+    ),
+    Case(
+        "zone-delegated-by-a-stack-on-its-set",
+        (
+            Edit("python-org", "tags", {"delegated-by": "organization/psf-infra/prod"}),
+            Edit("python-org", "delegationSetId", "N0123456789ABC"),
+        ),
+        {},
+        stack="staging",
+    ),
     # Fastly
     Case("no-force-tls", Edit("www", "requestSettings.0.forceSsl", False), {"fastly-force-tls": 1}),
     Case("hsts-short", Edit("www", "headers.0.source", '"max-age=300"'), {"fastly-hsts": 1}),
@@ -867,7 +931,7 @@ CASES = [
         stack="staging",
     ),
     Case("staging-may-drop-replica", Edit("db-replica"), {}, stack="staging"),
-    Case("staging-may-skip-dnssec", Edit("python-org-dnssec"), {}, stack="staging"),
+    Case("staging-may-skip-dnssec", (Edit("python-org-dnssec"), Edit("test-python-org-dnssec")), {}, stack="staging"),
     Case("staging-may-force-destroy", Edit("logs", "forceDestroy", True), {}, stack="staging"),
     Case("default-provider-missing", Edit("web-1", "@provider", None), {"explicit-provider": 1}),
     Case(

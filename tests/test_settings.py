@@ -93,8 +93,12 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "environment": (["staging"], ["production", "", "Staging", "test"]),
     "namePrefix": (["psf-staging", "ab1"], ["", "PSF", "1abc", "ab", "x" * 25, "psf_staging", "psf-"]),
     "datacenters": ([["nyc1"], ["ams1", "nyc1", "sfo1"], '["sfo1"]'], [["nyc2"], [], ["nyc1", "nyc1"], "nyc1", [1]]),
-    "internalDomain": (["psf.io", "int.staging.psf.io"], ["", "PSF.IO", "psf", "-a.io", "a..io"]),
-    "domainSuffix": (["staging.psf.io", "test.example.org"], ["", "Staging.psf.io", "nodots"]),
+    # Outside prod the internal zone is a child of the stack's one delegated zone, domainSuffix.
+    "internalDomain": (
+        ["int.staging.psf.io", "hosts.staging.psf.io"],
+        ["", "PSF.IO", "psf", "-a.io", "a..io", "psf.io", "staging.psf.io"],
+    ),
+    "domainSuffix": (["staging.psf.io", "psf.io"], ["", "Staging.psf.io", "nodots"]),
     "dropletImage": (["ubuntu-24-04-x64", "12345", "debian-12-x64"], ["", "Ubuntu 24", "-x", "a_b"]),
     "dropletSizeSmall": SIZE,
     "dropletSizeMedium": SIZE,
@@ -150,6 +154,35 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
             PSF_CA.replace("-----END CERTIFICATE-----", ""),
         ],
     ),
+    "delegatedDomains": ([[]], [["staging.psf.io"], ["Bad..name"]]),
+    "delegationStack": (
+        ["organization/psf-infra/prod", "psf/psf-infra/prod"],
+        ["", "prod", "organization/other/prod", "organization/psf-infra/staging", "a/b", "organization/psf-infra/"],
+    ),
+    "mailSenders": (
+        [
+            [],
+            ["python.org include:_spf.google.com"],
+            ["pypi.org ip4:192.0.2.0/24 ip6:2001:db8::/32 a:relay.example.net", "python.org"],
+        ],
+        [
+            ["python.org ~all"],
+            ["python.org -all"],
+            ["python.org include:X.org"],
+            ["python.org ptr"],
+            ["python.org redirect=x.org"],
+            ["python.org ip4:2001:db8::1"],
+            ["python.org ip4:192.0.2.1/24"],
+            ["python.org ip6:192.0.2.0/24"],
+            ["Python.org a:x.org"],
+            ["python.org a:x.org a:x.org"],
+            ["python.org include:a.org", "python.org include:b.org"],
+            ["python.org " + " ".join(f"include:s{i}.example.org" for i in range(10))],
+            [" "],
+            "python.org include:a.org",
+        ],
+    ),
+    "cdnLogRetentionDays": ([1, 30, 3650, "90"], [0, 3651, "month", True]),
     **{key: (["s3cr3t-value-of-16+-chars"], ["", "   "]) for key in SECRET_KEYS},
 }
 # The origin token is written into a VCL string by Fastly: no quote, percent escape, backslash or brace.
@@ -228,6 +261,31 @@ def test_prod_refuses_a_domain_suffix_and_staging_needs_one() -> None:
         parse_settings("prod", base("prod") | {"domainSuffix": "staging.psf.io"})
     with pytest.raises(SettingsError, match="domainSuffix"):
         parse_settings("staging", base("staging") | {"domainSuffix": ""})
+
+
+def test_prod_delegates_and_other_stacks_name_their_delegating_stack() -> None:
+    prod = parse_settings("prod", base("prod"))
+    assert prod.delegated_domains == ("staging.psf.io",)
+    assert prod.delegation_stack == ""
+    staging = parse_settings("staging", base("staging"))
+    assert staging.delegated_domains == ()
+    assert staging.delegation_stack == "organization/psf-infra/prod"
+    with pytest.raises(SettingsError, match=r"delegationStack.*must be empty in prod"):
+        parse_settings("prod", base("prod") | {"delegationStack": "organization/psf-infra/staging"})
+    # One delegation set cannot carry a parent and its child zone (Route 53: ConflictingDomainExists).
+    with pytest.raises(SettingsError, match=r"delegatedDomains = .a\.staging\.psf\.io.*inside staging\.psf\.io"):
+        parse_settings("prod", base("prod") | {"delegatedDomains": ["staging.psf.io", "a.staging.psf.io"]})
+    with pytest.raises(SettingsError, match=r"internalDomain = .int\.staging\.psf\.io.*inside domainSuffix"):
+        parse_settings("staging", base("staging") | {"domainSuffix": "test.example.org"})
+
+
+def test_mail_senders_default_to_what_the_psf_publishes() -> None:
+    senders = {s.domain: s for s in parse_settings("prod", base("prod")).mail_senders}
+    assert set(senders) == {"python.org", "pypi.org", "roundup-tracker.org"}
+    assert senders["python.org"].includes == ("_spf.google.com", "mailgun.org", "stspg-customer.com")
+    assert senders["python.org"].hosts == ("mail.wooz.org",)
+    assert senders["pypi.org"].includes == ("_spf.google.com", "amazonses.com", "helpscoutemail.com")
+    assert parse_settings("prod", base("prod")).cdn_log_retention_days == SCHEMA["cdnLogRetentionDays"].default
 
 
 def test_datacenters_map_to_digitalocean_regions() -> None:

@@ -27,6 +27,7 @@ Status = Literal["violation", "waived", "unverified"]
 
 # Resource type tokens, as the engine (and CrossGuard's ``args.resource_type``) spells them.
 STACK: Final = "pulumi:pulumi:Stack"
+STACK_REFERENCE: Final = "pulumi:pulumi:StackReference"
 DROPLET: Final = "digitalocean:index/droplet:Droplet"
 FIREWALL: Final = "digitalocean:index/firewall:Firewall"
 VOLUME: Final = "digitalocean:index/volume:Volume"

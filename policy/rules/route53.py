@@ -12,6 +12,7 @@ from policy.rules.base import (
     Finding,
     Resource,
     _items,
+    _map,
     _of,
     _str,
     _violation,
@@ -98,9 +99,21 @@ def _caa(resources: Sequence[Resource]) -> Iterable[Finding]:
             )
 
 
+def _dmarc_tags(value: str) -> dict[str, str]:
+    return {k.strip().lower(): v.strip().lower() for k, _, v in (part.partition("=") for part in value.split(";"))}
+
+
 def _is_dmarc_enforcing(value: str) -> bool:
-    tags = {k.strip().lower(): v.strip().lower() for k, _, v in (part.partition("=") for part in value.split(";"))}
+    tags = _dmarc_tags(value)
     return tags.get("v") == "dmarc1" and tags.get("p") in ("quarantine", "reject")
+
+
+def _txt_by_name(records: Sequence[tuple[str, str, list[str]]]) -> dict[str, list[str]]:
+    txt: dict[str, list[str]] = {}
+    for name, kind, values in records:
+        if kind == "TXT":
+            txt.setdefault(name, []).extend(values)
+    return txt
 
 
 @stack_rule("route53-mail-spf-dmarc", anchors=("ours",), enforcement="mandatory", types=(ZONE, DNS_RECORD))
@@ -108,10 +121,7 @@ def _mail_spf_dmarc(resources: Sequence[Resource]) -> Iterable[Finding]:
     """Every name with an MX record publishes SPF ending in -all and an enforcing DMARC policy."""
     for zone in _public_zones(resources):
         records = _records(resources, zone)
-        txt: dict[str, list[str]] = {}
-        for name, kind, values in records:
-            if kind == "TXT":
-                txt.setdefault(name, []).extend(values)
+        txt = _txt_by_name(records)
         for name in sorted({name for name, kind, _ in records if kind == "MX"}):
             spf = [v for v in txt.get(name, []) if v.lower().startswith("v=spf1")]
             if not spf or not all(v.split()[-1] == "-all" for v in spf):
@@ -127,3 +137,111 @@ def _mail_spf_dmarc(resources: Sequence[Resource]) -> Iterable[Finding]:
                     f"{name} receives mail but has no enforcing DMARC policy. Fix: TXT at _dmarc.{name} "
                     "'v=DMARC1; p=quarantine; pct=100; fo=1; adkim=s; aspf=r'.",
                 )
+
+
+# The zone tag a zone declares its delegation with, when no zone of its own stack delegates it
+# (components.dns_zone.DELEGATED_BY_TAG): "registrar", or the name of the stack that publishes its NS records.
+DELEGATED_BY_TAG = "delegated-by"
+REGISTRAR = "registrar"
+# Tags DMARCbis (RFC 9989) removed: receivers that follow it ignore them, so they promise what is not done.
+DMARC_REMOVED_TAGS = ("pct", "rf", "ri")
+
+
+def _known_names(value: object) -> set[str] | None:
+    """A list of name servers as a set, or None while any of them is unknown (a preview of a new zone)."""
+    items = _items(value)
+    if not items or not all(isinstance(v, str) and v and not v.startswith("[") for v in items):
+        return None
+    return {str(v).lower().rstrip(".") for v in items}
+
+
+@stack_rule("route53-zone-delegated", anchors=("ours",), enforcement="mandatory", types=(ZONE, DNS_RECORD))
+def _zone_delegated(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every public zone is delegated: by an NS record in its parent zone of the same stack, or as declared.
+
+    A zone whose parent zone is in the stack needs an NS record there for its name, naming its own name
+    servers. A zone with no parent in the stack declares who delegates it in its ``delegated-by`` tag: the
+    registrar, or another stack; a zone delegated by another stack must sit on a reusable delegation set,
+    the only way that stack's NS records can name its servers before it exists and after it is replaced.
+    """
+    zones = _public_zones(resources)
+    for zone in zones:
+        name = _zone_name(zone)
+        parents = [p for p in zones if name.endswith("." + _zone_name(p))]
+        if parents:
+            parent = max(parents, key=lambda p: len(_zone_name(p)))
+            ns = [values for fqdn, kind, values in _records(resources, parent) if fqdn == name and kind == "NS"]
+            if not ns:
+                yield _violation(
+                    zone,
+                    f"is not delegated: its parent zone {_zone_name(parent)} has no NS record for {name}, so nothing "
+                    "in it resolves. Fix: DnsZone.delegate() in the parent with this zone's name_servers.",
+                )
+                continue
+            declared, actual = _known_names(ns[0]), _known_names(zone.outputs.get("nameServers"))
+            if declared is not None and actual is not None and declared != actual:
+                yield _violation(
+                    zone,
+                    f"is delegated to {sorted(declared)} by {_zone_name(parent)}, but its name servers are "
+                    f"{sorted(actual)}. Fix: build the NS record from the zone's name_servers.",
+                )
+            continue
+        by = _str(_map(zone.props.get("tags")).get(DELEGATED_BY_TAG))
+        if not by:
+            yield _violation(
+                zone,
+                f"is delegated by no zone of this stack and declares no {DELEGATED_BY_TAG} tag, so nothing says "
+                "who publishes its NS records. Fix: delegate it from its parent zone, or set delegated_by to "
+                f"'{REGISTRAR}' or the delegating stack.",
+            )
+        elif by != REGISTRAR and not _str(zone.props.get("delegationSetId")):
+            yield _violation(
+                zone,
+                f"is delegated by stack {by} but is not on a reusable delegation set, so that stack's NS records "
+                "cannot name its servers before it exists or after it is replaced. Fix: use the delegation set "
+                "that stack exports.",
+            )
+
+
+@stack_rule("route53-zone-spf-dmarc", anchors=("ours",), enforcement="mandatory", types=(ZONE, DNS_RECORD))
+def _zone_spf_dmarc(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every public zone publishes SPF ending in -all at its apex and an enforcing DMARC policy.
+
+    A zone that sends no mail says so (``v=spf1 -all``, DMARC ``p=reject``); one that does names its
+    senders. Without either, anyone can send mail in the domain's name and receivers accept it.
+    """
+    for zone in _public_zones(resources):
+        apex = _zone_name(zone)
+        txt = _txt_by_name(_records(resources, zone))
+        spf = [v for v in txt.get(apex, []) if v.lower().startswith("v=spf1")]
+        if len(spf) != 1 or spf[0].split()[-1] != "-all":
+            yield _violation(
+                zone,
+                f"has {'no' if not spf else 'no single'} SPF record ending in -all at {apex}, so receivers cannot "
+                "refuse mail forged in its name. Fix: MailSettings with its senders, or MailSettings.no_mail() "
+                "('v=spf1 -all').",
+            )
+        dmarc = [v for v in txt.get(f"_dmarc.{apex}", []) if _dmarc_tags(v).get("v") == "dmarc1"]
+        if not any(_is_dmarc_enforcing(v) and _dmarc_tags(v).get("t") != "y" for v in dmarc):
+            yield _violation(
+                zone,
+                f"has no enforcing DMARC policy at _dmarc.{apex} (p=quarantine or p=reject, not in test mode). "
+                "Fix: DmarcPolicy(policy='reject') for a domain that sends no mail.",
+            )
+
+
+@stack_rule("route53-dmarc-current-tags", anchors=("ours",), enforcement="advisory", types=(ZONE, DNS_RECORD))
+def _dmarc_current_tags(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """DMARC records use no tag DMARCbis removed (pct, rf, ri): receivers following it ignore them."""
+    for zone in _public_zones(resources):
+        for fqdn, kind, values in _records(resources, zone):
+            if kind != "TXT" or not fqdn.startswith("_dmarc."):
+                continue
+            for value in values:
+                removed = [t for t in DMARC_REMOVED_TAGS if t in _dmarc_tags(value)]
+                if removed:
+                    yield _violation(
+                        zone,
+                        f"{fqdn} uses {', '.join(removed)}, which DMARCbis (RFC 9989) removed. Fix: drop them; "
+                        "t=y replaces pct=0 for testing a policy.",
+                    )
