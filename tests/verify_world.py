@@ -323,7 +323,6 @@ class Behaviour:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Server
     timeout = 5
     protocol_version = "HTTP/1.1"
 
@@ -332,7 +331,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         host = (self.headers.get("Host") or "").split(":")[0].lower()
-        status, headers = self.server.answer(host, self.path, self.headers)
+        server = self.server
+        assert isinstance(server, _Server)
+        status, headers = server.answer(host, self.path, self.headers)
         body = b"ok\n"
         self.send_response(status)
         for name, value in headers.items():

@@ -277,8 +277,9 @@ class Network:
         return self._retrying(attempt)
 
     def probe(self, address: str, port: int) -> tuple[Probe, str]:
-        """Whether ``address``:``port`` accepts a TCP connection from here, and the endpoint tried. No retries:
-        a refusal or a silent drop is the answer, not a failure.
+        """Whether ``address``:``port`` accepts a TCP connection from here, and the endpoint tried.
+
+        No retries: a refusal or a silent drop is the answer, not a failure.
         """
         endpoints = self.endpoints(address, port)
         if not endpoints:
