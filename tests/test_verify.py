@@ -260,6 +260,7 @@ def test_only_and_check_select_rows_but_never_hide_missing_outputs(prod: Recordi
         (["--timeout", "0"], "--timeout 0.0 is invalid"),
         (["--retries", "99"], "--retries 99 is invalid: must be 0 to 10"),
         (["--connect-to", "nonsense"], "expected HOST1:PORT1:HOST2:PORT2"),
+        (["--check", "ssl"], "--check 'ssl' is invalid: must be one of dns, https"),
         (["--trust-anchor", "org=12345 13"], "--trust-anchor org='12345 13' is invalid"),
         (["--outputs", "/nonexistent/outputs.json"], "cannot read it"),
     ],

@@ -16,7 +16,9 @@ import contextlib
 import datetime as dt
 import http.server
 import json
+import os
 import shutil
+import signal
 import socket
 import socketserver
 import ssl
@@ -220,16 +222,30 @@ class Nsd:
                     raise RuntimeError(f"NSD on {self.addresses} did not answer within 10 s: {log[-500:]}") from None
                 time.sleep(0.05)
 
-    def stop(self) -> None:
-        """Stop the process (its pid file names it) and wait for it to go."""
-        pid_file = self.directory / "nsd.pid"
+    def terminate(self) -> int | None:
+        """Ask the process (its pid file names it) to stop; its pid, or None when it is not running."""
         with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-            pid = int(pid_file.read_text().strip())
-            subprocess.run(["kill", str(pid)], check=False, capture_output=True)
-            for _ in range(100):
-                if subprocess.run(["kill", "-0", str(pid)], check=False, capture_output=True).returncode != 0:
-                    break
-                time.sleep(0.05)
+            pid = int((self.directory / "nsd.pid").read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+            return pid
+        return None
+
+
+def stop_all(servers: list[Nsd]) -> None:
+    """Stop NSD processes together: each takes a second or two to exit, so they are signalled first, then awaited."""
+    pids = [pid for pid in (s.terminate() for s in servers) if pid is not None]
+    deadline = time.monotonic() + 15
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _alive(pid)]
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @dataclass
@@ -241,10 +257,10 @@ class DnsWorld:
     child: Nsd
     args: list[str]
 
-    def stop(self) -> None:
-        """Stop both NSD processes."""
-        self.parent.stop()
-        self.child.stop()
+    @property
+    def servers(self) -> list[Nsd]:
+        """Both NSD processes."""
+        return [self.parent, self.child]
 
 
 class DnsFactory:
@@ -306,8 +322,7 @@ class DnsFactory:
 
     def stop(self) -> None:
         """Stop every variant started."""
-        for world in self.worlds.values():
-            world.stop()
+        stop_all([server for world in self.worlds.values() for server in world.servers])
 
 
 # --- HTTPS, HTTP, SMTP ------------------------------------------------------------------------------------------

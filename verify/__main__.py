@@ -19,7 +19,7 @@ from verify.expect import DEFAULT_MIN_DAYS
 from verify.net import NO_RESOLVER, ConnectTo, NetOptions, parse_resolve, parse_server
 from verify.outputs import OutputsError, from_cli, from_file
 from verify.report import Result, Status, progress_line, summary, table, write_json
-from verify.run import RunOptions, verify
+from verify.run import CHECKS, GROUPS, RunOptions, verify
 
 MAX_TIMEOUT = 120.0
 MAX_RETRIES = 10
@@ -106,6 +106,9 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         raise UsageError(f"--retries {args.retries} is invalid: must be 0 to {MAX_RETRIES}")
     if not 1 <= args.parallel <= 64:
         raise UsageError(f"--parallel {args.parallel} is invalid: must be 1 to 64")
+    for check in args.check:
+        if check.strip().lower() not in (*GROUPS, *CHECKS):
+            raise UsageError(f"--check {check!r} is invalid: must be one of {', '.join((*GROUPS, *CHECKS))}")
     if args.min_days < 0:
         raise UsageError(f"--min-days {args.min_days} is invalid: must be 0 or more")
     try:

@@ -216,8 +216,9 @@ class Builder:
         """The entry for ``host``, created empty on first use."""
         return self.web.setdefault(host, WebHost(host))
 
-    def certificate(self, host: str, port: int = 443, *, min_days: int | None = None, issuer: str | None = None,
-                    source: str) -> None:  # fmt: skip
+    def certificate(
+        self, host: str, port: int = 443, *, min_days: int | None = None, issuer: str | None = None, source: str
+    ) -> None:
         """Require a certificate for ``host``; several sources merge into the strictest expectation."""
         key = (host, port)
         current = self.certificates.get(key, Certificate(host, port, self.min_days))
@@ -420,7 +421,7 @@ def _synthetic(record: Record, builder: Builder) -> None:
         days = None
         for assertion in assertions:
             if isinstance(assertion, Mapping) and assertion.get("type") == "certificate":
-                days = _int(assertion.get("target")) or _int(_number(assertion.get("target")))
+                days = _int(_number(assertion.get("target")))
         port = _int(request.get("port")) or 443
         builder.certificate(_name(request["host"]), port, min_days=days, source=f"SSL synthetic {record.name}")
 

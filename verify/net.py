@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from email.message import Message
@@ -145,9 +145,14 @@ class Network:
         self._memo: dict[tuple[object, ...], Future[object]] = {}
         self._lock = threading.Lock()
         self._resolver: dns.resolver.Resolver | None = None
+        self._no_resolver = "no resolver to look up {} (--resolver none); give --resolve"
         if options.resolver != NO_RESOLVER:
             if options.resolver is None:
-                self._resolver = dns.resolver.Resolver(configure=True)
+                try:
+                    self._resolver = dns.resolver.Resolver(configure=True)
+                except dns.exception.DNSException:
+                    self._no_resolver = "no system resolver to look up {} (no /etc/resolv.conf); give --resolver"
+                    return
             else:
                 self._resolver = dns.resolver.Resolver(configure=False)
                 self._resolver.nameservers = [options.resolver[0]]
@@ -199,7 +204,7 @@ class Network:
 
         def query() -> list[str]:
             if self._resolver is None:
-                raise NetworkError(f"no resolver to look up {name} {rdtype} (--resolver none); give --resolve")
+                raise NetworkError(self._no_resolver.format(f"{name} {rdtype}"))
             try:
                 answer = self._resolver.resolve(name, rdtype, raise_on_no_answer=False)
             except dns.resolver.NXDOMAIN:
@@ -215,7 +220,7 @@ class Network:
 
         def find() -> str:
             if self._resolver is None:
-                raise NetworkError(f"no resolver to find the zone of {name} (--resolver none); give --zone-ns")
+                raise NetworkError(self._no_resolver.format(f"the zone of {name}") + " or --zone-ns")
             try:
                 zone = dns.resolver.zone_for_name(name.rstrip(".") + ".", resolver=self._resolver)
             except dns.exception.DNSException as exc:
@@ -488,16 +493,6 @@ def parse_server(value: str, default_port: int = 53) -> tuple[str, int]:
     return address, int(port)
 
 
-def rdtype_of(text: str) -> dns.rdatatype.RdataType:
-    """The rdata type for a mnemonic (A, CNAME...)."""
-    return dns.rdatatype.from_text(text)
-
-
 def absolute(name: str) -> dns.name.Name:
     """``name`` as an absolute DNS name."""
     return dns.name.from_text(name.rstrip(".") + ".")
-
-
-def first(values: Sequence[T]) -> T | None:
-    """The first item, or None."""
-    return values[0] if values else None

@@ -32,7 +32,6 @@ class WebChecks:
         self.net = net
         self.expected = expected
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
-        self._verified: dict[str, Outcome] = {}
 
     def checks(self) -> list[Check]:
         """Rows for every certificate, public host, droplet and mail host the stack declares."""
