@@ -6,6 +6,7 @@
 #   make urns                 accept an intended removal or rename: refresh the URN snapshots
 #   make docs                 regenerate docs/overview.md and docs/estate.{dot,svg} (STACK=staging: build/)
 #   make bench                benchmark against the SDK import floor; writes docs/performance.md
+#   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -53,6 +54,12 @@ docs: setup
 
 bench: setup
 	$(PY) -m bench.run $(ARGS)
+
+# Needs the network: DNS, HTTPS, origins and mail of the deployed stack, against what the program declares.
+.PHONY: verify
+OUTPUTS ?=
+verify: setup
+	$(PY) -m verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(ARGS)
 
 format: setup
 	$(VENV)/bin/ruff format .

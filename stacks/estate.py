@@ -40,6 +40,15 @@ def build(settings: Settings) -> Estate:
     for key, value in dns.outputs().items():
         pulumi.export(key, value)
     pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
+    # The real addresses behind the droplets' DNS records and Fastly backends: `make verify` checks them.
+    pulumi.export(
+        "droplet_addresses",
+        {
+            host: {"ipv4": droplet.ipv4_address, "ipv6": droplet.ipv6_address}
+            for vm in estate.services.values()
+            for host, droplet in zip(vm.host_names, vm.droplets, strict=True)
+        },
+    )
     return estate
 
 
