@@ -1282,11 +1282,12 @@ def test_offline_report_lists_exemptions() -> None:
 
 
 def test_pack_serves_when_run_as_a_program(tmp_path: Path) -> None:
-    # What the CLI does: run policy/ as a program from the pack's directory. PolicyPack then prints the
-    # analyzer's port and serves until stopped.
+    # What the CLI does: run policy/ as a program from the pack's directory, unbuffered (`python -u`, as
+    # pulumi-language-python starts an analyzer). PolicyPack then prints the analyzer's port and serves
+    # until stopped. Without -u the port sits in a pipe buffer and readline() waits forever.
     code = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
     with subprocess.Popen(
-        [sys.executable, "-c", code, str(POLICY_DIR)],
+        [sys.executable, "-u", "-c", code, str(POLICY_DIR)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
