@@ -225,6 +225,26 @@ def test_a_missing_secret_is_named_and_nothing_is_written(tmp_path: Path) -> Non
     assert not (tmp_path / "calls.log").exists()
 
 
+# --- the tests workflow -----------------------------------------------------------------------------------
+
+
+def _apt_packages(text: str) -> set[str]:
+    packages: set[str] = set()
+    for line in re.findall(r"apt-get install ([^\n]*)", text):
+        packages |= {word for word in line.split() if re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", word)}
+    return packages
+
+
+def test_the_tests_workflow_installs_the_debian_packages_ci_installs() -> None:
+    wanted = _apt_packages((PROJECT_ROOT / ".ci" / "run").read_text())
+    assert {"nsd", "ldnsutils"} <= wanted
+    (job,) = _load(GITHUB / "workflows" / "tests.yml")["jobs"].values()
+    runs = [str(step.get("run", "")) for step in job["steps"]]
+    install = next(i for i, run in enumerate(runs) if _apt_packages(run))
+    assert _apt_packages(runs[install]) == wanted
+    assert install < runs.index("make test"), "install them before the tests run"
+
+
 # --- permissions and checkouts ------------------------------------------------------------------------------
 
 
