@@ -7,10 +7,12 @@ program needs reaches it, and that the README's tables name exactly what the wor
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ ACTIONS = sorted((GITHUB / "actions").glob("*/action.yml"))
 PREPARE = GITHUB / "actions" / "prepare-stack"
 PREPARE_USES = "$/.github/actions/prepare-stack"
 TEAM = "@python/infrastructure-staff"
+DEPLOY = GITHUB / "workflows" / "deploy.yml"
+INTEGRATION = GITHUB / "workflows" / "integration.yml"
 
 # Environment -> the stack whose credentials it holds. Read environments hold read-only provider tokens
 # and a state role that can only read; only the two write environments can change the estate.
@@ -122,9 +126,19 @@ def _pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for step in job["steps"] if str(step.get("uses", "")).startswith("pulumi/actions@") and "with" in step]
 
 
+def _runs_integration_test(job: dict[str, Any]) -> bool:
+    return any("pytest tests/integration" in str(step.get("run", "")) for step in job.get("steps", []))
+
+
+def _changes_a_stack(job: dict[str, Any]) -> bool:
+    """A `pulumi up`, or the Automation API test that ups and destroys a stack of its own."""
+    ups = [s for s in _pulumi_steps(job) if s["with"].get("command") == "up"]
+    return bool(ups) or _runs_integration_test(job)
+
+
 def test_each_job_holds_only_its_own_stacks_credentials() -> None:
     environment_jobs = [(path, job_id, job) for path, job_id, job in _jobs() if "environment" in job]
-    assert len(environment_jobs) == 5
+    assert len(environment_jobs) == 8
     for path, job_id, job in environment_jobs:
         for environment, stack in _job_stacks(job):
             owner = {**READ_ENVIRONMENTS, **WRITE_ENVIRONMENTS}.get(environment)
@@ -135,25 +149,41 @@ def test_each_job_holds_only_its_own_stacks_credentials() -> None:
         assert literal <= {stack for _, stack in _job_stacks(job)}, f"{path.name} {job_id} names {sorted(named)}"
 
 
-def test_only_an_up_holds_write_credentials() -> None:
+def test_only_a_job_that_changes_a_stack_holds_write_credentials() -> None:
     for path, job_id, job in _jobs():
         if "environment" not in job:
             continue
-        ups = [s for s in _pulumi_steps(job) if s["with"].get("command") == "up"]
         environments = {environment for environment, _ in _job_stacks(job)}
-        if ups:
-            assert path.name == "deploy.yml" and environments <= set(WRITE_ENVIRONMENTS), (path.name, job_id)
+        if _changes_a_stack(job):
+            assert path.name in {"deploy.yml", "integration.yml"}, (path.name, job_id)
+            assert environments <= set(WRITE_ENVIRONMENTS), (path.name, job_id)
         else:
-            assert environments <= set(READ_ENVIRONMENTS), f"{path.name} {job_id} previews with write credentials"
+            assert environments <= set(READ_ENVIRONMENTS), f"{path.name} {job_id} reads with write credentials"
 
 
-def test_pull_requests_and_schedules_never_reach_a_write_environment() -> None:
+def _concurrency(job: dict[str, Any]) -> dict[str, Any]:
+    value = job.get("concurrency", {})
+    return {"group": value} if isinstance(value, str) else value
+
+
+def test_pull_requests_never_reach_a_write_environment_and_schedules_never_prod() -> None:
+    staging_deploy = _concurrency(_load(DEPLOY)["jobs"]["deploy-staging"])
     for path in WORKFLOWS:
-        triggers = _load(path)[True]  # YAML reads the key `on` as true
-        if {"pull_request", "pull_request_target", "schedule"} & set(triggers):
-            for _, job_id, job in (j for j in _jobs() if j[0] == path):
-                if "environment" in job:
-                    assert {e for e, _ in _job_stacks(job)} <= set(READ_ENVIRONMENTS), (path.name, job_id)
+        triggers = set(_load(path)[True])  # YAML reads the key `on` as true
+        for _, job_id, job in (j for j in _jobs() if j[0] == path):
+            if "environment" not in job:
+                continue
+            environments = {e for e, _ in _job_stacks(job)}
+            if {"pull_request", "pull_request_target"} & triggers:
+                assert environments <= set(READ_ENVIRONMENTS), (path.name, job_id)
+            if "schedule" in triggers:
+                assert environments <= {*READ_ENVIRONMENTS, "staging"}, (path.name, job_id)
+                if "staging" in environments:
+                    # A scheduled job that writes to staging's account waits for staging's deploys (and they
+                    # for it), and is never cancelled half-way.
+                    concurrency = _concurrency(job)
+                    assert concurrency.get("group") == staging_deploy["group"], (path.name, job_id)
+                    assert concurrency.get("cancel-in-progress") is False, (path.name, job_id)
 
 
 def _script_keys() -> dict[str, str]:
@@ -174,14 +204,22 @@ def test_every_secret_the_program_needs_reaches_every_stack_job() -> None:
         assert match, f"{var} must come from an input of the action"
         expected[match.group(1)] = f"${{{{ secrets.{var.removeprefix('V_')} }}}}"
     expected["passphrase"] = "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    assert step["if"] == "inputs.secret-config == 'true'"
     required = {name for name, spec in action["inputs"].items() if "default" not in spec}
     callers = [(path, step) for path, step in _steps() if step.get("uses") == PREPARE_USES]
-    assert len(callers) == 5
+    assert len(callers) == 8
+    without = 0
     for path, step in callers:
         given = step["with"]
         assert required <= set(given), f"{path.name}: missing inputs {sorted(required - set(given))}"
+        if given.get("secret-config", "true") == "false":
+            # It writes no secret config, so it gets no secret to write.
+            without += 1
+            assert not set(expected) & set(given), f"{path.name}: passes secrets it does not use"
+            continue
         for name, value in expected.items():
             assert given[name] == value, f"{path.name}: input {name} must be {value}"
+    assert without == 3  # the two verify jobs and the integration test
 
 
 FAKE_PULUMI = """#!/usr/bin/env bash
@@ -189,12 +227,18 @@ printf '%s|%s\\n' "$*" "$(cat)" >> "$PULUMI_LOG"
 """
 
 
-def _run_secret_script(tmp_path: Path, values: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _fake_bin(tmp_path: Path, **scripts: str) -> Path:
+    """``tmp_path``/bin holding an executable per script, to put first on PATH."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "pulumi"
-    fake.write_text(FAKE_PULUMI)
-    fake.chmod(0o755)
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in scripts.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
+def _run_secret_script(tmp_path: Path, values: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    bin_dir = _fake_bin(tmp_path, pulumi=FAKE_PULUMI)
     env = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "PULUMI_LOG": str(tmp_path / "calls.log"),
@@ -223,6 +267,233 @@ def test_a_missing_secret_is_named_and_nothing_is_written(tmp_path: Path) -> Non
         "::error::Missing secrets of this job's GitHub environment: FASTLY_API_KEY (README: What the repository needs)"
     )
     assert not (tmp_path / "calls.log").exists()
+
+
+# --- make verify after each deploy, and the integration test ----------------------------------------------
+
+VERIFY_RUN = re.compile(r"^\s*make verify STACK=(\w+)\b", re.MULTILINE)
+
+
+def _needs(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def _ancestors(jobs: dict[str, dict[str, Any]], job_id: str) -> set[str]:
+    """Every job ``job_id`` waits for, directly or through others."""
+    seen: set[str] = set()
+    todo = _needs(jobs[job_id])
+    while todo:
+        need = todo.pop()
+        if need not in seen:
+            seen.add(need)
+            todo += _needs(jobs[need])
+    return seen
+
+
+def _verify_jobs(jobs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """stack -> the jobs with a step that runs `make verify STACK=<stack>`."""
+    found: dict[str, list[str]] = {}
+    for job_id, job in jobs.items():
+        for step in job.get("steps", []):
+            for stack in VERIFY_RUN.findall(str(step.get("run", ""))):
+                found.setdefault(stack, []).append(job_id)
+    return found
+
+
+def test_the_deploy_verifies_each_stack_after_its_up_and_prod_waits_for_staging() -> None:
+    jobs = _load(DEPLOY)["jobs"]
+    with_steps = {job_id: job for job_id, job in jobs.items() if "steps" in job}
+    ups = {
+        step["with"]["stack-name"]: job_id
+        for job_id, job in with_steps.items()
+        for step in _pulumi_steps(job)
+        if step["with"].get("command") == "up"
+    }
+    assert ups == {"staging": "deploy-staging", "prod": "deploy-prod"}
+    verifies = _verify_jobs(jobs)
+    assert sorted(verifies) == ["prod", "staging"]
+    read_environment = {stack: environment for environment, stack in READ_ENVIRONMENTS.items()}
+    for stack, up in ups.items():
+        assert len(verifies[stack]) == 1, f"one job verifies {stack}: {verifies[stack]}"
+        verify = verifies[stack][0]
+        job = jobs[verify]
+        assert _needs(job) == [up], f"{verify} runs right after {up}, and only after it"
+        # It only reads: the stack's read environment, none of its secrets, no preview and no up.
+        assert job["environment"] == read_environment[stack]
+        assert "secrets." not in json.dumps(job), f"{verify} needs no secret"
+        assert not _pulumi_steps(job)
+        (prepare,) = [s for s in job["steps"] if s.get("uses") == PREPARE_USES]
+        assert (prepare["with"]["stack"], prepare["with"]["secret-config"]) == (stack, "false")
+        steps = [s.get("uses") or s.get("run") for s in job["steps"]]
+        assert steps.index(PREPARE_USES) < next(i for i, s in enumerate(steps) if VERIFY_RUN.search(str(s)))
+    # Prod's deploy (and so its approval) waits for staging to pass.
+    assert verifies["staging"][0] in _ancestors(jobs, "deploy-prod")
+    assert "deploy-prod" not in _ancestors(jobs, verifies["staging"][0])
+
+
+FAKE_MAKE = """#!/usr/bin/env bash
+printf '%s\\n' "make $*" >> "$CALLS"
+attempt=$(( $(cat "$COUNT" 2>/dev/null || echo 0) + 1 ))
+echo "$attempt" > "$COUNT"
+echo "table of attempt $attempt"
+[ "$attempt" -gt "$FAILURES" ] || exit 2   # make's status when its recipe fails
+"""
+FAKE_SLEEP = """#!/usr/bin/env bash
+printf '%s\\n' "sleep $*" >> "$CALLS"
+"""
+
+
+def _run_step(step: dict[str, Any], tmp_path: Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A `run:` step as GitHub runs one without `shell:` (bash -e), with a runner's temp and summary files."""
+    assert "shell" not in step and "${{" not in step["run"], "the step must run as it is written"
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    env = {"RUNNER_TEMP": str(tmp_path), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), **env}
+    return subprocess.run(["bash", "-e", str(script)], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize(("failures", "status", "makes"), [(0, 0, 1), (2, 0, 3), (3, 2, 3)])
+def test_the_verify_step_tries_three_times_a_minute_apart(
+    tmp_path: Path, failures: int, status: int, makes: int
+) -> None:
+    jobs = _load(DEPLOY)["jobs"]
+    (job,) = _verify_jobs(jobs)["staging"]
+    step = next(s for s in jobs[job]["steps"] if VERIFY_RUN.search(str(s.get("run", ""))))
+    bin_dir = _fake_bin(tmp_path, make=FAKE_MAKE, sleep=FAKE_SLEEP)
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "CALLS": str(tmp_path / "calls"),
+        "COUNT": str(tmp_path / "count"),
+        "FAILURES": str(failures),
+    }
+    result = _run_step(step, tmp_path, tmp_path, env)
+    assert result.returncode == status, result.stdout + result.stderr
+    make = "make verify STACK=staging ARGS=--timeout 10 --retries 2"
+    assert (tmp_path / "calls").read_text().splitlines() == ([make, "sleep 60"] * makes)[: 2 * makes - 1]
+    summary = (tmp_path / "summary.md").read_text()
+    verdict = "passed" if status == 0 else "failed"
+    assert summary.startswith(f"### make verify STACK=staging: {verdict} (attempt {makes} of 3)\n")
+    assert f"table of attempt {makes}\n" in summary and f"table of attempt {makes - 1}\n" not in summary
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error::")]
+    assert len(errors) == (0 if status == 0 else 1)
+
+
+def _integration_test_module() -> Any:
+    path = PROJECT_ROOT / "tests" / "integration" / "test_up_verify_destroy.py"
+    spec = importlib.util.spec_from_file_location("_integration_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _integration_job() -> dict[str, Any]:
+    workflow = _load(INTEGRATION)
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}
+    (job,) = workflow["jobs"].values()
+    return job
+
+
+def _integration_step(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if "pytest tests/integration" in str(s.get("run", ""))]
+    return step
+
+
+def test_the_integration_workflow_gives_the_test_what_it_needs_and_no_more() -> None:
+    job = _integration_job()
+    assert job["environment"] == "staging"
+    step = _integration_step(job)
+    module = _integration_test_module()
+    env = step["env"]
+    assert set(env) == {*module.NEEDED, "PSF_INFRA_INTEGRATION"}
+    assert env["PSF_INFRA_INTEGRATION"] == "1"
+    assert env["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    assert env["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    # The test's variable for each config key holds the environment secret the deploys set that key from.
+    assert sorted(module.SECRETS) == SECRET_KEYS
+    for key, variable in _script_keys().items():
+        assert env[module.SECRETS[key]] == f"${{{{ secrets.{variable.removeprefix('V_')} }}}}", key
+    # No other step holds a secret, and the stack's own secret config is not written.
+    assert "secrets." not in json.dumps([s for s in job["steps"] if s is not step])
+    (prepare,) = [s for s in job["steps"] if s.get("uses") == PREPARE_USES]
+    assert prepare["with"]["secret-config"] == "false"
+    assert _concurrency(job)["queue"] == "max", "queueing it must not cancel a staging deploy already waiting"
+
+
+def test_a_skipped_integration_test_fails_the_scheduled_run(tmp_path: Path) -> None:
+    step = _integration_step(_integration_job())
+    # The real test, with no credential at all: it skips itself, and the step must fail, giving the reason.
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PSF_INFRA_INTEGRATION": "1"}
+    result = _run_step(step, tmp_path, PROJECT_ROOT, env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error::")]
+    assert len(errors) == 1 and errors[0].startswith("::error::the integration test did not run: "), errors
+    assert "the Pulumi CLI is not installed" in errors[0] or "credentials missing" in errors[0]
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+if [ "$1" = -m ] && [ "$2" = pytest ]; then
+  for arg; do
+    case "$arg" in --junitxml=*) [ ! -f "$REPORT" ] || cp "$REPORT" "${arg#--junitxml=}" ;; esac
+  done
+  exit "$PYTEST_STATUS"
+fi
+exec "$REAL_PYTHON" "$@"
+"""
+CASE = '<testcase classname="test_up_verify_destroy" name="test_up_verify_destroy_on_a_throw_away_stack"'
+REPORTS = {
+    "passed": f'<testsuites><testsuite name="pytest" tests="1">{CASE} time="1.0"/></testsuite></testsuites>',
+    "failed": f'<testsuites><testsuite name="pytest" tests="1">{CASE}><failure message="up"/></testcase>'
+    "</testsuite></testsuites>",
+    "empty": '<testsuites><testsuite name="pytest" tests="0"/></testsuites>',
+}
+
+
+@pytest.mark.parametrize(
+    ("report", "pytest_status", "status", "error"),
+    [
+        ("passed", 0, 0, None),
+        ("failed", 1, 1, None),
+        ("empty", 0, 1, "::error::tests/integration collected no test"),
+        ("missing", 4, 4, "::error::pytest wrote no readable report"),
+    ],
+)
+def test_the_integration_step_passes_only_when_the_test_ran_and_passed(
+    tmp_path: Path, report: str, pytest_status: int, status: int, error: str | None
+) -> None:
+    step = _integration_step(_integration_job())
+    work = tmp_path / "work"
+    _fake_bin(work / ".venv", python=FAKE_PYTHON)
+    if report in REPORTS:
+        (tmp_path / "report.xml").write_text(REPORTS[report])
+    env = {
+        "PATH": os.environ["PATH"],
+        "REAL_PYTHON": sys.executable,
+        "REPORT": str(tmp_path / "report.xml"),
+        "PYTEST_STATUS": str(pytest_status),
+    }
+    result = _run_step(step, tmp_path, work, env)
+    assert result.returncode == status, result.stdout + result.stderr
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error::")]
+    assert [e[: len(error or "")] for e in errors] == ([error] if error else [])
+
+
+def _apt_packages(text: str) -> set[str]:
+    packages: set[str] = set()
+    for line in re.findall(r"apt-get install ([^\n]*)", text):
+        packages |= {word for word in line.split() if re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", word)}
+    return packages
+
+
+def test_the_tests_workflow_installs_the_debian_packages_ci_installs() -> None:
+    wanted = _apt_packages((PROJECT_ROOT / ".ci" / "run").read_text())
+    assert {"nsd", "ldnsutils"} <= wanted
+    (job,) = _load(GITHUB / "workflows" / "tests.yml")["jobs"].values()
+    runs = [str(step.get("run", "")) for step in job["steps"]]
+    install = next(i for i, run in enumerate(runs) if _apt_packages(run))
+    assert _apt_packages(runs[install]) == wanted
+    assert install < runs.index("make test"), "install them before the tests run"
 
 
 # --- permissions and checkouts ------------------------------------------------------------------------------
