@@ -17,13 +17,21 @@ MAIL = WebRole(
     volumes=(Volume("lists", 100),),
     stateful=True,
     tcp_checks=(("smtp", 25),),
+    # psf-salt's mail role matches exactly mail.ams1.psf.io: one host, named without a number.
+    salt_role="mail",
+    # The MX target's address: other mail servers and blocklists know it, so it outlives a rebuilt droplet.
+    reserved_ip=True,
 )
 
 
 def mail_hosts(settings: Settings) -> tuple[str, ...]:
-    """Internal names of the Postfix servers, the python.org MX targets (known before they are built)."""
-    count = 1 if MAIL.single else settings.replicas
-    return tuple(f"{MAIL.key}-{n}.ams1.{settings.internal_domain}" for n in range(1, count + 1))
+    """Internal names of the Postfix servers, the python.org MX targets (known before they are built).
+
+    A single-server role's host is ``<key>.<dc>.<domain>`` (see :class:`stacks.context.WebRole`).
+    """
+    if MAIL.single:
+        return (f"{MAIL.key}.ams1.{settings.internal_domain}",)
+    return tuple(f"{MAIL.key}-{n}.ams1.{settings.internal_domain}" for n in range(1, settings.replicas + 1))
 
 
 def build(site: DatacenterSite, estate: Estate) -> None:

@@ -2,7 +2,8 @@
 
 Order matters only where one part feeds another: zones first (every host name goes in one), then sfo1,
 whose mirror is the fallback origin for nyc1 and PyPI, then nyc1, whose downloads servers are
-www.python.org's /ftp/ origin, then ams1, then the global edge.
+www.python.org's /ftp/ origin, then ams1, then the global edge, and last each datacenter's project
+assignment, which needs everything in the datacenter to exist.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def build(settings: Settings) -> Estate:
     enabled = {dc.name for dc in settings.datacenters}
     mail_hosts = ams1.mail_hosts(settings) if "ams1" in enabled else ()
     dns = build_zones(settings, providers, global_parent, mail_hosts)
-    estate = Estate(settings, providers, dns.zones, edge.build_logging(settings, providers, global_parent))
+    logging = edge.build_logging(settings, providers, global_parent)
+    estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent)
     build_dnssec_monitors(estate, global_parent)
 
     sites = {dc.name: DatacenterSite(dc, settings, providers) for dc in settings.datacenters}
@@ -34,6 +36,9 @@ def build(settings: Settings) -> Estate:
     if "ams1" in sites:
         ams1.build(sites["ams1"], estate)
     edge.build(estate, global_parent, downloads=downloads, mirror=mirror)
+    # Last, once every droplet, volume, database and address of a datacenter exists.
+    for site in sites.values():
+        site.assign_to_project()
 
     pulumi.export("environment", settings.environment.value)
     pulumi.export("vpcs", {name: site.vpc.id for name, site in sites.items()})
@@ -41,14 +46,16 @@ def build(settings: Settings) -> Estate:
         pulumi.export(key, value)
     pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
     # The real addresses behind the droplets' DNS records and Fastly backends: `make verify` checks them.
+    # A droplet with a reserved address is reached at that address, not its own.
     pulumi.export(
         "droplet_addresses",
         {
-            host: {"ipv4": droplet.ipv4_address, "ipv6": droplet.ipv6_address}
+            host: {"ipv4": ipv4, "ipv6": droplet.ipv6_address}
             for vm in estate.services.values()
-            for host, droplet in zip(vm.host_names, vm.droplets, strict=True)
+            for host, droplet, ipv4 in zip(vm.host_names, vm.droplets, vm.ipv4_addresses, strict=True)
         },
     )
+    pulumi.export("salt_master", settings.salt_master)
     return estate
 
 
