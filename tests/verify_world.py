@@ -55,8 +55,8 @@ WEB: Final = {
     "docs.python.org": {"/": 200},
     "mail.python.org": {"/": 200},
 }
-DROPLETS: Final = ("docs-1.nyc1.psf.io", "docs-2.nyc1.psf.io", "mail-1.ams1.psf.io")
-MAIL_HOST: Final = "mail-1.ams1.psf.io"
+DROPLETS: Final = ("docs-1.nyc1.psf.io", "docs-2.nyc1.psf.io", "mail.ams1.psf.io")
+MAIL_HOST: Final = "mail.ams1.psf.io"
 # The rows the tests select: the hosts above, their zones' apexes, the droplets behind them.
 ONLY: Final = (*WEB, "_dmarc.python.org", "psf.io", *DROPLETS)
 DNS_VARIANTS: Final = ("good", "missing-record", "wrong-target", "lame-delegation", "expired-signature")
@@ -123,10 +123,16 @@ def zone_lines(recording: Recording, zone: str, world_outputs: Mapping[str, Any]
         str(r.outputs["zoneId"]) for r in recording.of_type("aws:route53/zone:Zone") if r.inputs["name"] == zone
     }
     mock = {}
+    hosts_by_id = {}
     for record in recording.of_type("digitalocean:index/droplet:Droplet"):
         real = world_outputs["droplet_addresses"][record.inputs["name"]]
         mock[record.outputs["ipv4Address"]] = real["ipv4"]
         mock[record.outputs["ipv6Address"]] = real["ipv6"]
+        hosts_by_id[str(record.id)] = record.inputs["name"]
+    # A reserved address is what the droplet's records name; droplet_addresses gives it as the host's IPv4.
+    for assignment in recording.of_type("digitalocean:index/reservedIpAssignment:ReservedIpAssignment"):
+        host = hosts_by_id[str(int(assignment.inputs["dropletId"]))]
+        mock[assignment.inputs["ipAddress"]] = world_outputs["droplet_addresses"][host]["ipv4"]
     lines = []
     for record in recording.of_type("aws:route53/record:Record"):
         if str(record.inputs["zoneId"]) not in zone_ids:
@@ -410,7 +416,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         with contextlib.suppress(OSError):
-            self.wfile.write(b"220 mail-1.ams1.psf.io ESMTP Postfix (test world)\r\n")
+            self.wfile.write(b"220 mail.ams1.psf.io ESMTP Postfix (test world)\r\n")
             if self.rfile.readline(512).strip().upper() == b"QUIT":
                 self.wfile.write(b"221 2.0.0 Bye\r\n")
 
