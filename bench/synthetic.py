@@ -89,7 +89,7 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
     by_name = {dc.name: dc for dc in settings.datacenters}
     providers = make_providers(settings)
     global_parent = edge.GlobalEdge()
-    dns = build_zones(settings, providers, global_parent, ams1.mail_hosts(settings))
+    dns = build_zones(settings, providers, global_parent, ams1.mail_hosts(settings), ams1.mail_senders(settings))
     logging = edge.build_logging(settings, providers, global_parent)
     estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent)
     build_dnssec_monitors(estate, global_parent)

@@ -219,8 +219,13 @@ class VmServiceArgs:
       ``minion_ids`` (one per droplet, by default the host names) and ``datadog_tags`` (the ``datadog_tags``
       grain the Datadog agent's host tags come from) are what the droplet tells Salt about itself;
       ``runs_salt_master`` installs the master on these droplets as well.
-    - ``reserved_ipv4``: give each droplet a reserved IPv4 address that outlives it; DNS and the edge use it
-      instead of the droplet's own address (protected and retained with ``reserved_ipv4_protect``).
+    - ``reserved_ipv4``: give each droplet a reserved IPv4 address that outlives it (protected and retained
+      with ``reserved_ipv4_protect``); the public names and the edge use it instead of the droplet's own
+      address. The host name keeps the droplet's own address: that is where the droplet's own traffic comes
+      from, and DigitalOcean gives reserved addresses no reverse DNS, so a name whose forward and reverse
+      lookups agree (a mail server's) must name the droplet's address. ``reserved_ipv4_label`` names the
+      reserved addresses in the internal zone (``<label>[-<n>].<datacenter>.<zone>``), for names others
+      write down, such as an MX target.
     - ``environment`` / ``datacenter``: go into tags, grains and physical names (``prod``, ``nyc1``).
     - ``size``: a ``pulumi_digitalocean.DropletSlug`` (or its value).
     - ``backups``: DigitalOcean's weekly droplet backups, for stateful roles.
@@ -259,6 +264,7 @@ class VmServiceArgs:
     runs_salt_master: bool = False
     reserved_ipv4: bool = False
     reserved_ipv4_protect: bool = True
+    reserved_ipv4_label: str | None = None
     backups: bool = False
     volumes: tuple[Volume, ...] = ()
     private_cidrs: tuple[str, ...] = ()
@@ -287,6 +293,14 @@ class VmServiceArgs:
                 "VmServiceArgs.host_label",
                 self.host_label,
                 "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter",
+            )
+        if self.reserved_ipv4_label is not None and (
+            not self.reserved_ipv4 or not _NAME.match(self.reserved_ipv4_label)
+        ):
+            raise _fail(
+                "VmServiceArgs.reserved_ipv4_label",
+                self.reserved_ipv4_label,
+                "needs reserved_ipv4=True and 1-32 characters of a-z, 0-9 and '-', starting with a letter",
             )
         if not self.numbered and self.replicas != 1:
             raise _fail(
@@ -410,6 +424,14 @@ class VmServiceArgs:
     def host_name(self, index: int) -> str:
         """The internal host name of droplet ``index`` (1-based)."""
         label = self.host_label or self.name
+        first = f"{label}-{index}" if self.numbered else label
+        return f"{first}.{self.datacenter}.{self.internal_zone.name}"
+
+    def reserved_host_name(self, index: int) -> str | None:
+        """The internal name of droplet ``index``'s reserved address, when ``reserved_ipv4_label`` is set."""
+        if self.reserved_ipv4_label is None:
+            return None
+        label = self.reserved_ipv4_label
         first = f"{label}-{index}" if self.numbered else label
         return f"{first}.{self.datacenter}.{self.internal_zone.name}"
 
@@ -639,8 +661,22 @@ class VmService(pulumi.ComponentResource):
             ipv4 = droplet.ipv4_address
             if args.reserved_ipv4:
                 ipv4 = self._reserved_ip(name, n, droplet, args, do_opts)
+                reserved_host = args.reserved_host_name(n)
+                if reserved_host is not None:
+                    self.internal_records.append(
+                        aws.route53.Record(
+                            f"{name}-{n}-ipv4-a",
+                            zone_id=args.internal_zone.zone_id,
+                            name=args.internal_zone.record_name(reserved_host),
+                            type="A",
+                            ttl=args.dns_ttl,
+                            records=[ipv4],
+                            opts=aws_opts,
+                        )
+                    )
             ipv4_addresses.append(ipv4)
-            for suffix, kind, address in (("a", "A", ipv4), ("aaaa", "AAAA", droplet.ipv6_address)):
+            own = (("a", "A", droplet.ipv4_address), ("aaaa", "AAAA", droplet.ipv6_address))
+            for suffix, kind, address in own:
                 self.internal_records.append(
                     aws.route53.Record(
                         f"{name}-{n}-{suffix}",

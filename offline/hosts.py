@@ -134,6 +134,11 @@ def render_hosts(prod: Recording, staging: Recording) -> str:
         "Its keys (`/etc/salt/pki`) live on a volume the bootstrap mounts before Salt is installed; prod",
         "protects and retains it.",
         "",
+        "Mail and pythontest.net have reserved IPv4 addresses, which outlive a replaced droplet: the public",
+        "names (and for mail the MX target, `mx.ams1.<internalDomain>`) point at them. A host's own name keeps",
+        "its own address, which its traffic leaves from and DigitalOcean's reverse DNS names; reserved",
+        "addresses have no reverse DNS, so python.org's SPF names the mail host itself (`a:`) too.",
+        "",
     ]
     return "\n".join(lines)
 

@@ -92,7 +92,9 @@ class WebRole:
     psf-salt has none; ``host_label`` starts the host names (by default ``key``), chosen so the role's
     pattern matches. Single-server roles are named without a number (``bugs.nyc1.psf.io``), as the PSF names
     them and as some patterns require. ``reserved_ip`` gives each host an address that survives its
-    replacement, for names others write down (MX targets, the test suite's host). ``salt_master`` makes the
+    replacement, for names others write down (the test suite's host, the MX target, which ``reserved_name``
+    names in the internal zone: the host name itself keeps the droplet's own address, which its outgoing
+    traffic comes from and reverse DNS names). ``salt_master`` makes the
     hosts this stack's Salt master: minions may reach 4505-4506 on them.
     """
 
@@ -114,6 +116,7 @@ class WebRole:
     salt_role: str | None = None
     host_label: str | None = None
     reserved_ip: bool = False
+    reserved_name: str | None = None
     salt_master: bool = False
 
 
@@ -333,6 +336,7 @@ class Estate:
             runs_salt_master=role.salt_master,
             reserved_ipv4=role.reserved_ip,
             reserved_ipv4_protect=s.protect,
+            reserved_ipv4_label=role.reserved_name,
             backups=role.stateful and s.backups,
             volumes=tuple(dataclasses.replace(v, protect=s.protect) for v in role.volumes),
             private_cidrs=(dc.vpc_cidr,),
@@ -364,7 +368,8 @@ class Estate:
             # A single-server role's host was <key>-1 before psf-salt's names (mail-1.ams1 -> mail.ams1).
             tcp=[
                 TcpCheck(
-                    args.host_name(1),
+                    # Checked where others reach it: the reserved address's name, if it has one.
+                    args.reserved_host_name(1) or args.host_name(1),
                     port,
                     previous_hosts=() if numbered else (f"{role.key}-1.{dc.name}.{self.internal.name}",),
                 )

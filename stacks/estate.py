@@ -25,7 +25,8 @@ def build(settings: Settings) -> Estate:
     global_parent = edge.GlobalEdge()
     enabled = {dc.name for dc in settings.datacenters}
     mail_hosts = ams1.mail_hosts(settings) if "ams1" in enabled else ()
-    dns = build_zones(settings, providers, global_parent, mail_hosts)
+    senders = ams1.mail_senders(settings) if "ams1" in enabled else ()
+    dns = build_zones(settings, providers, global_parent, mail_hosts, senders)
     logging = edge.build_logging(settings, providers, global_parent)
     estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent)
     build_dnssec_monitors(estate, global_parent)
@@ -45,18 +46,25 @@ def build(settings: Settings) -> Estate:
     for key, value in dns.outputs().items():
         pulumi.export(key, value)
     pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
-    # The real addresses behind the droplets' DNS records and Fastly backends: `make verify` checks them.
-    # A droplet with a reserved address is reached at that address, not its own.
-    pulumi.export(
-        "droplet_addresses",
-        {
-            host: {"ipv4": ipv4, "ipv6": droplet.ipv6_address}
-            for vm in estate.services.values()
-            for host, droplet, ipv4 in zip(vm.host_names, vm.droplets, vm.ipv4_addresses, strict=True)
-        },
-    )
+    pulumi.export("droplet_addresses", droplet_addresses(estate))
     pulumi.export("salt_master", settings.salt_master)
     return estate
+
+
+def droplet_addresses(estate: Estate) -> dict[str, dict[str, pulumi.Output[str]]]:
+    """The real addresses behind the droplets' DNS records and Fastly backends, by host: `make verify` checks them.
+
+    A droplet with a reserved address has it as ``reserved_ipv4``: its public names and edge use that one.
+    """
+    addresses: dict[str, dict[str, pulumi.Output[str]]] = {}
+    for vm in estate.services.values():
+        reserved = [r.ip_address for r in vm.reserved_ips]
+        for n, (host, droplet) in enumerate(zip(vm.host_names, vm.droplets, strict=True)):
+            entry = {"ipv4": droplet.ipv4_address, "ipv6": droplet.ipv6_address}
+            if reserved:
+                entry["reserved_ipv4"] = reserved[n]
+            addresses[host] = entry
+    return addresses
 
 
 def main() -> None:

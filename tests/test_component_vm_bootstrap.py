@@ -79,6 +79,7 @@ MAIL = args(
     datadog_tags=("env:staging", "service:mail", "datacenter:ams1", "role:mail"),
     reserved_ipv4=True,
     reserved_ipv4_protect=False,
+    reserved_ipv4_label="mx",
     volumes=(Volume("lists", 20, protect=False, mount_point="/srv/lists"),),
     public_ports=(PublicPort(25), PublicPort(22, source_tags=(MINION_TAG,))),
     public_hosts=(PublicHost("mail.example.com", PUBLIC),),
@@ -221,12 +222,17 @@ def test_a_reserved_address_is_assigned_to_each_droplet(mail: Recording) -> None
     assert address.options.protect is False and address.options.retain_on_delete is False
 
 
-def test_dns_points_at_the_reserved_address(mail: Recording) -> None:
+def test_public_names_and_the_label_point_at_the_reserved_address(mail: Recording) -> None:
     address = one(mail, RESERVED_IP).outputs["ipAddress"]
     droplet = one(mail, DROPLET)
     records = {(r.inputs["name"], r.inputs["type"]): r.inputs["records"] for r in mail.of_type(RECORD)}
-    assert records[("mail.ams1.infra.example.net", "A")] == [address]
     assert records[("mail.example.com", "A")] == [address]
+    assert records[("mx.ams1.infra.example.net", "A")] == [address]
+    assert ("mx.ams1.infra.example.net", "AAAA") not in records
+    # The host name keeps the droplet's own addresses: its traffic leaves from them, and reverse DNS
+    # (DigitalOcean's, from the droplet name) must resolve back to them. Reserved addresses have none.
+    assert records[("mail.ams1.infra.example.net", "A")] == [droplet.outputs["ipv4Address"]]
+    assert records[("mail.ams1.infra.example.net", "AAAA")] == [droplet.outputs["ipv6Address"]]
     # DigitalOcean's reserved addresses here are IPv4: the AAAA records follow the droplet.
     assert records[("mail.example.com", "AAAA")] == [droplet.outputs["ipv6Address"]]
 
@@ -294,6 +300,8 @@ _VERSION = "SaltBootstrap.salt_version"
             _VERSION,
         ),
         (lambda: Volume("data", 10, mount_point="srv/data"), "Volume(data).mount_point"),
+        (lambda: args(reserved_ipv4_label="mx"), "VmServiceArgs.reserved_ipv4_label"),
+        (lambda: args(reserved_ipv4=True, reserved_ipv4_label="MX"), "VmServiceArgs.reserved_ipv4_label"),
     ],
 )
 def test_argument_errors_name_the_argument(build: Any, named: str) -> None:

@@ -254,6 +254,9 @@ def test_mx_and_pythontest_net_point_at_reserved_addresses(stack: Recording) -> 
     )
     for target in {value.split()[1] for value in mx}:
         assert addresses[(target, "A")] <= reserved, target
+    # The mail host's own name keeps its own address, which mail leaves from and reverse DNS names.
+    mail = stack.named("ams1-mail-1")
+    assert addresses[(mail.inputs["name"], "A")] == {mail.outputs["ipv4Address"]}
     pythontest = settings.public_domain("pythontest.net")
     assert addresses[(pythontest, "A")] and addresses[(pythontest, "A")] <= reserved
     assert all(a.options.protect is settings.protect for a in stack.of_type(RESERVED_IP))

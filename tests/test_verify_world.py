@@ -82,7 +82,7 @@ def test_the_good_world_passes_every_check(prod: Recording, world: World) -> Non
         ("docs.python.org", "http redirect"),
         ("docs-1.nyc1.psf.io", "closed 443"),
         ("mail.ams1.psf.io", "closed 80"),
-        ("mail.ams1.psf.io", "smtp banner"),
+        ("mx.ams1.psf.io", "smtp banner"),
     ]:
         assert rows[key].status is Status.PASS, (key, rows[key].detail)
     assert "127.0.40.1" in rows[("docs-1.nyc1.psf.io", "record A")].detail  # the outputs' address, not the mock's
@@ -125,7 +125,7 @@ WEB_BROKEN = {
     "no-hsts": ({("mail.python.org", "hsts")}, "no Strict-Transport-Security"),
     "wrong-status": ({("www.python.org", "status /ftp/python/")}, "answered 404, expected 200"),
     "no-redirect": ({("docs.python.org", "http redirect")}, "answered 200"),
-    "smtp-closed": ({("mail.ams1.psf.io", "smtp banner")}, "connection refused"),
+    "smtp-closed": ({("mx.ams1.psf.io", "smtp banner")}, "connection refused"),
     "origin-open": (
         {("docs-1.nyc1.psf.io", "closed 443"), ("docs-1.nyc1.psf.io", "token psf-prod-docs")},
         "127.0.",

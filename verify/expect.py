@@ -186,14 +186,14 @@ class Builder:
                     mock = record.outputs.get(key)
                     if isinstance(mock, str):
                         self.mock_addresses[mock] = (host, family)
-        # A reserved address stands for its droplet: DNS and Fastly use it, and droplet_addresses exports it.
+        # A reserved address stands for its droplet: public names and Fastly use it; droplet_addresses has it.
         for record in self.recording.resources:
             if record.type == "digitalocean:index/reservedIpAssignment:ReservedIpAssignment":
                 droplet_id = record.inputs.get("dropletId")
                 key = str(int(droplet_id)) if isinstance(droplet_id, (int, float)) else str(droplet_id)
                 address = record.inputs.get("ipAddress")
                 if isinstance(address, str) and key in hosts_by_id:
-                    self.mock_addresses[address] = (hosts_by_id[key], "ipv4")
+                    self.mock_addresses[address] = (hosts_by_id[key], "reserved_ipv4")
         addresses = self.outputs.get("droplet_addresses")
         self.addresses: Mapping[str, Any] = addresses if isinstance(addresses, Mapping) else {}
         self._missing: set[tuple[str, str]] = set()
