@@ -4,7 +4,7 @@
 #   make lint                 ruff and pyright (pyright runs on the Node.js that pip installs: no system Node needed)
 #   make workflows            the GitHub Actions workflows: schema, zizmor, ShellCheck
 #   make urns                 accept an intended removal or rename: refresh the URN snapshots
-#   make docs                 regenerate docs/overview.md and docs/estate.{dot,svg} (STACK=staging: build/)
+#   make docs                 regenerate docs/overview.md, docs/hosts.md and docs/estate.{dot,svg} (STACK=staging: build/)
 #   make bench                benchmark against the SDK import floor; writes docs/performance.md
 #   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
 SHELL := /bin/bash
@@ -64,7 +64,7 @@ urns: setup
 # The SVG needs Graphviz's `dot` (Debian: apt-get install graphviz); the Markdown and DOT source do not.
 docs: setup
 	@if [ "$(STACK)" = "prod" ] || [ "$(origin STACK)" = "file" ]; then \
-		$(PY) -m offline.docs --stack prod; \
+		$(PY) -m offline.docs --stack prod && $(PY) -m offline.hosts; \
 	else \
 		$(PY) -m offline.docs --stack $(STACK) --out build/docs-$(STACK); \
 	fi

@@ -89,8 +89,9 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
     by_name = {dc.name: dc for dc in settings.datacenters}
     providers = make_providers(settings)
     global_parent = edge.GlobalEdge()
-    dns = build_zones(settings, providers, global_parent, ams1.mail_hosts(settings))
-    estate = Estate(settings, providers, dns.zones, edge.build_logging(settings, providers, global_parent))
+    dns = build_zones(settings, providers, global_parent, ams1.mail_hosts(settings), ams1.mail_senders(settings))
+    logging = edge.build_logging(settings, providers, global_parent)
+    estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent)
     build_dnssec_monitors(estate, global_parent)
 
     first: tuple[MirrorOrigin, VmService | None] | None = None
@@ -101,6 +102,8 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
             mirror = sfo1.build(sites["sfo1"], estate)
             downloads = nyc1.build(sites["nyc1"], estate, mirror).downloads
             ams1.build(sites["ams1"], estate)
+            for site in sites.values():
+                site.assign_to_project()
         vpcs |= {site.dc.name: site.vpc.id for site in sites.values()}
         if first is None:
             first = (mirror, downloads)

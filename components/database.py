@@ -77,7 +77,9 @@ class ManagedPostgres(pulumi.ComponentResource):
     """The cluster, its databases, an optional read replica, and a database firewall limited to its clients.
 
     Pass the DigitalOcean provider in ``opts``. With ``protect`` the cluster and replica are protected and
-    retained on delete, so neither ``pulumi destroy`` nor a rename can drop the data.
+    retained on delete, so neither ``pulumi destroy`` nor a rename can drop the data. The firewall names its
+    clients by tag: pass those tags' ``digitalocean.Tag`` resources as ``tag_resources`` so it is written
+    after they exist. ``project_urns`` holds the cluster's DigitalOcean URN, for a project to claim it.
     """
 
     cluster: digitalocean.DatabaseCluster
@@ -87,8 +89,16 @@ class ManagedPostgres(pulumi.ComponentResource):
     host: pulumi.Output[str]
     private_host: pulumi.Output[str]
     port: pulumi.Output[int]
+    project_urns: list[pulumi.Output[str]]
 
-    def __init__(self, name: str, args: ManagedPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: ManagedPostgresArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        tag_resources: Sequence[digitalocean.Tag] = (),
+    ) -> None:
         super().__init__("infra:database:ManagedPostgres", name, None, opts)
         if opts is None or (opts.provider is None and not opts.providers):
             raise _fail("opts", opts, "must carry the DigitalOcean provider (default providers are disabled)")
@@ -127,7 +137,7 @@ class ManagedPostgres(pulumi.ComponentResource):
             f"{name}-firewall",
             cluster_id=self.cluster.id,
             rules=rules,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.clients)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.clients, *tag_resources]),
         )
         # Databases go with the cluster: deleting the cluster deletes them, so they need no protection of
         # their own, and marking them deleted_with avoids a failing delete of each one first.
@@ -143,6 +153,7 @@ class ManagedPostgres(pulumi.ComponentResource):
         self.host = self.cluster.host
         self.private_host = self.cluster.private_host
         self.port = self.cluster.port
+        self.project_urns = [self.cluster.cluster_urn]
         self.register_outputs(
             {
                 "cluster_id": self.cluster.id,

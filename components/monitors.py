@@ -105,17 +105,25 @@ class HttpCheck:
 
 @dataclass(frozen=True)
 class TcpCheck:
-    """A TCP connect check of a service reached directly, not through the CDN (SMTP on 25, a worker port)."""
+    """A TCP connect check of a service reached directly, not through the CDN (SMTP on 25, a worker port).
+
+    The test's logical name follows ``host``; ``previous_hosts`` are names the host had before, whose tests
+    this one is (an alias each), so a renamed host keeps its test and history.
+    """
 
     host: str
     port: int
     max_response_time_ms: int = 5000
+    previous_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not _HOST.match(self.host):
             raise _fail("TcpCheck.host", self.host, "must be a lower-case host name such as mail.example.org")
         _int_in("TcpCheck.port", self.port, 1, 65535)
         _int_in("TcpCheck.max_response_time_ms", self.max_response_time_ms, 1, 60_000)
+        for previous in self.previous_hosts:
+            if not isinstance(previous, str) or not _HOST.match(previous):
+                raise _fail("TcpCheck.previous_hosts", previous, "must be lower-case host names")
 
     @property
     def url(self) -> str:
@@ -608,7 +616,12 @@ class ServiceMonitors(pulumi.ComponentResource):
             options_list=self._options(title),
             message=args.message(f"{check.host} does not accept TCP connections on port {check.port}."),
             tags=args.tags,
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(
+                self._child,
+                pulumi.ResourceOptions(
+                    aliases=[pulumi.Alias(name=f"{name}-tcp-{_label(h)}-{check.port}") for h in check.previous_hosts]
+                ),
+            ),
         )
 
     def _monitor(

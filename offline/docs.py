@@ -49,6 +49,10 @@ VOLUME_ATTACHMENT: Final = "digitalocean:index/volumeAttachment:VolumeAttachment
 FIREWALL: Final = "digitalocean:index/firewall:Firewall"
 VPC: Final = "digitalocean:index/vpc:Vpc"
 PROJECT: Final = "digitalocean:index/project:Project"
+PROJECT_RESOURCES: Final = "digitalocean:index/projectResources:ProjectResources"
+DO_TAG: Final = "digitalocean:index/tag:Tag"
+RESERVED_IP: Final = "digitalocean:index/reservedIp:ReservedIp"
+RESERVED_IP_ASSIGNMENT: Final = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 DB_CLUSTER: Final = "digitalocean:index/databaseCluster:DatabaseCluster"
 DB_REPLICA: Final = "digitalocean:index/databaseReplica:DatabaseReplica"
 DB_DATABASE: Final = "digitalocean:index/databaseDb:DatabaseDb"
@@ -93,6 +97,10 @@ TYPE_NOUNS: Final[Mapping[str, tuple[str, str]]] = {
     FIREWALL: ("firewall", "firewalls"),
     VPC: ("VPC", "VPCs"),
     PROJECT: ("project", "projects"),
+    PROJECT_RESOURCES: ("project assignment", "project assignments"),
+    RESERVED_IP: ("reserved IPv4 address", "reserved IPv4 addresses"),
+    RESERVED_IP_ASSIGNMENT: ("reserved address assignment", "reserved address assignments"),
+    DO_TAG: ("droplet tag", "droplet tags"),
     DB_CLUSTER: ("PostgreSQL cluster", "PostgreSQL clusters"),
     DB_REPLICA: ("PostgreSQL replica", "PostgreSQL replicas"),
     DB_DATABASE: ("database", "databases"),
@@ -409,6 +417,11 @@ class _Index:
         # as the droplet reports, so they still say which droplet a backend is.
         self.droplet_by_ip = {_str(d.outputs.get("ipv4Address")): d for d in self.droplets}
         self.droplet_by_id = {_id_key(d.id): d for d in self.droplets}
+        # A reserved address stands for the droplet it is assigned to.
+        for assignment in (r for r in self.records if r.type == RESERVED_IP_ASSIGNMENT):
+            droplet = self.droplet_by_id.get(_id_key(assignment.inputs.get("dropletId")))
+            if droplet is not None:
+                self.droplet_by_ip[_str(assignment.inputs.get("ipAddress"))] = droplet
         self.zone_by_id: dict[str, Record] = {}
         for zone in (r for r in self.records if r.type == ZONE):
             for zone_id in (zone.outputs.get("zoneId"), zone.id):
@@ -623,8 +636,10 @@ def describe(recording: Recording) -> Estate:
     other: list[Record] = []
     for unit in _units(index):
         members = index.subtree(unit)
-        if unit.type in (VPC, PROJECT) and unit.datacenter:
+        if unit.type in (VPC, PROJECT, PROJECT_RESOURCES) and unit.datacenter:
             continue  # a datacenter's own network and project: the datacenters table shows them
+        if unit.type == DO_TAG:
+            continue  # the stack's droplet tags, which firewall rules name: no service's own
         if all(m.type in (SYNTHETICS, MONITOR) for m in members if m.custom):
             continue  # monitors: attributed above, by their own tags
         key = _unit_key(index, members)

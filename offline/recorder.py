@@ -307,13 +307,26 @@ class MockCloud(pulumi_mocks.Mocks):
                 "ipv4Address": str(ipaddress.IPv4Address("159.89.0.0") + n % 65_000),
                 "ipv4AddressPrivate": str(ipaddress.IPv4Address("10.100.0.0") + n % 4_000),
                 "ipv6Address": str(ipaddress.IPv6Address("2604:a880:400:d1::") + n),
-                "urn": f"do:droplet:{rid}",
+                # The provider's `urn` attribute, renamed by the bridge (a Pulumi resource's `urn` is its own).
+                "dropletUrn": f"do:droplet:{rid}",
                 "status": "active",
                 "vcpus": 2,
             }
-        elif typ.startswith("digitalocean:index/") and typ.endswith((":Vpc", ":Volume", ":Firewall", ":Project")):
+        elif typ in ("digitalocean:index/vpc:Vpc", "digitalocean:index/volume:Volume"):
             kind = typ.rsplit(":", 1)[1].lower()
-            state |= {"urn": f"do:{kind}:{rid}", "status": "succeeded"}
+            state |= {f"{kind}Urn": f"do:{kind}:{rid}"}
+        elif typ in ("digitalocean:index/firewall:Firewall", "digitalocean:index/project:Project"):
+            state |= {"status": "succeeded"}
+        elif typ == "digitalocean:index/reservedIp:ReservedIp":
+            # Reserved IPs are identified by their address (DigitalOcean's own range in that region).
+            address = str(ipaddress.IPv4Address("164.90.0.0") + _digits(seed, 6) % 65_000)
+            rid = address
+            state |= {"ipAddress": address, "reservedIpUrn": f"do:reservedip:{address}"}
+        elif typ == "digitalocean:index/tag:Tag":
+            rid = str(inputs.get("name", name))
+            state |= {"totalResourceCount": 0}
+        elif typ == "digitalocean:index/projectResources:ProjectResources":
+            rid = str(inputs.get("project", rid))
         elif typ == "digitalocean:index/databaseCluster:DatabaseCluster":
             host = f"{inputs.get('name', name)}-do-user-{_digits(seed, 7)}-0.db.ondigitalocean.com"
             state |= {
@@ -321,7 +334,6 @@ class MockCloud(pulumi_mocks.Mocks):
                 "privateHost": f"private-{host}",
                 "port": 25060,
                 "user": "doadmin",
-                "urn": f"do:dbaas:{rid}",
                 "clusterUrn": f"do:dbaas:{rid}",
             }
         elif typ == "digitalocean:index/databaseReplica:DatabaseReplica":

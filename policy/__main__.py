@@ -52,6 +52,7 @@ def _view(
     props: Mapping[str, Any],
     opts: PolicyResourceOptions,
     provider: PolicyProviderResource | None,
+    dependencies: tuple[str, ...] = (),
 ) -> Resource:
     # The analyzer sends no `custom` flag: a resource with a provider is custom, one without is a component.
     return Resource(
@@ -66,6 +67,7 @@ def _view(
         provider=provider.urn if provider is not None else None,
         custom=True if provider is not None else None,
         secrets_marked=False,
+        dependencies=dependencies,
     )
 
 
@@ -76,7 +78,15 @@ def resource_view(args: ResourceValidationArgs) -> Resource:
 
 def stack_resource_view(resource: PolicyResource) -> Resource:
     """The rules' view of one resource of the stack (CrossGuard passes its state as ``props``)."""
-    return _view(resource.resource_type, resource.name, resource.urn, resource.props, resource.opts, resource.provider)
+    return _view(
+        resource.resource_type,
+        resource.name,
+        resource.urn,
+        resource.props,
+        resource.opts,
+        resource.provider,
+        tuple(d.urn for d in resource.dependencies),
+    )
 
 
 def _validate_resource(rule: Rule) -> Any:

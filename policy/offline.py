@@ -55,6 +55,7 @@ def resource_view(record: Record) -> Resource:
         custom=record.custom,
         secrets_marked=True,
         ignore_changes=record.options.ignore_changes,
+        dependencies=record.options.dependencies,
     )
 
 

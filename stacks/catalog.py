@@ -124,6 +124,13 @@ SERVICES: Final[dict[str, Service]] = {
         ),
         _service("backup", "Backup host", INFRA_TEAM, INFRA_CONTACT, "rdiff-backup target for every host."),
         _service(
+            "salt",
+            "Salt master",
+            INFRA_TEAM,
+            INFRA_CONTACT,
+            "Configures every droplet from python/psf-salt; minions connect to it on 4505-4506.",
+        ),
+        _service(
             "database",
             "Managed PostgreSQL",
             INFRA_TEAM,

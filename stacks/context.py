@@ -8,6 +8,7 @@ one place.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import pulumi
+import pulumi_digitalocean as digitalocean
 
 from components.common import ZoneRef
 from components.dns_zone import DnsZone
@@ -30,27 +32,29 @@ from components.edge import (
     PublicHost,
 )
 from components.monitors import HostThresholds, HttpCheck, MetricAlert, ServiceMonitors, ServiceMonitorsArgs, TcpCheck
-from components.vm_service import PublicPort, VmEdge, VmService, VmServiceArgs, Volume
+from components.vm_service import PublicPort, SaltBootstrap, VmEdge, VmService, VmServiceArgs, Volume
+from stacks import psf_salt
 from stacks.catalog import Service as CatalogService
 from stacks.catalog import service
+from stacks.datacenter import DatacenterSite
 from stacks.providers import Providers
 from stacks.settings import Datacenter, Settings
 
 # Fastly's dual-stack map for the PSF's account (reference: python.org and PyPI Terraform). Subdomains CNAME
 # to it; zone apexes get Fastly's anycast addresses instead.
 FASTLY_CNAME: Final = "dualstack.python.map.fastly.net"
-# What droplets may reach beyond their own datacenter's network: package mirrors, ACME and the Datadog
-# intake (HTTP/S), DNS, NTP, and the Salt master's publish and return ports (4505-4506). Backups go over
-# SSH to the sfo1 backup host, admitted by tag, and mail hosts also deliver SMTP.
+# What droplets may reach anywhere beyond their own datacenter's network: package mirrors, ACME and the
+# Datadog intake (HTTP/S), DNS and NTP. The Salt master's publish and return ports (4505-4506) and SSH (to
+# the sfo1 backup host) are open only towards the stack's own droplets, by tag; mail hosts also deliver SMTP.
 EGRESS: Final = (
     PublicPort(80),
     PublicPort(443),
     PublicPort(53, "udp"),
     PublicPort(53),
     PublicPort(123, "udp"),
-    PublicPort(4505),
-    PublicPort(4506),
 )
+# The ports a Salt minion opens to its master: publish (4505) and return (4506).
+SALT_PORTS: Final = (4505, 4506)
 # Where Fastly shields origins outside DigitalOcean: AWS us-east and Heroku's US region sit in Virginia.
 SHIELD_US_EAST: Final = "iad-va-us"
 # How the PSF's hosts meet Fastly (psf-salt). Their certificates come from the Salt master's private CA
@@ -83,6 +87,15 @@ class WebRole:
     unhealthy. ``certificate_name`` is the name on the certificate its hosts present to Fastly, where
     psf-salt's tls.sls names it differently from the key (Buildbot's is ``buildbot-master.psf.io``);
     ``health_path`` is what Fastly probes, a path the hosts answer without the origin token.
+
+    ``salt_role`` is the psf-salt role (:mod:`stacks.psf_salt`) whose states configure the hosts, None where
+    psf-salt has none; ``host_label`` starts the host names (by default ``key``), chosen so the role's
+    pattern matches. Single-server roles are named without a number (``bugs.nyc1.psf.io``), as the PSF names
+    them and as some patterns require. ``reserved_ip`` gives each host an address that survives its
+    replacement, for names others write down (the test suite's host, the MX target, which ``reserved_name``
+    names in the internal zone: the host name itself keeps the droplet's own address, which its outgoing
+    traffic comes from and reverse DNS names). ``salt_master`` makes the
+    hosts this stack's Salt master: minions may reach 4505-4506 on them.
     """
 
     key: str
@@ -100,6 +113,11 @@ class WebRole:
     certificate_name: str | None = None
     tcp_checks: tuple[tuple[str, int], ...] = ()
     ssh_from_estate: bool = False
+    salt_role: str | None = None
+    host_label: str | None = None
+    reserved_ip: bool = False
+    reserved_name: str | None = None
+    salt_master: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +166,9 @@ class Estate:
     services: dict[str, VmService] = field(default_factory=dict)
     # Per role key, the name on its hosts' certificates, for edges that reach them outside their own service.
     origin_certificates: dict[str, str] = field(default_factory=dict)
+    # Where the stack's droplet tags live in the resource tree (the global component); None: the stack.
+    tag_parent: pulumi.Resource | None = None
+    _tags: dict[str, digitalocean.Tag] = field(default_factory=dict)
 
     @property
     def internal(self) -> ZoneRef:
@@ -161,8 +182,41 @@ class Estate:
 
     @property
     def database_client_tag(self) -> str:
-        """The droplet tag the database firewall admits; per environment, as both share one account."""
-        return f"postgres-client:{self.settings.environment.value}"
+        """The droplet tag the database firewall admits; per stack, as every stack shares one account."""
+        return f"postgres-client:{self.settings.name_prefix}"
+
+    @property
+    def minion_tag(self) -> str:
+        """The tag on every droplet of this stack: its Salt master and the backup host admit it."""
+        return f"salt-minion:{self.settings.name_prefix}"
+
+    @property
+    def master_tag(self) -> str:
+        """The tag on this stack's Salt master: every droplet's egress to 4505-4506 names it."""
+        return f"salt-master:{self.settings.name_prefix}"
+
+    def tag(self, name: str) -> digitalocean.Tag:
+        """The ``digitalocean.Tag`` resource of a tag firewall rules name, created once per stack.
+
+        DigitalOcean resolves a tag when a firewall rule naming it is written, so the tag must exist first
+        (a tag that only droplets create races the rule). Every such tag is named after this stack
+        (``namePrefix``): deleting a tag untags everything carrying it, so no two stacks may share one.
+        """
+        if name not in self._tags:
+            self._tags[name] = digitalocean.Tag(
+                f"tag-{re.sub(r'[^a-z0-9]+', '-', name.split(':', 1)[0])}",
+                name=name,
+                opts=pulumi.ResourceOptions(parent=self.tag_parent, provider=self.providers.digitalocean),
+            )
+        return self._tags[name]
+
+    @property
+    def salt_bootstrap(self) -> SaltBootstrap:
+        """How every droplet installs Salt: the pinned, checksummed bootstrap and Salt version of the settings."""
+        s = self.settings
+        return SaltBootstrap(
+            script_url=s.salt_bootstrap_url, script_sha256=s.salt_bootstrap_sha256, salt_version=s.salt_version
+        )
 
     def public(self, host: Host) -> PublicHost:
         """A prod host name as this stack names it, in this stack's copy of its zone."""
@@ -218,15 +272,37 @@ class Estate:
     def vm_service(
         self, parent: pulumi.Resource, dc: Datacenter, vpc_id: pulumi.Input[str], role: WebRole, mirror: MirrorOrigin
     ) -> VmService:
-        """Build one role's droplets, firewall, DNS and edge, and its monitors."""
+        """Build one role's droplets, firewall, DNS and edge, and its monitors.
+
+        The droplets join ``parent``'s DigitalOcean project when ``parent`` is a :class:`DatacenterSite`.
+        """
         s = self.settings
+        minion, master = self.minion_tag, self.master_tag
         ports = list(role.public_ports)
         if role.ssh_from_estate:
-            ports.append(PublicPort(22, source_tags=(f"environment:{s.environment.value}",)))
+            ports.append(PublicPort(22, source_tags=(minion,)))
+        if role.salt_master:
+            ports += [PublicPort(port, source_tags=(minion,)) for port in SALT_PORTS]
         # SSH out only to the estate's own droplets: that is how backups reach the sfo1 backup host.
-        egress = [*EGRESS, PublicPort(22, source_tags=(f"environment:{s.environment.value}",))]
+        egress = [
+            *EGRESS,
+            *(PublicPort(port, source_tags=(master,)) for port in SALT_PORTS),
+            PublicPort(22, source_tags=(minion,)),
+        ]
         if any(p.port == 25 for p in role.public_ports):
             egress.append(PublicPort(25))
+        rule_tags = [minion, master]
+        extra_tags = [minion]
+        if role.salt_master:
+            extra_tags.append(master)
+        if role.database:
+            extra_tags.append(self.database_client_tag)
+            rule_tags.append(self.database_client_tag)
+        salt_role = psf_salt.role(role.salt_role)
+        replicas = self.replicas(role)
+        numbered = not role.single
+        label = role.host_label or role.key
+        first_labels = [f"{label}-{n}" if numbered else label for n in range(1, replicas + 1)]
         edge = None
         if role.behind_fastly:
             edge = VmEdge(
@@ -250,16 +326,26 @@ class Estate:
             admin_cidrs=s.admin_cidrs,
             internal_zone=self.internal,
             salt_master=s.salt_master,
-            replicas=self.replicas(role),
+            salt_bootstrap=self.salt_bootstrap,
+            replicas=replicas,
+            host_label=label,
+            numbered=numbered,
+            role=salt_role.name if salt_role is not None else None,
+            minion_ids=tuple(psf_salt.minion_id(first, dc.name, salt_role) for first in first_labels),
+            datadog_tags=psf_salt.datadog_tags(s.environment.value, role.key, dc.name, salt_role),
+            runs_salt_master=role.salt_master,
+            reserved_ipv4=role.reserved_ip,
+            reserved_ipv4_protect=s.protect,
+            reserved_ipv4_label=role.reserved_name,
             backups=role.stateful and s.backups,
-            volumes=tuple(Volume(v.name, v.size_gib, protect=s.protect, filesystem=v.filesystem) for v in role.volumes),
+            volumes=tuple(dataclasses.replace(v, protect=s.protect) for v in role.volumes),
             private_cidrs=(dc.vpc_cidr,),
             public_ports=tuple(ports),
             public_hosts=tuple(self.public(h) for h in role.hosts),
             edge=edge,
             fastly_origin=role.fastly_origin,
             egress=tuple(egress),
-            extra_tags=(self.database_client_tag,) if role.database else (),
+            extra_tags=tuple(extra_tags),
         )
         vm = VmService(
             f"{dc.name}-{role.key}",
@@ -267,8 +353,11 @@ class Estate:
             do_provider=self.providers.digitalocean,
             aws_provider=self.providers.aws,
             fastly_provider=self.providers.fastly,
+            tag_resources=[self.tag(t) for t in rule_tags],
             opts=pulumi.ResourceOptions(parent=parent),
         )
+        if isinstance(parent, DatacenterSite):
+            parent.assign(vm.project_urns)
         self.services[role.key] = vm
         self.origin_certificates[role.key] = self.certificate_name(role)
         self.monitors(
@@ -276,7 +365,16 @@ class Estate:
             role.key,
             dc.name,
             http=[HttpCheck(h.host) for h in args.public_hosts],
-            tcp=[TcpCheck(args.host_name(1), port) for _, port in role.tcp_checks],
+            # A single-server role's host was <key>-1 before psf-salt's names (mail-1.ams1 -> mail.ams1).
+            tcp=[
+                TcpCheck(
+                    # Checked where others reach it: the reserved address's name, if it has one.
+                    args.reserved_host_name(1) or args.host_name(1),
+                    port,
+                    previous_hosts=() if numbered else (f"{role.key}-1.{dc.name}.{self.internal.name}",),
+                )
+                for _, port in role.tcp_checks
+            ],
             on_droplets=True,
         )
         return vm
@@ -315,7 +413,8 @@ class Estate:
                 notify_handles=s.notify_handles,
                 page_on_call=s.page_on_call,
                 pagerduty_handle=s.pagerduty_handle if s.page_on_call else None,
-                host_scope=(f"service:{key}", f"environment:{s.environment.value}") if on_droplets else (),
+                # The tags psf-salt's Datadog state gives the agent (psf_salt.datadog_tags, the droplets' grain).
+                host_scope=(f"service:{key}", f"env:{s.environment.value}") if on_droplets else (),
                 host_thresholds=HostThresholds() if on_droplets else None,
                 extra_tags=owner_tags(entry),
                 metric_alerts=tuple(metrics),

@@ -151,17 +151,24 @@ def _senders(settings: Settings) -> dict[str, MailSenders]:
     return senders
 
 
-def domain_mail(settings: Settings, domain: str, mail_hosts: tuple[str, ...]) -> MailSettings:
-    """SPF, DKIM and DMARC of a public domain (prod name) in this stack."""
+def domain_mail(
+    settings: Settings, domain: str, mail_hosts: tuple[str, ...], sending_hosts: tuple[str, ...] = ()
+) -> MailSettings:
+    """SPF, DKIM and DMARC of a public domain (prod name) in this stack.
+
+    ``sending_hosts`` are the MX servers' own names, which python.org's mail leaves from when the MX targets
+    name other addresses (reserved ones, which carry no reverse DNS and send nothing).
+    """
     senders = _senders(settings).get(domain)
     rua = (f"dmarc-reports@{settings.public_domain(MAIL_DOMAIN)}",) if domain == MAIL_DOMAIN else ()
     if senders is None:
         return MailSettings.no_mail(rua=rua)
     mx = tuple(MxHost(host, 10) for host in mail_hosts) if domain == MAIL_DOMAIN else ()
+    own = sending_hosts if domain == MAIL_DOMAIN else ()
     return MailSettings(
         mx=mx,
         spf_includes=senders.includes,
-        spf_a=senders.hosts,
+        spf_a=tuple(dict.fromkeys((*senders.hosts, *own))),
         spf_ip4=senders.ipv4,
         spf_ip6=senders.ipv6,
         spf_mx=True,
@@ -239,11 +246,16 @@ def _holder(domain: str, zones: Mapping[str, DnsZone]) -> tuple[DnsZone, str]:
 
 
 def build_zones(
-    settings: Settings, providers: Providers, parent: pulumi.Resource, mail_hosts: tuple[str, ...]
+    settings: Settings,
+    providers: Providers,
+    parent: pulumi.Resource,
+    mail_hosts: tuple[str, ...],
+    sending_hosts: tuple[str, ...] = (),
 ) -> Zones:
     """Every public zone plus the internal one, and the delegations that make them resolve.
 
-    ``mail_hosts`` are the internal names of the Postfix servers, which receive python.org's mail.
+    ``mail_hosts`` are the MX targets, the names python.org's mail is delivered to; ``sending_hosts`` the
+    Postfix servers' own names, which it is sent from.
     """
     opts = pulumi.ResourceOptions(parent=parent)
     caa = CaaPolicy(issuers=CAA_ISSUERS, iodef=INFRA_CONTACT)
@@ -288,7 +300,7 @@ def build_zones(
                 domain=domain if is_internal else settings.public_domain(domain),
                 records=() if is_internal else _tracker_records(domain),
                 caa=caa,
-                mail=internal_mail() if is_internal else domain_mail(settings, domain, mail_hosts),
+                mail=internal_mail() if is_internal else domain_mail(settings, domain, mail_hosts, sending_hosts),
                 dnssec=settings.dnssec,
                 delegation_set_id=main_set.delegation_set_id if main_set else None,
                 delegated_by=REGISTRAR if settings.is_prod else None,

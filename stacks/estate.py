@@ -2,7 +2,8 @@
 
 Order matters only where one part feeds another: zones first (every host name goes in one), then sfo1,
 whose mirror is the fallback origin for nyc1 and PyPI, then nyc1, whose downloads servers are
-www.python.org's /ftp/ origin, then ams1, then the global edge.
+www.python.org's /ftp/ origin, then ams1, then the global edge, and last each datacenter's project
+assignment, which needs everything in the datacenter to exist.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ def build(settings: Settings) -> Estate:
     global_parent = edge.GlobalEdge()
     enabled = {dc.name for dc in settings.datacenters}
     mail_hosts = ams1.mail_hosts(settings) if "ams1" in enabled else ()
-    dns = build_zones(settings, providers, global_parent, mail_hosts)
-    estate = Estate(settings, providers, dns.zones, edge.build_logging(settings, providers, global_parent))
+    senders = ams1.mail_senders(settings) if "ams1" in enabled else ()
+    dns = build_zones(settings, providers, global_parent, mail_hosts, senders)
+    logging = edge.build_logging(settings, providers, global_parent)
+    estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent)
     build_dnssec_monitors(estate, global_parent)
 
     sites = {dc.name: DatacenterSite(dc, settings, providers) for dc in settings.datacenters}
@@ -34,22 +37,34 @@ def build(settings: Settings) -> Estate:
     if "ams1" in sites:
         ams1.build(sites["ams1"], estate)
     edge.build(estate, global_parent, downloads=downloads, mirror=mirror)
+    # Last, once every droplet, volume, database and address of a datacenter exists.
+    for site in sites.values():
+        site.assign_to_project()
 
     pulumi.export("environment", settings.environment.value)
     pulumi.export("vpcs", {name: site.vpc.id for name, site in sites.items()})
     for key, value in dns.outputs().items():
         pulumi.export(key, value)
     pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
-    # The real addresses behind the droplets' DNS records and Fastly backends: `make verify` checks them.
-    pulumi.export(
-        "droplet_addresses",
-        {
-            host: {"ipv4": droplet.ipv4_address, "ipv6": droplet.ipv6_address}
-            for vm in estate.services.values()
-            for host, droplet in zip(vm.host_names, vm.droplets, strict=True)
-        },
-    )
+    pulumi.export("droplet_addresses", droplet_addresses(estate))
+    pulumi.export("salt_master", settings.salt_master)
     return estate
+
+
+def droplet_addresses(estate: Estate) -> dict[str, dict[str, pulumi.Output[str]]]:
+    """The real addresses behind the droplets' DNS records and Fastly backends, by host: `make verify` checks them.
+
+    A droplet with a reserved address has it as ``reserved_ipv4``: its public names and edge use that one.
+    """
+    addresses: dict[str, dict[str, pulumi.Output[str]]] = {}
+    for vm in estate.services.values():
+        reserved = [r.ip_address for r in vm.reserved_ips]
+        for n, (host, droplet) in enumerate(zip(vm.host_names, vm.droplets, strict=True)):
+            entry = {"ipv4": droplet.ipv4_address, "ipv6": droplet.ipv6_address}
+            if reserved:
+                entry["reserved_ipv4"] = reserved[n]
+            addresses[host] = entry
+    return addresses
 
 
 def main() -> None:

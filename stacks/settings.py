@@ -51,8 +51,17 @@ class Environment(StrEnum):
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where a PSF datacenter is: its short name, the DigitalOcean region behind it and its nearest Fastly shield."""
+
+    name: str
+    region: Region
+    shield_pop: str
+
+
+@dataclass(frozen=True)
 class Datacenter:
-    """A PSF datacenter: its short name, the DigitalOcean region behind it and its nearest Fastly shield."""
+    """A PSF datacenter as one stack deploys it: its location and the private range of its VPC in this stack."""
 
     name: str
     region: Region
@@ -61,13 +70,26 @@ class Datacenter:
 
 
 # The PSF's datacenter names map onto DigitalOcean regions (seed 000). Shield POPs are the Fastly POPs
-# nearest each region, so a cache miss crosses the ocean at most once; VPC ranges must not overlap so the
-# datacenters can be peered later.
-DATACENTERS: Final[Mapping[str, Datacenter]] = {
-    "ams1": Datacenter("ams1", Region.AMS3, "amsterdam-nl", "10.110.0.0/20"),
-    "nyc1": Datacenter("nyc1", Region.NYC3, "lga-ny-us", "10.120.0.0/20"),
-    "sfo1": Datacenter("sfo1", Region.SFO2, "sjc-ca-us", "10.130.0.0/20"),
+# nearest each region, so a cache miss crosses the ocean at most once. VPC ranges are per stack
+# (``vpcRanges``): prod and staging share one DigitalOcean account, which refuses overlapping ranges.
+DATACENTERS: Final[Mapping[str, Location]] = {
+    "ams1": Location("ams1", Region.AMS3, "amsterdam-nl"),
+    "nyc1": Location("nyc1", Region.NYC3, "lga-ny-us"),
+    "sfo1": Location("sfo1", Region.SFO2, "sjc-ca-us"),
 }
+# The Salt master every droplet bootstraps against runs here (psf-salt: salt*.nyc1.psf.io).
+SALT_MASTER_DATACENTER: Final = "nyc1"
+
+# DigitalOcean's rules for a VPC's ip_range. The provider docs (terraform-provider-digitalocean
+# docs/resources/vpc.md): RFC 1918 private addresses only, no larger than /16 nor smaller than /24, no overlap
+# with another network of the account (the range cannot change later: ip_range is ForceNew). DigitalOcean's
+# "How to Plan Your Custom VPC Network" (docs.digitalocean.com/products/networking/vpc/concepts/plan-your-network/)
+# reserves ranges for its own services (DOKS and internal use), which a custom VPC may not use.
+RFC1918: Final = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+DIGITALOCEAN_RESERVED: Final = tuple(
+    ipaddress.IPv4Network(n) for n in ("10.244.0.0/16", "10.245.0.0/16", "10.246.0.0/24", "10.229.0.0/16")
+)
+VPC_PREFIXES: Final = range(16, 25)
 
 DATADOG_SITES: Final = frozenset(
     {"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ddog-gov.com"}
@@ -95,6 +117,10 @@ _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/psf-infra/[A-Za-z0-9][A-Z
 _SPF_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 # RFC 7208 4.6.4; the mail domain's own `mx` term costs one more.
 SPF_LOOKUP_LIMIT: Final = 10
+_VPC_RANGE = re.compile(r"^([a-z0-9]+)=(.+)$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SALT_VERSION = re.compile(r"^3[0-9]{3}(\.[0-9]{1,2})?$")
+_BOOTSTRAP_VERSION = re.compile(r"^v20[0-9]{2}\.[0-9]{2}\.[0-9]{2}$")
 
 
 @dataclass(frozen=True)
@@ -168,6 +194,9 @@ class Settings:
     ssh_keys: tuple[str, ...]
     admin_cidrs: tuple[str, ...]
     salt_master: str
+    salt_version: str
+    salt_bootstrap_version: str
+    salt_bootstrap_sha256: str
     protect: bool
     backups: bool
     page_on_call: bool
@@ -232,6 +261,11 @@ class Settings:
         if host != zone and not host.endswith("." + zone):
             raise ValueError(f"{host!r} is not inside zone {zone!r}")
         return host[: len(host) - len(zone)] + self.public_domain(zone)
+
+    @property
+    def salt_bootstrap_url(self) -> str:
+        """Where droplets fetch the pinned Salt bootstrap script (a release asset, never ``latest``)."""
+        return f"https://github.com/saltstack/salt-bootstrap/releases/download/{self.salt_bootstrap_version}/bootstrap-salt.sh"
 
     def physical_name(self, *parts: str) -> str:
         """A globally unique physical name (bucket, Fastly service, monitor): the stack's prefix plus parts."""
@@ -514,6 +548,54 @@ def _delegation(
     return (), delegation_stack
 
 
+def _vpc_ranges(key: str, entries: tuple[str, ...], enabled: tuple[str, ...]) -> dict[str, str]:
+    """``name=cidr`` entries as {datacenter: range}, each a range DigitalOcean accepts, none overlapping."""
+    ranges: dict[str, ipaddress.IPv4Network] = {}
+    for entry in entries:
+        match = _VPC_RANGE.match(entry)
+        if not match:
+            raise SettingsError(key, entry, 'must be "datacenter=range" entries, e.g. "nyc1=10.120.0.0/20"')
+        name, cidr = match.groups()
+        _choice(key, name, DATACENTERS)
+        if name in ranges:
+            raise SettingsError(key, entry, f"must give {name} one range only")
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            raise SettingsError(key, entry, "must give an IPv4 range in CIDR notation with no host bits set") from None
+        if not any(network.subnet_of(private) for private in RFC1918):
+            raise SettingsError(key, entry, "must be a private range (RFC 1918: 10/8, 172.16/12 or 192.168/16)")
+        if network.prefixlen not in VPC_PREFIXES:
+            raise SettingsError(key, entry, "must be from /16 to /24, the VPC sizes DigitalOcean accepts")
+        if reserved := [str(r) for r in DIGITALOCEAN_RESERVED if network.overlaps(r)]:
+            raise SettingsError(key, entry, f"must not overlap {', '.join(reserved)}, which DigitalOcean reserves")
+        if clash := [other for other, used in ranges.items() if network.overlaps(used)]:
+            raise SettingsError(key, entry, f"must not overlap {clash[0]}'s {ranges[clash[0]]} (one account)")
+        ranges[name] = network
+    if missing := [name for name in enabled if name not in ranges]:
+        raise SettingsError(
+            key, list(entries), f"must give a range for every datacenter deployed; missing {missing[0]}"
+        )
+    return {name: str(network) for name, network in ranges.items()}
+
+
+def _salt_master(key: str, value: str, internal_domain: str) -> str:
+    """The master's name: ``salt<...>.nyc1.<internalDomain>`` (``salt`` when empty), the host the estate creates."""
+    if not value:
+        return f"salt.{SALT_MASTER_DATACENTER}.{internal_domain}"
+    _hostname(key, value)
+    label, _, rest = value.partition(".")
+    expected = f"{SALT_MASTER_DATACENTER}.{internal_domain}"
+    if rest != expected or not label.startswith("salt"):
+        raise SettingsError(
+            key,
+            value,
+            f"must be salt<suffix>.{expected}: this stack's own master, which the estate creates in "
+            f"{SALT_MASTER_DATACENTER} and psf-salt's salt-master role (salt*.nyc1.psf.io) recognises",
+        )
+    return value
+
+
 def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, ConfigKey] | None = None) -> Settings:
     """Validate raw config (``{key: value}``, unnamespaced) into Settings, or raise one SettingsError.
 
@@ -536,6 +618,14 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     dc_names = read.strings("datacenters", min_items=1)
     for name in dc_names:
         _choice("datacenters", name, DATACENTERS)
+    if SALT_MASTER_DATACENTER not in dc_names:
+        raise SettingsError(
+            "datacenters",
+            list(dc_names),
+            f"must include {SALT_MASTER_DATACENTER}, where the Salt master every droplet bootstraps against runs",
+        )
+    vpc_ranges = _vpc_ranges("vpcRanges", read.strings("vpcRanges", min_items=1), dc_names)
+    internal_domain = _hostname("internalDomain", read.string("internalDomain"))
 
     domain_suffix = read.string("domainSuffix")
     if domain_suffix:
@@ -615,6 +705,22 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "required in prod: the PEM of the PSF CA that issues the droplet origins' certificates "
             "(psf-salt docs/services/cdn.rst); without it Fastly cannot verify them and answers 503",
         )
+    salt_version = read.string("saltVersion")
+    if not _SALT_VERSION.match(salt_version):
+        raise SettingsError("saltVersion", salt_version, "must be a Salt release such as 3006 or 3006.9")
+    bootstrap_version = read.string("saltBootstrapVersion")
+    if not _BOOTSTRAP_VERSION.match(bootstrap_version):
+        raise SettingsError(
+            "saltBootstrapVersion", bootstrap_version, "must be a salt-bootstrap release tag such as v2025.02.24"
+        )
+    bootstrap_sha256 = read.string("saltBootstrapSha256").lower()
+    if not _SHA256.match(bootstrap_sha256):
+        raise SettingsError(
+            "saltBootstrapSha256",
+            bootstrap_sha256,
+            f"must be the 64 hexadecimal digits of the SHA-256 of bootstrap-salt.sh {bootstrap_version} "
+            "(`sha256sum bootstrap-salt.sh`)",
+        )
 
     database_size = read.string("databaseSize")
     if not _DB_SIZE.match(database_size):
@@ -622,14 +728,16 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "databaseSize", database_size, "must be a managed database size slug such as db-s-2vcpu-4gb"
         )
 
-    internal_domain = _hostname("internalDomain", read.string("internalDomain"))
     delegated_domains, delegation_stack = _delegation(environment, stack, domain_suffix, internal_domain, read)
 
     return Settings(
         stack=stack,
         environment=environment,
         name_prefix=name_prefix,
-        datacenters=tuple(DATACENTERS[name] for name in dc_names),
+        datacenters=tuple(
+            Datacenter(loc.name, loc.region, loc.shield_pop, vpc_ranges[loc.name])
+            for loc in (DATACENTERS[name] for name in dc_names)
+        ),
         internal_domain=internal_domain,
         domain_suffix=domain_suffix,
         droplet_image=droplet_image,
@@ -641,7 +749,10 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         replicas=read.integer("replicas", 1, 5),
         ssh_keys=ssh_keys,
         admin_cidrs=tuple(_admin_cidr("adminCidrs", cidr) for cidr in read.strings("adminCidrs", min_items=1)),
-        salt_master=_hostname("saltMaster", read.string("saltMaster")),
+        salt_master=_salt_master("saltMaster", read.string("saltMaster"), internal_domain),
+        salt_version=salt_version,
+        salt_bootstrap_version=bootstrap_version,
+        salt_bootstrap_sha256=bootstrap_sha256,
         protect=protect,
         backups=read.boolean("backups"),
         page_on_call=page_on_call,

@@ -21,6 +21,7 @@ BACKUP = WebRole(
     stateful=True,
     ssh_from_estate=True,
     volumes=(Volume("backups", 1000),),
+    salt_role="backup-server",
 )
 MIRROR = WebRole(
     key="mirror",
@@ -29,6 +30,7 @@ MIRROR = WebRole(
     behind_fastly=False,
     fastly_origin=True,
     volumes=(Volume("mirror", 500),),
+    # psf-salt has no role for the static mirror yet: its host gets the states every host gets.
 )
 # Probed often, as PyPI's Mirror backend is, so the fallback is known good before it is needed. Not its
 # /last-modified page: like every PSF host it refuses requests without the origin token except HAProxy's
@@ -43,7 +45,7 @@ def build(site: DatacenterSite, estate: Estate) -> MirrorOrigin:
     backup_role = BACKUP
     if not estate.settings.is_prod:
         # Staging backs up nothing that matters; a small disk keeps the copy cheap.
-        backup_role = dataclasses.replace(BACKUP, volumes=(Volume("backups", 20),))
+        backup_role = dataclasses.replace(BACKUP, volumes=(dataclasses.replace(BACKUP.volumes[0], size_gib=20),))
     estate.vm_service(site, site.dc, site.vpc.id, backup_role, MirrorOrigin(None))
     mirror = estate.vm_service(site, site.dc, site.vpc.id, MIRROR, MirrorOrigin(None))
     origin = estate.psf_origin(

@@ -25,11 +25,13 @@ from components.edge import (
     PublicHost,
 )
 from components.vm_service import (
+    BOOTSTRAP_PATH,
     EXTERNAL_ORIGIN_TYPE,
     VM_SERVICE_TYPE,
     ExternalOriginArgs,
     ExternalOriginService,
     PublicPort,
+    SaltBootstrap,
     VmEdge,
     VmService,
     VmServiceArgs,
@@ -59,6 +61,11 @@ ADMINS = ("198.51.100.0/24", "2001:db8::/32")
 VPC_CIDR = "10.120.0.0/20"
 TARGET = FastlyDnsTarget(cname="dualstack.x.map.fastly.net")
 SALT_MASTER = "salt.nyc1.infra.example.net"
+BOOTSTRAP = SaltBootstrap(
+    script_url="https://github.com/saltstack/salt-bootstrap/releases/download/v2025.02.24/bootstrap-salt.sh",
+    script_sha256="a0e3a58fc6358a7c6f708ee4910229e72fbdab7161819514b0696146a2edb62d",
+    salt_version="3006",
+)
 TOKEN = "origin-token-0123456789"
 
 MIRROR = Origin(
@@ -92,6 +99,7 @@ def base_args(**overrides: Any) -> VmServiceArgs:
         "admin_cidrs": ADMINS,
         "internal_zone": INTERNAL,
         "salt_master": SALT_MASTER,
+        "salt_bootstrap": BOOTSTRAP,
     }
     values.update(overrides)
     return VmServiceArgs(**values)
@@ -306,21 +314,18 @@ def test_cloud_init_hands_the_host_to_salt(direct: Recording) -> None:
     text = droplet.inputs["userData"]
     assert text.startswith("#cloud-config\n")
     document = yaml.safe_load(text)
-    files = {f["path"]: yaml.safe_load(f["content"]) for f in document["write_files"]}
-    assert files["/etc/salt/minion.d/master.conf"] == {
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    # Without minion_ids the minion is named after its host; without datadog_tags no grains file is written.
+    assert yaml.safe_load(files["/etc/salt/minion.d/master.conf"]) == {
         "master": SALT_MASTER,
         "id": "pythontest-1.nyc1.infra.example.net",
     }
-    assert files["/etc/salt/grains"] == {
-        "role": "testhost",
-        "roles": ["testhost"],
-        "datacenter": "nyc1",
-        "environment": "prod",
-    }
+    assert "/etc/salt/grains" not in files
     assert document["fqdn"] == "pythontest-1.nyc1.infra.example.net"
-    bootstrap = document["runcmd"][-1]
-    assert bootstrap[:2] == ["sh", "/tmp/bootstrap-salt.sh"]
-    assert bootstrap[2:4] == ["-A", SALT_MASTER]
+    assert document["runcmd"] == [[BOOTSTRAP_PATH]]
+    script = files[BOOTSTRAP_PATH]
+    assert f"-A {SALT_MASTER} -i pythontest-1.nyc1.infra.example.net stable 3006" in script
+    assert BOOTSTRAP.script_sha256 in script
 
 
 def test_volumes_one_per_droplet_and_protected_when_asked(behind: Recording) -> None:

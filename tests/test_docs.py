@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from offline import docs
+from offline import docs, hosts
 from offline.recorder import PROJECT_ROOT, Recording
 from stacks.catalog import SERVICES
 
@@ -96,6 +96,23 @@ def test_committed_docs_are_current(prod: Recording, name: str, render: Any) -> 
         f"docs/{name} no longer matches the program: run `{REGENERATE}` and commit docs/ "
         "(with Graphviz installed, so docs/estate.svg is re-rendered too)"
     )
+
+
+def test_committed_hosts_page_is_current(prod: Recording, staging: Recording) -> None:
+    committed = (DOCS / hosts.HOSTS).read_text(encoding="utf-8")
+    assert committed == hosts.render_hosts(prod, staging), (
+        f"docs/{hosts.HOSTS} no longer matches the program: run `{REGENERATE}` and commit docs/"
+    )
+
+
+def test_hosts_page_shows_every_droplet_and_its_minion_id(prod: Recording, staging: Recording) -> None:
+    page = hosts.render_hosts(prod, staging)
+    for recording in (prod, staging):
+        for host in hosts.hosts(recording):
+            assert f"`{host.name}" in page, host.name
+            assert host.minion_id in page, host.minion_id
+    # The README sends a newcomer there.
+    assert "docs/hosts.md" in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_committed_svg_shows_every_node_of_the_dot(dot: str) -> None:

@@ -28,11 +28,15 @@ CERTIFICATE_NAMES = {"buildbot": "buildbot-master.psf.io", "speed": "codespeed.p
 
 
 def droplet_services(stack: Recording) -> dict[str, str]:
-    """Droplet IPv4 address -> the service key its tags name."""
-    return {
+    """Droplet IPv4 address (its own, or the reserved one assigned to it) -> the service key its tags name."""
+    services = {
         d.outputs["ipv4Address"]: next(t.split(":", 1)[1] for t in d.inputs["tags"] if t.startswith("service:"))
         for d in stack.of_type(DROPLET)
     }
+    by_id = {d.id: services[d.outputs["ipv4Address"]] for d in stack.of_type(DROPLET)}
+    for assignment in stack.of_type("digitalocean:index/reservedIpAssignment:ReservedIpAssignment"):
+        services[assignment.inputs["ipAddress"]] = by_id[str(int(assignment.inputs["dropletId"]))]
+    return services
 
 
 def backends(stack: Recording) -> list[tuple[Record, dict[str, object]]]:
@@ -60,8 +64,9 @@ def test_droplet_backends_check_the_role_certificate_against_the_psf_ca(stack: R
             assert "sslCaCert" not in backend
     # Every droplet of a service with its own edge, the mirror as docs' and PyPI's fallback, /ftp/'s downloads.
     names = [s.inputs["name"] for s in stack.of_type(SERVICE)]
-    fronted = [k for k in on_droplets.values() if any(n.endswith(f"-{k}") for n in names)]
-    assert checked == len(fronted) + 2 + list(on_droplets.values()).count("downloads")
+    keys = [on_droplets[d.outputs["ipv4Address"]] for d in stack.of_type(DROPLET)]
+    fronted = [k for k in keys if any(n.endswith(f"-{k}") for n in names)]
+    assert checked == len(fronted) + 2 + keys.count("downloads")
 
 
 def test_external_origins_keep_their_public_ca_checks(stack: Recording) -> None:

@@ -44,6 +44,8 @@ from policy.rules import (
     DB_FIREWALL,
     DB_REPLICA,
     DNS_RECORD,
+    DO_PROJECT,
+    DO_TAG,
     DROPLET,
     ENFORCEMENT_LEVELS,
     EXCEPTIONS,
@@ -53,7 +55,9 @@ from policy.rules import (
     FIREWALL,
     FIREWALL_WAIVERS,
     MONITOR,
+    PROJECT_RESOURCES,
     QUERY_LOG,
+    RESERVED_IP,
     RULES,
     RULES_BY_NAME,
     SPACES_BUCKET,
@@ -130,9 +134,13 @@ def estate(stack: str = "prod") -> list[Resource]:
             name,
             props | {"sshKeys": ["3b:16:bf"], "tags": tags},
             id=did,
-            outputs={"urn": f"do:droplet:{did}"},
+            outputs={"dropletUrn": f"do:droplet:{did}"},
             ignore_changes=("userData", "sshKeys"),
         )
+
+    def tag(name: str) -> str:
+        add(DO_TAG, f"tag-{name}", {"name": name})
+        return urn(stack, DO_TAG, f"tag-{name}")
 
     def rule(protocol: str, port: str, sources: list[str], key: str = "sourceAddresses") -> dict[str, Any]:
         return {"protocol": protocol, "portRange": port, key: sources} if port else {"protocol": protocol, key: sources}
@@ -140,6 +148,7 @@ def estate(stack: str = "prod") -> list[Resource]:
     def egress(protocol: str, port: str, destinations: list[str]) -> dict[str, Any]:
         return rule(protocol, port, destinations, "destinationAddresses")
 
+    web_tag, mail_tag, buildbot_tag = tag("psf-prod-web"), tag("psf-prod-mail"), tag("psf-prod-buildbot")
     droplet("web-1", "301", ["psf-prod-web"])
     add(
         FIREWALL,
@@ -154,6 +163,7 @@ def estate(stack: str = "prod") -> list[Resource]:
                 egress("tcp", "1-65535", ["10.10.0.0/16"]),
             ],
         },
+        dependencies=(web_tag,),
     )
     droplet("mail-1", "302", ["psf-prod-mail"])
     add(
@@ -165,6 +175,7 @@ def estate(stack: str = "prod") -> list[Resource]:
             "inboundRules": [rule("tcp", "25", ANYWHERE), rule("tcp", "22", ADMIN)],
             "outboundRules": [egress("tcp", "25", ANYWHERE)],
         },
+        dependencies=(mail_tag,),
     )
     droplet("pythontest-1", "303", [])
     add(
@@ -185,6 +196,7 @@ def estate(stack: str = "prod") -> list[Resource]:
             "tags": ["psf-prod-buildbot"],
             "inboundRules": [rule("tcp", "9020", ANYWHERE), rule("tcp", "443", FASTLY)],
         },
+        dependencies=(buildbot_tag,),
     )
 
     add(
@@ -200,9 +212,14 @@ def estate(stack: str = "prod") -> list[Resource]:
         },
         stateful=True,
         id="9c1d",
-        outputs={"urn": "do:dbaas:9c1d"},
+        outputs={"clusterUrn": "do:dbaas:9c1d"},
     )
-    add(DB_FIREWALL, "db-fw", {"clusterId": "9c1d", "rules": [{"type": "tag", "value": "psf-prod-web"}]})
+    add(
+        DB_FIREWALL,
+        "db-fw",
+        {"clusterId": "9c1d", "rules": [{"type": "tag", "value": "psf-prod-web"}]},
+        dependencies=(web_tag,),
+    )
     add(DB_REPLICA, "db-replica", {"clusterId": "9c1d", "name": "psf-prod-db-replica", "region": "nyc3"}, stateful=True)
     add(
         VOLUME,
@@ -210,6 +227,25 @@ def estate(stack: str = "prod") -> list[Resource]:
         {"name": "psf-prod-backups", "region": "sfo2", "size": 500.0, "description": "backups for backup-1"},
         stateful=True,
         ignore_changes=("description",),
+        outputs={"volumeUrn": "do:volume:5e1f"},
+    )
+    add(
+        RESERVED_IP,
+        "mail-ipv4",
+        {"region": "nyc3"},
+        stateful=True,
+        outputs={"ipAddress": "164.90.0.10", "reservedIpUrn": "do:reservedip:164.90.0.10"},
+    )
+    # The droplets', volume's and database's URNs are listed; the address's only by dependency, as at a
+    # preview, when a new address's URN is not known yet.
+    add(
+        PROJECT_RESOURCES,
+        "nyc1-project-resources",
+        {
+            "project": "4a1b",
+            "resources": [f"do:droplet:{n}" for n in (301, 302, 303, 304)] + ["do:volume:5e1f", "do:dbaas:9c1d"],
+        },
+        dependencies=(urn(stack, RESERVED_IP, "mail-ipv4"),),
     )
     add(VPC, "nyc1-vpc", {"name": f"psf-{stack}-nyc1", "region": "nyc3", "ipRange": "10.120.0.0/20"})
     add(VPC, "sfo1-vpc", {"name": f"psf-{stack}-sfo1", "region": "sfo2", "ipRange": "10.130.0.0/20"})
@@ -835,8 +871,51 @@ CASES = [
     Case(
         "firewall-with-6-tags",
         Edit("web-fw", "tags", ["psf-prod-web", "a", "b", "c", "d", "e"]),
-        {"do-firewall-limits": 1},
+        # The five new tags are no Tag resources either.
+        {"do-firewall-limits": 1, "do-firewall-tags-declared": 5},
     ),
+    # Projects: every droplet, volume, database and reserved address is in one.
+    Case("droplet-in-no-project", Edit("nyc1-project-resources", "resources.0"), {"do-resource-in-project": 1}),
+    Case(
+        "address-neither-listed-nor-depended-on",
+        Edit("nyc1-project-resources", "@dependencies", ()),
+        {"do-resource-in-project": 1},
+    ),
+    Case("project-resources-removed", Edit("nyc1-project-resources"), {"do-resource-in-project": 7}),
+    Case(
+        "project-own-resources-count",
+        (
+            Edit("nyc1-project-resources"),
+            Add(
+                DO_PROJECT,
+                "nyc1-project",
+                {
+                    "name": "psf-prod-nyc1",
+                    "resources": [f"do:droplet:{n}" for n in (301, 302, 303, 304)]
+                    + ["do:volume:5e1f", "do:dbaas:9c1d", "do:reservedip:164.90.0.10"],
+                },
+            ),
+        ),
+        {},
+    ),
+    # Tags: a firewall names only tags the stack creates, and waits for them.
+    Case("tag-not-a-resource", Edit("tag-psf-prod-web"), {"do-firewall-tags-declared": 2}),
+    Case("firewall-before-its-tag", Edit("mail-fw", "@dependencies", ()), {"do-firewall-tags-declared": 1}),
+    Case(
+        "egress-to-an-undeclared-tag",
+        Edit(
+            "web-fw",
+            "outboundRules.3",
+            {"protocol": "tcp", "portRange": "4505", "destinationTags": ["salt-master:psf-prod"]},
+        ),
+        {"do-firewall-tags-declared": 1},
+    ),
+    Case(
+        "inbound-from-an-undeclared-tag",
+        Edit("buildbot-fw", "inboundRules.2", {"protocol": "tcp", "portRange": "22", "sourceTags": ["backups"]}),
+        {"do-firewall-tags-declared": 1},
+    ),
+    Case("prod-address-unprotected", Edit("mail-ipv4", "@protect", False), {"stateful-protected-in-prod": 1}),
     Case(
         "firewall-with-51-rules",
         Edit(
@@ -1218,19 +1297,25 @@ def _program(*, open_ssh: bool, default_provider: bool) -> Callable[[], None]:
         do = digitalocean.Provider("do", token=pulumi.Output.secret("x"))
         opts = pulumi.ResourceOptions(provider=do)
         keep = pulumi.ResourceOptions(ignore_changes=["userData", "sshKeys"])
-        digitalocean.Droplet(
+        # The tag as a resource, named through its output: droplet and firewall depend on it.
+        tag = digitalocean.Tag("tag-web", name="web", opts=opts)
+        droplet = digitalocean.Droplet(
             "web-1",
             image="ubuntu-24-04-x64",
             size="s-1vcpu-1gb",
             region="nyc3",
             ssh_keys=["3b:16"],
-            tags=["web"],
+            tags=[tag.name],
             opts=keep if default_provider else pulumi.ResourceOptions.merge(opts, keep),
+        )
+        project = digitalocean.Project("nyc1-project", name="psf-test-nyc1", opts=opts)
+        digitalocean.ProjectResources(
+            "nyc1-project-resources", project=project.id, resources=[droplet.droplet_urn], opts=opts
         )
         digitalocean.Firewall(
             "web-fw",
             name="psf-test-web",
-            tags=["web"],
+            tags=[tag.name],
             inbound_rules=[
                 digitalocean.FirewallInboundRuleArgs(
                     protocol="tcp", port_range="22", source_addresses=["0.0.0.0/0"] if open_ssh else ADMIN

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
+import re
 from functools import cache
 from typing import Any
 
@@ -92,7 +94,11 @@ SIZE = (["s-1vcpu-1gb", "s-4vcpu-8gb", "c-4"], ["s-1vcpu-1g", "huge", "", "S-1VC
 CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "environment": (["staging"], ["production", "", "Staging", "test"]),
     "namePrefix": (["psf-staging", "ab1"], ["", "PSF", "1abc", "ab", "x" * 25, "psf_staging", "psf-"]),
-    "datacenters": ([["nyc1"], ["ams1", "nyc1", "sfo1"], '["sfo1"]'], [["nyc2"], [], ["nyc1", "nyc1"], "nyc1", [1]]),
+    # nyc1 holds the Salt master; ranges for datacenters a stack does not deploy are allowed.
+    "datacenters": (
+        [["nyc1"], ["ams1", "nyc1", "sfo1"], '["sfo1", "nyc1"]'],
+        [["nyc2"], [], ["nyc1", "nyc1"], "nyc1", [1], ["sfo1"], ["ams1", "sfo1"]],
+    ),
     # Outside prod the internal zone is a child of the stack's one delegated zone, domainSuffix.
     "internalDomain": (
         ["int.staging.psf.io", "hosts.staging.psf.io"],
@@ -112,7 +118,55 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
         [["140.211.10.0/24"], ["2605:bc80:3010::/48", "192.0.2.7/32"]],
         [["0.0.0.0/0"], ["::/0"], ["10.0.0.1/24"], ["banana"], [], "140.211.10.0/24"],
     ),
-    "saltMaster": (["salt.nyc1.psf.io"], ["", "salt", "SALT.psf.io"]),
+    "saltMaster": (
+        ["", "salt.nyc1.int.staging.psf.io", "salt-2.nyc1.int.staging.psf.io"],
+        [
+            "salt",
+            "SALT.psf.io",
+            "salt.nyc1.psf.io",
+            "master.nyc1.int.staging.psf.io",
+            "salt.ams1.int.staging.psf.io",
+            "salt.nyc1.int.staging.psf.io.example.org",
+        ],
+    ),
+    "vpcRanges": (
+        [
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.230.0.0/20"],
+            ["ams1=192.168.0.0/24", "nyc1=172.16.0.0/16", "sfo1=10.10.0.0/20"],
+            '["ams1=10.1.0.0/20", "nyc1=10.2.0.0/20", "sfo1=10.3.0.0/20"]',
+        ],
+        [
+            [],
+            ["nyc1=10.220.0.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=8.8.0.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.220.8.0/21"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.244.0.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.229.16.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.0.0.0/12"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.230.0.0/25"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.230.0.1/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=fd00::/64"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "lon1=10.230.0.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "nyc1=10.230.0.0/20"],
+            ["ams1 10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.230.0.0/20"],
+            "nyc1=10.220.0.0/20",
+        ],
+    ),
+    "saltVersion": (["3006", "3006.9", "3007.1"], ["", "latest", "3006.x", "2019.2", "3006.9.1"]),
+    "saltBootstrapVersion": (["v2025.02.24", "v2024.12.12"], ["", "latest", "2025.02.24", "v2025.2.24", "stable"]),
+    "saltBootstrapSha256": (
+        [
+            "a0e3a58fc6358a7c6f708ee4910229e72fbdab7161819514b0696146a2edb62d",
+            "A0E3A58FC6358A7C6F708EE4910229E72FBDAB7161819514B0696146A2EDB62D",
+        ],
+        [
+            "",
+            "a0e3a58f",
+            "a0e3a58fc6358a7c6f708ee4910229e72fbdab7161819514b0696146a2edb62d0",
+            "g" * 64,
+            "sha256:" + "0" * 64,
+        ],
+    ),
     "protect": BOOLEAN,
     "backups": BOOLEAN,
     "pageOnCall": ([False, "false"], [True, "true", "maybe"]),
@@ -402,3 +456,75 @@ def test_cryptography_is_imported_only_to_check_a_ca() -> None:
     code = "import sys, stacks.estate; print('cryptography' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+# --- one DigitalOcean account, many stacks ----------------------------------------------------------------
+
+
+def committed_stacks() -> list[str]:
+    """Every stack file in the repository (Pulumi.<stack>.yaml)."""
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+
+
+def vpc_overlaps(stacks: dict[str, Settings]) -> list[str]:
+    """Every pair of VPC ranges, in different stacks, that overlap: DigitalOcean refuses the second one."""
+    ranges = [
+        (stack, dc.name, ipaddress.ip_network(dc.vpc_cidr)) for stack, s in stacks.items() for dc in s.datacenters
+    ]
+    return [
+        f"{a_stack} {a_dc} {a} overlaps {b_stack} {b_dc} {b}"
+        for i, (a_stack, a_dc, a) in enumerate(ranges)
+        for b_stack, b_dc, b in ranges[i + 1 :]
+        if a_stack != b_stack and a.overlaps(b)
+    ]
+
+
+def test_no_two_committed_stacks_share_a_vpc_range() -> None:
+    stacks = {stack: parse_settings(stack, base(stack)) for stack in committed_stacks()}
+    assert {"prod", "staging"} <= set(stacks)
+    assert vpc_overlaps(stacks) == []
+
+
+def test_a_stack_that_copies_anothers_ranges_is_caught() -> None:
+    prod = parse_settings("prod", base("prod"))
+    copied = [f"{dc.name}={dc.vpc_cidr}" for dc in prod.datacenters]
+    staging = parse_settings("staging", base("staging") | {"vpcRanges": copied})
+    assert len(vpc_overlaps({"prod": prod, "staging": staging})) == 3
+    # A range inside another stack's counts too.
+    inside = ["ams1=10.1.0.0/20", "nyc1=10.2.0.0/20", "sfo1=10.130.8.0/24"]
+    other = parse_settings("staging", base("staging") | {"vpcRanges": inside})
+    assert vpc_overlaps({"prod": prod, "staging": other}) == [
+        "prod sfo1 10.130.0.0/20 overlaps staging sfo1 10.130.8.0/24"
+    ]
+
+
+def test_vpc_range_errors_say_what_digitalocean_refuses() -> None:
+    ranges = ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20"]
+    for value, expected in (
+        ("sfo1=10.244.0.0/20", "which DigitalOcean reserves"),
+        ("sfo1=10.220.8.0/24", "must not overlap nyc1's 10.220.0.0/20"),
+        ("sfo1=8.8.0.0/20", "RFC 1918"),
+        ("sfo1=10.0.0.0/12", "from /16 to /24"),
+    ):
+        with pytest.raises(SettingsError, match=re.escape(expected)):
+            parse_settings("staging", base("staging") | {"vpcRanges": [*ranges, value]})
+    with pytest.raises(SettingsError, match="missing sfo1"):
+        parse_settings("staging", base("staging") | {"vpcRanges": ranges})
+
+
+def test_the_salt_master_is_named_after_the_internal_domain_unless_set() -> None:
+    staging = parse_settings("staging", base("staging"))
+    assert staging.salt_master == "salt.nyc1.int.staging.psf.io"
+    assert parse_settings("prod", base("prod")).salt_master == "salt.nyc1.psf.io"
+    moved = base("staging") | {"internalDomain": "hosts.staging.psf.io"}
+    assert parse_settings("staging", moved).salt_master == "salt.nyc1.hosts.staging.psf.io"
+
+
+def test_the_bootstrap_is_pinned_to_a_release_and_its_checksum() -> None:
+    settings = parse_settings("staging", base("staging"))
+    assert settings.salt_bootstrap_url == (
+        "https://github.com/saltstack/salt-bootstrap/releases/download/v2025.02.24/bootstrap-salt.sh"
+    )
+    assert "latest" not in settings.salt_bootstrap_url
+    with pytest.raises(SettingsError, match="psf-infra:saltBootstrapSha256 = 'abc' is invalid: must be the 64"):
+        parse_settings("staging", base("staging") | {"saltBootstrapSha256": "abc"})

@@ -43,11 +43,11 @@ def test_staging_zones_are_not_expected_to_be_signed(staging: Recording) -> None
 
 def test_records_expect_the_deployed_droplet_address_not_the_mock(prod: Recording) -> None:
     outputs = json.loads(json.dumps(prod.stack_outputs))
-    outputs["droplet_addresses"]["mail-1.ams1.psf.io"]["ipv4"] = "203.0.113.25"
+    outputs["droplet_addresses"]["mail.ams1.psf.io"]["ipv4"] = "203.0.113.25"
     expected = expectations(prod, outputs)
-    mail_a = next(r for r in expected.records if r.name == "mail-1.ams1.psf.io" and r.type == "A")
+    mail_a = next(r for r in expected.records if r.name == "mail.ams1.psf.io" and r.type == "A")
     assert mail_a.values == ("203.0.113.25",)
-    droplet = next(d for d in expected.droplets if d.host == "mail-1.ams1.psf.io")
+    droplet = next(d for d in expected.droplets if d.host == "mail.ams1.psf.io")
     assert droplet.ipv4 == "203.0.113.25"
 
 
@@ -85,7 +85,8 @@ def test_droplets_know_which_origin_ports_their_firewall_opens_and_whom_they_ser
     assert [(u.service, u.host_header, u.tls_name) for u in uses] == [
         ("psf-prod-docs", "docs.python.org", "docs.psf.io")
     ]
-    assert {m.host for m in prod_expected.mail} == {"mail-1.ams1.psf.io"}
+    # Mail is delivered to the MX target, the name of the mail host's reserved address.
+    assert {m.host for m in prod_expected.mail} == {"mx.ams1.psf.io"}
 
 
 def _record(type_: str, name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None = None) -> Record:

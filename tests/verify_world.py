@@ -55,10 +55,13 @@ WEB: Final = {
     "docs.python.org": {"/": 200},
     "mail.python.org": {"/": 200},
 }
-DROPLETS: Final = ("docs-1.nyc1.psf.io", "docs-2.nyc1.psf.io", "mail-1.ams1.psf.io")
-MAIL_HOST: Final = "mail-1.ams1.psf.io"
+DROPLETS: Final = ("docs-1.nyc1.psf.io", "docs-2.nyc1.psf.io", "mail.ams1.psf.io")
+MAIL_HOST: Final = "mail.ams1.psf.io"
+# The MX target: the name of the mail host's reserved address, where other servers deliver.
+MX_HOST: Final = "mx.ams1.psf.io"
+RESERVED_IP_ASSIGNMENT: Final = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 # The rows the tests select: the hosts above, their zones' apexes, the droplets behind them.
-ONLY: Final = (*WEB, "_dmarc.python.org", "psf.io", *DROPLETS)
+ONLY: Final = (*WEB, "_dmarc.python.org", "psf.io", *DROPLETS, MX_HOST)
 DNS_VARIANTS: Final = ("good", "missing-record", "wrong-target", "lame-delegation", "expired-signature")
 WEB_VARIANTS: Final = (
     "good",
@@ -87,6 +90,7 @@ def droplet_address(host: str) -> str:
 def outputs(recording: Recording) -> dict[str, Any]:
     """Stack outputs as ``pulumi stack output --json`` would print them for the world's deployment."""
     droplets = [r for r in recording.of_type("digitalocean:index/droplet:Droplet")]
+    reserved = {str(int(a.inputs["dropletId"])) for a in recording.of_type(RESERVED_IP_ASSIGNMENT)}
     addresses = {}
     for n, record in enumerate(sorted(droplets, key=lambda r: r.name), start=1):
         host = str(record.inputs["name"])
@@ -94,6 +98,9 @@ def outputs(recording: Recording) -> dict[str, Any]:
             "ipv4": droplet_address(host) if host in DROPLETS else f"127.0.41.{n}",
             "ipv6": f"2001:db8::{n:x}",
         }
+        if str(record.id) in reserved:
+            # Here the reserved address reaches the same stand-in host as the droplet's own.
+            addresses[host]["reserved_ipv4"] = addresses[host]["ipv4"]
     return {
         **{k: v for k, v in recording.stack_outputs.items() if k not in ("name_servers", "droplet_addresses")},
         # Every zone of the stack, as the real outputs list them; only ZONES are served here.
@@ -123,10 +130,16 @@ def zone_lines(recording: Recording, zone: str, world_outputs: Mapping[str, Any]
         str(r.outputs["zoneId"]) for r in recording.of_type("aws:route53/zone:Zone") if r.inputs["name"] == zone
     }
     mock = {}
+    hosts_by_id = {}
     for record in recording.of_type("digitalocean:index/droplet:Droplet"):
         real = world_outputs["droplet_addresses"][record.inputs["name"]]
         mock[record.outputs["ipv4Address"]] = real["ipv4"]
         mock[record.outputs["ipv6Address"]] = real["ipv6"]
+        hosts_by_id[str(record.id)] = record.inputs["name"]
+    # The reserved addresses the public names and the MX target's name point at.
+    for assignment in recording.of_type(RESERVED_IP_ASSIGNMENT):
+        host = hosts_by_id[str(int(assignment.inputs["dropletId"]))]
+        mock[assignment.inputs["ipAddress"]] = world_outputs["droplet_addresses"][host]["reserved_ipv4"]
     lines = []
     for record in recording.of_type("aws:route53/record:Record"):
         if str(record.inputs["zoneId"]) not in zone_ids:
@@ -410,7 +423,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         with contextlib.suppress(OSError):
-            self.wfile.write(b"220 mail-1.ams1.psf.io ESMTP Postfix (test world)\r\n")
+            self.wfile.write(b"220 mail.ams1.psf.io ESMTP Postfix (test world)\r\n")
             if self.rfile.readline(512).strip().upper() == b"QUIT":
                 self.wfile.write(b"221 2.0.0 Bye\r\n")
 
@@ -508,7 +521,7 @@ class WebFactory:
             args += ["--connect-to", f"{address}:443:127.0.0.1:{https_target}"]
             args += ["--connect-to", f"{address}:80:127.0.0.1:{self.closed_port}"]
         smtp_port = self.closed_port if variant == "smtp-closed" else smtp.server_address[1]
-        args += ["--connect-to", f"{MAIL_HOST}:25:127.0.0.1:{smtp_port}"]
+        args += ["--connect-to", f"{MX_HOST}:25:127.0.0.1:{smtp_port}"]
         return WebWorld(variant, servers, args)
 
     def stop(self) -> None:

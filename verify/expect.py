@@ -174,16 +174,26 @@ class Builder:
         # Computed values in the recording are mock values; map each back to what it stands for.
         self.mock_addresses: dict[str, tuple[str, str]] = {}
         self.computed: set[str] = set()
+        hosts_by_id: dict[str, str] = {}
         for record in self.recording.resources:
             for key, value in record.outputs.items():
                 if key not in record.inputs:
                     self.computed.update(_strings(value))
             if record.type == "digitalocean:index/droplet:Droplet":
                 host = _name(record.inputs.get("name", record.name))
+                hosts_by_id[str(record.id)] = host
                 for key, family in (("ipv4Address", "ipv4"), ("ipv6Address", "ipv6")):
                     mock = record.outputs.get(key)
                     if isinstance(mock, str):
                         self.mock_addresses[mock] = (host, family)
+        # A reserved address stands for its droplet: public names and Fastly use it; droplet_addresses has it.
+        for record in self.recording.resources:
+            if record.type == "digitalocean:index/reservedIpAssignment:ReservedIpAssignment":
+                droplet_id = record.inputs.get("dropletId")
+                key = str(int(droplet_id)) if isinstance(droplet_id, (int, float)) else str(droplet_id)
+                address = record.inputs.get("ipAddress")
+                if isinstance(address, str) and key in hosts_by_id:
+                    self.mock_addresses[address] = (hosts_by_id[key], "reserved_ipv4")
         addresses = self.outputs.get("droplet_addresses")
         self.addresses: Mapping[str, Any] = addresses if isinstance(addresses, Mapping) else {}
         self._missing: set[tuple[str, str]] = set()

@@ -43,6 +43,10 @@ FASTLY_SERVICE: Final = "fastly:index/serviceVcl:ServiceVcl"
 FASTLY_DICTIONARY_ITEMS: Final = "fastly:index/serviceDictionaryItems:ServiceDictionaryItems"
 FASTLY_SNIPPET_CONTENT: Final = "fastly:index/serviceDynamicSnippetContent:ServiceDynamicSnippetContent"
 VPC: Final = "digitalocean:index/vpc:Vpc"
+DO_PROJECT: Final = "digitalocean:index/project:Project"
+PROJECT_RESOURCES: Final = "digitalocean:index/projectResources:ProjectResources"
+RESERVED_IP: Final = "digitalocean:index/reservedIp:ReservedIp"
+DO_TAG: Final = "digitalocean:index/tag:Tag"
 SYNTHETICS_TEST: Final = "datadog:index/syntheticsTest:SyntheticsTest"
 MONITOR: Final = "datadog:index/monitor:Monitor"
 
@@ -71,7 +75,7 @@ BUCKET_WEBSITE: Final = _s3("BucketWebsiteConfiguration")
 PSF_ORIGIN_DOMAIN: Final = "psf.io"
 TOKEN_EXEMPT_PATHS: Final = ("/_haproxy_status",)
 
-STATEFUL_TYPES: Final = (ZONE, VOLUME, DB_CLUSTER, DB_REPLICA)
+STATEFUL_TYPES: Final = (ZONE, VOLUME, DB_CLUSTER, DB_REPLICA, RESERVED_IP)
 """Always stateful. Buckets are stateful when tagged (:data:`STATEFUL_TAG`)."""
 STATEFUL_TAG: Final = ("stateful", "true")
 STATIC_SITE_TAG: Final = ("static-site", "true")
@@ -87,9 +91,11 @@ class Resource:
     ``props`` are the inputs as the engine received them (camelCase wire names); ``outputs`` the state the
     provider returned, when known (IDs for cross-resource matching). ``retain_on_delete`` and ``custom`` are
     None where the adapter cannot see them (CrossGuard passes neither); ``ignore_changes`` lists the input
-    names (as the engine spells them) whose changes the program tells Pulumi to ignore. ``secrets_marked`` is True when
-    secret values appear as ``"[secret]"`` (recordings); CrossGuard hands policies plaintext with no mark of
-    secretness (pulumi/pulumi-policy#241), so secret checks report ``unverified`` there.
+    names (as the engine spells them) whose changes the program tells Pulumi to ignore; ``dependencies`` the
+    URNs of the resources it depends on (known at preview, when computed values are not).
+    ``secrets_marked`` is True when secret values appear as ``"[secret]"`` (recordings); CrossGuard hands
+    policies plaintext with no mark of secretness (pulumi/pulumi-policy#241), so secret checks report
+    ``unverified`` there.
     """
 
     type: str
@@ -104,6 +110,7 @@ class Resource:
     custom: bool | None = True
     secrets_marked: bool = True
     ignore_changes: tuple[str, ...] | None = ()
+    dependencies: tuple[str, ...] = ()
 
     @property
     def stack(self) -> str:
@@ -266,11 +273,6 @@ FIREWALL_WAIVERS: Final = (
     FirewallWaiver(
         "egress-smtp", "outbound", ("tcp",), ("25",), "*mail*",
         "Postfix delivers list mail to the recipients' mail servers anywhere on the internet.",
-    ),
-    FirewallWaiver(
-        "egress-salt", "outbound", ("tcp",), ("4505", "4506"), "*",
-        "Salt minions connect to the master's publish and return ports; the master is not provisioned by this "
-        "program, so its address cannot be named in the firewall.",
     ),
     FirewallWaiver(
         "icmp-out", "outbound", ("icmp",), ("",), "*",

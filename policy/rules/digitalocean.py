@@ -15,9 +15,13 @@ from policy.rules.base import (
     DB_CLUSTER,
     DB_FIREWALL,
     DB_REPLICA,
+    DO_PROJECT,
+    DO_TAG,
     DROPLET,
     FIREWALL,
     FIREWALL_WAIVERS,
+    PROJECT_RESOURCES,
+    RESERVED_IP,
     SPACES_BUCKET,
     VOLUME,
     VPC,
@@ -92,7 +96,7 @@ def _droplet_ssh_keys(droplet: Resource) -> Iterable[Finding]:
 
 def _droplet_ids(droplet: Resource) -> set[str]:
     ids = {droplet.id, _ident(droplet.outputs.get("id")), _ident(droplet.props.get("id"))}
-    urn = _str(droplet.outputs.get("urn") or droplet.props.get("urn"))
+    urn = _str(droplet.outputs.get("dropletUrn") or droplet.props.get("dropletUrn"))
     if urn.startswith("do:droplet:"):
         ids.add(urn.removeprefix("do:droplet:"))
     return {i for i in ids if i}
@@ -116,7 +120,7 @@ def _droplet_firewalled(resources: Sequence[Resource]) -> Iterable[Finding]:
 
 def _cluster_ids(cluster: Resource) -> set[str]:
     ids = {cluster.id, _ident(cluster.outputs.get("id")), _ident(cluster.props.get("id"))}
-    for key in ("urn", "clusterUrn"):
+    for key in ("clusterUrn",):
         urn = _str(cluster.outputs.get(key) or cluster.props.get(key))
         if urn.startswith("do:dbaas:"):
             ids.add(urn.removeprefix("do:dbaas:"))
@@ -294,3 +298,83 @@ def _forcenew_inputs_ignored(resource: Resource) -> Iterable[Finding]:
             f"(a new empty {'disk' if resource.type == VOLUME else 'droplet'}). Fix: "
             f"ResourceOptions(ignore_changes={list(FORCE_NEW_IGNORED[resource.type])!r}).",
         )
+
+
+# What a DigitalOcean project holds of the estate, and the output carrying each one's DigitalOcean URN
+# (the provider's `urn`, renamed by the bridge: do:droplet:<id>, do:volume:<id>, do:dbaas:<id>,
+# do:reservedip:<address>).
+PROJECT_MEMBERS: Final = {
+    DROPLET: "dropletUrn",
+    VOLUME: "volumeUrn",
+    DB_CLUSTER: "clusterUrn",
+    RESERVED_IP: "reservedIpUrn",
+}
+
+
+@stack_rule(
+    "do-resource-in-project",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(*PROJECT_MEMBERS, DO_PROJECT, PROJECT_RESOURCES),
+)
+def _resource_in_project(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every droplet, volume, database cluster and reserved IP is assigned to a DigitalOcean project.
+
+    Assigned means its URN is in a ProjectResources' (or Project's) ``resources``, or, at preview, when
+    those URNs are not yet known, that the ProjectResources depends on it.
+    """
+    claims = _of(resources, (DO_PROJECT, PROJECT_RESOURCES))
+    listed = {str(urn) for claim in claims for urn in _items(claim.props.get("resources"))}
+    depended = {urn for claim in claims for urn in claim.dependencies}
+    for resource in resources:
+        key = PROJECT_MEMBERS.get(resource.type)
+        if key is None:
+            continue
+        do_urn = _str(resource.outputs.get(key) or resource.props.get(key))
+        if (do_urn and do_urn in listed) or resource.urn in depended:
+            continue
+        yield _violation(
+            resource,
+            "is in no DigitalOcean project, so it lands in the account's default project, mixed with the other "
+            f"stack's resources. Fix: add its {key} to its datacenter's ProjectResources (DatacenterSite.assign).",
+        )
+
+
+def _named_tags(fw: Resource) -> set[str]:
+    """The droplet tags a cloud or database firewall names: whom it covers and whom its rules admit."""
+    if fw.type == DB_FIREWALL:
+        return {_str(r.get("value")) for r in _maps(fw.props.get("rules")) if _str(r.get("type")) == "tag"} - {""}
+    names = {str(t) for t in _items(fw.props.get("tags"))}
+    for rule in _maps(fw.props.get("inboundRules")):
+        names |= {str(t) for t in _items(rule.get("sourceTags"))}
+    for rule in _maps(fw.props.get("outboundRules")):
+        names |= {str(t) for t in _items(rule.get("destinationTags"))}
+    return names
+
+
+@stack_rule(
+    "do-firewall-tags-declared", anchors=("ours",), enforcement="mandatory", types=(FIREWALL, DB_FIREWALL, DO_TAG)
+)
+def _firewall_tags_declared(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every tag a DigitalOcean firewall names is a Tag resource of the stack, which the firewall depends on.
+
+    DigitalOcean resolves a tag when it writes the rule; a tag that only a droplet creates races the firewall
+    (poseidon/typhoon#709), and the rule fails or silently admits nobody.
+    """
+    tags = {_str(tag.props.get("name")): tag for tag in _of(resources, DO_TAG)}
+    for fw in _of(resources, (FIREWALL, DB_FIREWALL)):
+        for name in sorted(_named_tags(fw)):
+            tag = tags.get(name)
+            if tag is None:
+                yield _violation(
+                    fw,
+                    f"names tag {name!r}, which no digitalocean.Tag in the stack creates, so the rule races the "
+                    f"first droplet that carries it. Fix: digitalocean.Tag(name={name!r}), and make the firewall "
+                    "depend on it (VmService tag_resources).",
+                )
+            elif tag.urn not in fw.dependencies:
+                yield _violation(
+                    fw,
+                    f"names tag {name!r} but does not depend on its {tag.label}, so it may be written first. "
+                    "Fix: depends_on the Tag (VmService / ManagedPostgres tag_resources).",
+                )
