@@ -129,7 +129,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
             origin_host=origin,
             health_check=HealthCheck("/"),
             public_hosts=tuple(estate.public(h) for h in hosts),
-            options=estate.edge_options(key),
+            options=estate.edge_options(key, service=_monitor_key(key)),
             dns_target=estate.dns_target,
             shield_pop=SHIELD_US_EAST,
         ),
@@ -142,6 +142,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
         _monitor_key(key),
         "heroku",
         http=[HttpCheck(h) for h in service.public_host_names],
+        tls=estate.tls.checks(_monitor_key(key), service.public_host_names),
         name=f"{key}-monitors",
     )
 
@@ -201,7 +202,9 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
     checks = [HttpCheck(www.host), HttpCheck(apex.host, expected_status=301)]
     if downloads is not None:
         checks.append(HttpCheck(www.host, path="/ftp/python/"))
-    estate.monitors(parent, "python-org", "heroku", http=checks)
+    estate.monitors(
+        parent, "python-org", "heroku", http=checks, tls=estate.tls.checks("python-org", (www.host, apex.host))
+    )
     # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
     _heroku(
         estate,
@@ -247,7 +250,7 @@ def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) ->
     )
     checks = [HttpCheck(h) for h in service.public_host_names]
     checks.append(HttpCheck(hosts[0].host, path="/simple/pip/"))
-    estate.monitors(parent, "pypi", "aws", http=checks)
+    estate.monitors(parent, "pypi", "aws", http=checks, tls=estate.tls.checks("pypi", service.public_host_names))
 
 
 def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
@@ -262,7 +265,7 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
             StaticSiteArgs(
                 bucket_name=s.physical_name(key, "site"),
                 hosts=(estate.public(host),),
-                edge=estate.edge_options(f"{key}-site"),
+                edge=estate.edge_options(f"{key}-site", service=key),
                 dns_target=estate.dns_target,
                 shield_pop=SHIELD_US_EAST,
                 protect=s.protect,
@@ -273,7 +276,13 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
             fastly_provider=estate.providers.fastly,
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        estate.monitors(parent, key, "aws", http=[HttpCheck(h) for h in site.host_names])
+        estate.monitors(
+            parent,
+            key,
+            "aws",
+            http=[HttpCheck(h) for h in site.host_names],
+            tls=estate.tls.checks(key, site.host_names),
+        )
 
 
 def build_benchmarks(estate: Estate, parent: pulumi.Resource) -> None:
