@@ -144,8 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(argv: Sequence[str] | None = None, *, root: Path = PROJECT_ROOT) -> int:
-    """The command; returns the exit status."""
+def run(argv: Sequence[str] | None = None, *, root: Path = PROJECT_ROOT, recording: Recording | None = None) -> int:
+    """The command; returns the exit status. ``recording``: the stack's, when the caller has it already."""
     args = _parser().parse_args(argv)
     progress = Progress(None if args.quiet else sys.stderr)
     started = time.monotonic()
@@ -153,8 +153,9 @@ def run(argv: Sequence[str] | None = None, *, root: Path = PROJECT_ROOT) -> int:
         clouds = _clouds(args.only)
         endpoints = _endpoints(args.endpoint, args.ca_file)
         source = creds.resolve_source(args.credentials)
-        progress(f"discover {args.stack}: recording the program")
-        recording = record_stack(args.stack, root=root)
+        if recording is None or recording.stack != args.stack:
+            progress(f"discover {args.stack}: recording the program")
+            recording = record_stack(args.stack, root=root)
         found: list[Live] = []
         described: dict[str, str] = {}
         for cloud in clouds:

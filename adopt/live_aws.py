@@ -152,6 +152,7 @@ def read_route53(client: Any, progress: Progress, *, domains: Sequence[str] | No
                         "ttl": rrset.get("TTL"),
                         "values": [str(r["Value"]) for r in rrset.get("ResourceRecords") or ()],
                         "alias": dns_name(alias["DNSName"]) if alias else None,
+                        "alias_zone": alias.get("HostedZoneId") if alias else None,
                         "set_identifier": rrset.get("SetIdentifier"),
                     },
                 )
