@@ -7,6 +7,9 @@
 #   make docs                 regenerate docs/overview.md, docs/hosts.md and docs/estate.{dot,svg} (STACK=staging: build/)
 #   make bench                benchmark against the SDK import floor; writes docs/performance.md
 #   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
+#   make discover STACK=prod  read the live accounts (read-only): write imports/prod.yaml and build/discovery-prod.md
+#   make cutover STACK=prod ZONE=python.org  refuse a DNS cut-over while a live record would vanish
+#   make runbooks             regenerate docs/runbooks/ (adoption, per zone and per service) from prod's recording
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -77,6 +80,18 @@ bench: setup
 OUTPUTS ?=
 verify: setup
 	$(PY) -m verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(ARGS)
+
+# Need the live accounts and the stack's credentials (its Pulumi config, or the environment: adopt/credentials.py).
+.PHONY: discover cutover runbooks
+ZONE ?=
+discover: setup
+	$(PY) -m adopt.discover --stack $(STACK) $(ARGS)
+
+cutover: setup
+	$(PY) -m adopt.cutover --stack $(STACK) $(foreach z,$(ZONE),--zone $(z)) $(ARGS)
+
+runbooks: setup
+	$(PY) -m adopt.runbook
 
 format: setup
 	$(VENV)/bin/ruff format .
