@@ -194,8 +194,8 @@ def render(check: ZoneCheck) -> list[str]:
         lines.append(f"  would vanish: {now.name} {now.type} ttl={now.ttl} {now.answer()}")
     for change in check.changed:
         lines.append(
-            f"  would change: {change.now.name} {change.now.type}: live {change.now.answer()!r}, "
-            f"the program {change.then.answer()!r}"
+            f"  would change: {change.now.name} {change.now.type}: live {change.now.answer()}; "
+            f"the program {change.then.answer()}"
         )
     for change in check.ttl:
         lines.append(
@@ -222,13 +222,12 @@ def _inventory(args: argparse.Namespace, domains: Sequence[str], root: Path, pro
 
     credentials = creds.load("aws", args.stack, creds.resolve_source(args.credentials), cwd=root)
     progress(f"aws: credentials from {credentials.source}")
-    session = live_aws.session(credentials)
-    client = session.client("route53", **({"endpoint_url": args.endpoint} if args.endpoint else {}))
+    client = live_aws.session(credentials).client("route53", endpoint_url=args.endpoint)
     return Inventory(tuple(live_aws.read_route53(client, progress, domains=domains)), ("aws",))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m adopt.cutover", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m adopt.cutover", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--stack", required=True, help="the stack taking the zones over (prod, staging)")
     parser.add_argument("--zone", action="append", default=[], help="a zone (this stack's or prod's name); default all")
     parser.add_argument("--zone-id", help="the live hosted zone to compare, when several have the zone's name")

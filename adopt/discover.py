@@ -124,7 +124,7 @@ def _endpoints(values: Sequence[str], ca_file: Path | None) -> Endpoints:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m adopt.discover", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m adopt.discover", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--stack", required=True, help="the stack whose accounts to read (prod, staging)")
     parser.add_argument("--only", action="append", default=[], metavar="CLOUD[,CLOUD]", help=f"of {', '.join(CLOUDS)}")
     parser.add_argument(

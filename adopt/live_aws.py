@@ -288,10 +288,9 @@ def read(
 ) -> list[Live]:
     """Everything discovery reads from AWS, with ``aws`` (see :func:`session`); ``endpoint`` for an emulator."""
     progress("aws: reading Route 53, KMS, S3, IAM")
-    options = {"endpoint_url": endpoint} if endpoint else {}
     return [
-        *read_route53(aws.client("route53", **options), progress),
-        *read_kms(aws.client("kms", **options), progress),
-        *read_s3(aws.client("s3", **options), progress, buckets),
-        *read_iam(aws.client("iam", **options), progress, roles),
+        *read_route53(aws.client("route53", endpoint_url=endpoint), progress),
+        *read_kms(aws.client("kms", endpoint_url=endpoint), progress),
+        *read_s3(aws.client("s3", endpoint_url=endpoint), progress, buckets),
+        *read_iam(aws.client("iam", endpoint_url=endpoint), progress, roles),
     ]

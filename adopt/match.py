@@ -203,7 +203,8 @@ class _Matcher:
     def _zone_check(self, record: Record, live: Live) -> tuple[str | None, list[str]]:
         wanted_set = self.referenced(record.inputs.get("delegationSetId"), kinds.DELEGATION_SET)
         live_set = _str(live.attr("delegation_set_id")) or None
-        wanted_live_set = self.twin.get(wanted_set.urn).id if wanted_set and wanted_set.urn in self.twin else None
+        twin = self.twin.get(wanted_set.urn) if wanted_set is not None else None
+        wanted_live_set = twin.id if twin is not None else None
         if wanted_set is not None and (live_set is None or live_set != wanted_live_set):
             where = f"reusable delegation set {live_set}" if live_set else "no reusable delegation set"
             return (

@@ -1,7 +1,7 @@
-"""A record set as one comparable value, whether Route 53 answered it or the program declares it.
+r"""A record set as one comparable value, whether Route 53 answered it or the program declares it.
 
 Route 53 and the program write the same record differently: Route 53 answers names with a trailing dot and
-its octal escapes (``\\052`` for ``*``), TXT values as quoted character-strings (a long one split into
+its octal escapes (``\052`` for ``*``), TXT values as quoted character-strings (a long one split into
 several), target names as stored (any case, often with a trailing dot), alias targets in lower case with a
 trailing dot and, for a load balancer, a ``dualstack.`` prefix; the program gives bare names, a TXT value
 unquoted (``""`` where the AWS provider splits it), a TTL as a float. Both sides are normalised here, so two
@@ -78,7 +78,11 @@ class RecordSet:
 
     def answer(self) -> str:
         """What a resolver gets, for a listing: the alias target, or the sorted values."""
-        return f"ALIAS {self.alias}" if self.alias else " ".join(sorted(self.values))
+        if self.alias:
+            return f"ALIAS {self.alias}"
+        if self.type in ("TXT", "SPF"):
+            return " ".join(f'"{v}"' for v in sorted(self.values))
+        return ", ".join(sorted(self.values))
 
     def same_answer(self, other: RecordSet) -> bool:
         """True when both answer the same (the TTL aside: lowering it is a step of the cut-over)."""

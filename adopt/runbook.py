@@ -160,7 +160,7 @@ def render_service(facts: _Facts, service: ServiceFacts) -> str:
             *_table(
                 ("name", "type", "TTL in the program"),
                 [(f"`{r.inputs.get('name')}`", r.inputs.get("type"), _ttl(r)) for r in dns],
-            ),  # fmt: skip
+            ),
             "",
             "- Roll back: put the old TTLs back (nothing else changed).",
         ]
@@ -243,7 +243,8 @@ def render_zone(facts: _Facts, zone: ZoneFacts, record: Record) -> str:
         "",
         f"- `pulumi preview --stack prod` shows nothing to do, and `make cutover STACK=prod ZONE={zone.name}` still "
         "exits 0 (a record added by hand since step 1 would be lost).",
-        f"- `make verify STACK=prod ARGS=\"--check record --only '*{zone.name}'\"`: every record set answers at each of the new zone's "
+        f"- `make verify STACK=prod ARGS=\"--check record --only '*{zone.name}'\"`: every record set answers at "
+        "each of the new zone's "
         "name servers as the program declares it (the delegation check fails until step 5: expected).",
         "",
         "## 5. Switch the delegation",
@@ -303,7 +304,7 @@ def render_index(facts: _Facts) -> str:
         *_table(
             ("service", "runbook"),
             [(s.entry.title, f"[{service_filename(s.key)}]({service_filename(s.key)})") for s in services],
-        ),  # fmt: skip
+        ),
         "",
         "## Zones (last)",
         "",
@@ -341,7 +342,7 @@ def write(recording: Recording, out: Path = OUT) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m adopt.runbook``."""
-    parser = argparse.ArgumentParser(prog="python -m adopt.runbook", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m adopt.runbook", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help="where to write the pages (default docs/runbooks)")
     args = parser.parse_args(argv)
     try:

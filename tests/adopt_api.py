@@ -77,7 +77,9 @@ def _answer(path: str, query: Mapping[str, list[str]]) -> Any:
         file = RESPONSES / "fastly" / f"domains-{parts[1]}-{parts[3]}.json"
         return json.loads(file.read_text()) if file.exists() else None
     if parts == ["api", "v1", "monitor"]:
-        return json.loads((RESPONSES / "datadog" / "monitors.json").read_text()) if first.get("page", "0") == "0" else []
+        if first.get("page", "0") != "0":
+            return []
+        return json.loads((RESPONSES / "datadog" / "monitors.json").read_text())
     if parts == ["api", "v1", "synthetics", "tests"]:
         if first.get("page_number", "0") != "0":
             return {"tests": []}
@@ -87,7 +89,7 @@ def _answer(path: str, query: Mapping[str, list[str]]) -> Any:
 
 def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _send(self, status: int, body: Any) -> None:
@@ -105,7 +107,7 @@ def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
             server.requests.append(Seen(self.command, split.path, query, headers))
             return split.path, query
 
-        def do_GET(self) -> None:  # noqa: N802 - the base class's name
+        def do_GET(self) -> None:
             path, query = self._seen()
             if not _authorised(path, {k.lower(): v for k, v in self.headers.items()}):
                 self._send(401, {"id": "unauthorized", "message": "Unable to authenticate you."})

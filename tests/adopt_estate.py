@@ -77,8 +77,8 @@ def seed() -> Estate:
         _change(
             "_dmarc.python.org.",
             "TXT",
-            ['"v=DMARC1; p=quarantine; np=reject; fo=1; adkim=s; aspf=r; ""rua=mailto:dmarc-reports@python.org"'],
-        ),  # fmt: skip
+            ['"v=DMARC1; p=quarantine; np=reject; fo=1; adkim=s; aspf=r; " "rua=mailto:dmarc-reports@python.org"'],
+        ),
         _change("www.python.org.", "CNAME", ["Dualstack.Python.Map.Fastly.Net."], ttl=300),
         _change(
             "python.org.",
@@ -109,6 +109,39 @@ def seed() -> Estate:
     key = kms.create_key(Description=KSK_DESCRIPTION, KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
 
     iam = boto3.client("iam", region_name=REGION)
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    statement = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+    trust = {"Version": "2012-10-17", "Statement": [statement]}
     iam.create_role(RoleName="psf-prod-fastly-logs", AssumeRolePolicyDocument=json.dumps(trust))
     return Estate(delegation["Id"].rsplit("/", 1)[-1], zone_id, retired_id, key["KeyId"])
+
+
+def main() -> int:
+    """``python -m tests.adopt_estate OUT``: discovery and the cut-over of prod against this estate, into OUT.
+
+    Writes OUT/prod.yaml (the import map), OUT/discovery-prod.md (the report) and prints the cut-over check of
+    python.org: what the closing note of issue 13 shows, reproducible.
+    """
+    import os
+    import sys
+    from pathlib import Path
+
+    from moto import mock_aws
+
+    from adopt import cutover, discover
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "build/adopt-demo")
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.update(AWS_ACCESS_KEY_ID="AKIAEXAMPLEPSFPROD01", AWS_SECRET_ACCESS_KEY="moto-secret")
+    with mock_aws():
+        seed()
+        files = ["--map", str(out / "prod.yaml"), "--report", str(out / "discovery-prod.md")]
+        status = discover.run(
+            ["--stack", "prod", "--only", "aws", "--credentials", "env", *files, "--json", str(out / "prod.json")]
+        )
+        if status != 0:
+            return status
+        return cutover.run(["--stack", "prod", "--credentials", "env", "--zone", "python.org", "--map", files[1]])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

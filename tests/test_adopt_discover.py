@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from moto import mock_aws
 
 from adopt import discover, importmap, live_aws
 from adopt.credentials import Credentials
+from adopt.live import Inventory
 from offline.recorder import Recording
 from tests.adopt_estate import Estate, seed
 
@@ -107,9 +109,6 @@ def test_the_report_lists_program_resources_with_no_live_twin(discovered: dict[s
 
 
 def test_the_inventory_is_saved_for_the_cut_over(discovered: dict[str, Any]) -> None:
-    from adopt.live import Inventory
-    import json
-
     saved = json.loads(discovered["inventory"].read_text())
     inventory = Inventory.from_json(saved["inventory"])
     assert inventory.clouds == ("aws",)
