@@ -143,6 +143,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
         "heroku",
         http=[HttpCheck(h) for h in service.public_host_names],
         name=f"{key}-monitors",
+        fastly_service_ids=(service.service_id,),
     )
 
 
@@ -173,7 +174,7 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
         routes = (PathRoute("/ftp/", ftp),)
     www = estate.public(Host("www.python.org", "python.org"))
     apex = estate.public(Host("python.org", "python.org"))
-    ExternalOriginService(
+    www_service = ExternalOriginService(
         "python-org",
         ExternalOriginArgs(
             origin_host=s.python_org_origin,
@@ -201,7 +202,7 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
     checks = [HttpCheck(www.host), HttpCheck(apex.host, expected_status=301)]
     if downloads is not None:
         checks.append(HttpCheck(www.host, path="/ftp/python/"))
-    estate.monitors(parent, "python-org", "heroku", http=checks)
+    estate.monitors(parent, "python-org", "heroku", http=checks, fastly_service_ids=(www_service.service_id,))
     # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
     _heroku(
         estate,
@@ -247,7 +248,7 @@ def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) ->
     )
     checks = [HttpCheck(h) for h in service.public_host_names]
     checks.append(HttpCheck(hosts[0].host, path="/simple/pip/"))
-    estate.monitors(parent, "pypi", "aws", http=checks)
+    estate.monitors(parent, "pypi", "aws", http=checks, fastly_service_ids=(service.service_id,))
 
 
 def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
@@ -273,7 +274,9 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
             fastly_provider=estate.providers.fastly,
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        estate.monitors(parent, key, "aws", http=[HttpCheck(h) for h in site.host_names])
+        estate.monitors(
+            parent, key, "aws", http=[HttpCheck(h) for h in site.host_names], fastly_service_ids=(site.service_id,)
+        )
 
 
 def build_benchmarks(estate: Estate, parent: pulumi.Resource) -> None:
