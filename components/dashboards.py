@@ -180,7 +180,8 @@ class ServiceDashboardArgs:
     - ``tags``: the tags of the service's monitors and objectives (``env:prod``, ``service:docs``);
     - ``host_tags``: the tags of its hosts, or () for a service without hosts of its own;
     - ``cdn_tags``: the tags its Fastly services report with, or () where no Fastly metrics reach Datadog;
-    - ``facts``: lines of the opening note (owners, contact, what is checked).
+    - ``facts``: lines of the opening note (owners, contact, what is checked);
+    - ``uptime``: whether the service has uptime checks, and so an uptime objective to show.
     """
 
     title: str
@@ -189,6 +190,7 @@ class ServiceDashboardArgs:
     host_tags: Sequence[str] = ()
     cdn_tags: Sequence[str] = ()
     facts: Sequence[str] = ()
+    uptime: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.title, str) or not self.title.strip():
@@ -203,7 +205,8 @@ class ServiceDashboardArgs:
         """The widgets, top to bottom."""
         out = [note("\n".join(self.facts)) if self.facts else note(self.description)]
         out.append(monitor_status("Monitors and uptime checks", self.tags))
-        out.append(objectives("Uptime objectives (from the synthetics)", self.tags))
+        if self.uptime:
+            out.append(objectives("Uptime objectives (from the synthetics)", self.tags))
         if self.host_tags:
             out.append(group("Hosts", [hostmap("Hosts", self.host_tags, ["datacenter"]), *host_health(self.host_tags)]))
         if self.cdn_tags:

@@ -588,7 +588,8 @@ class ServiceMonitors(pulumi.ComponentResource):
         warning = round(target + (100 - target) / 2, 4)
         return datadog.ServiceLevelObjective(
             f"{name}-uptime",
-            name=f"[{args.environment}] {args.service}: uptime",
+            # Named after the component: one service may have several (python.org and staging.python.org).
+            name=f"[{args.environment}] {name.removesuffix('-monitors')}: uptime",
             type="monitor",
             description=f"Share of time every uptime check of {args.service} ({args.environment}) passed.",
             monitor_ids=[test.monitor_id for test in self.tests.values()],

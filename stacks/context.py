@@ -426,7 +426,7 @@ class Estate:
             self._register_fastly(
                 parent, f"{name or key}-{n}" if len(fastly_service_ids) > 1 else name or key, key, service_id
             )
-        board = self._dashboard(parent, key, entry, host_scope, cdn, [c.url for c in (*http, *tcp)])
+        board = self._dashboard(key, entry, host_scope, cdn, [c.url for c in (*http, *tcp)])
         if s.page_on_call:
             self.paging_handles.add(s.pagerduty_handle)
         monitors = ServiceMonitors(
@@ -466,7 +466,6 @@ class Estate:
 
     def _dashboard(
         self,
-        parent: pulumi.Resource,
         key: str,
         entry: CatalogService,
         host_scope: tuple[str, ...],
@@ -489,14 +488,16 @@ class Estate:
                 f"Owners: {', '.join(entry.owners)}. Contact: {entry.contact}.",
                 *(["", "Checked: " + ", ".join(checked)] if checked else []),
             ),
+            uptime=bool(checked),
         )
+        # Beside the stack's global parts, not in a datacenter: one per service, wherever it runs.
         self.dashboards[key] = dashboard(
             f"{key}-dashboard",
             args.title,
             args.description,
             args.widgets(),
             provider=self.providers.datadog,
-            parent=parent,
+            parent=self.tag_parent,
         )
         return self.dashboards[key]
 
