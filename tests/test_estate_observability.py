@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
 from components.dashboards import referenced_tags
 from offline.recorder import SECRET, Record, Recording, program_config
 from stacks.catalog import INFRA_CONTACT, SERVICES
+from stacks.paging import TIERS
 from stacks.settings import config_schema, parse_settings
 from tests.test_settings import base
 
@@ -66,7 +68,7 @@ def test_the_front_line_is_the_employees_and_the_backup_the_volunteers_weekly(pr
     paging = parse_settings("prod", base("prod")).paging
     assert paging is not None
     users = by_id(prod, USER)
-    for logical, tier in (("on-call-front-line", "employee"), ("on-call-backup", "volunteer")):
+    for logical, tier in zip(("on-call-front-line", "on-call-backup"), TIERS, strict=True):
         (layer,) = prod.named(logical).inputs["layers"]
         assert layer["rotationTurnLengthSeconds"] == 7 * 24 * 3600
         assert layer["start"] == layer["rotationVirtualStart"] == paging.rotation_start
@@ -144,10 +146,10 @@ def test_every_service_with_uptime_checks_has_an_objective_over_exactly_them(sta
     assert len(set(names)) == len(names)
 
 
-def _widgets(document: str) -> list[dict[str, object]]:
-    found: list[dict[str, object]] = []
+def _widgets(document: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
 
-    def walk(items: list[dict[str, object]]) -> None:
+    def walk(items: list[dict[str, Any]]) -> None:
         for widget in items:
             definition = widget["definition"]
             assert isinstance(definition, dict)
@@ -161,10 +163,10 @@ def _widgets(document: str) -> list[dict[str, object]]:
 def test_the_estate_dashboard_shows_uptime_hosts_per_datacenter_and_the_cdn(prod: Recording) -> None:
     document = prod.named("estate-dashboard").inputs["dashboard"]
     widgets = _widgets(document)
-    groups = [w["title"] for w in widgets if w["type"] == "group"]
+    groups = [str(w["title"]) for w in widgets if w["type"] == "group"]
     assert groups[0].startswith("Uptime")
-    assert [g.split()[2] for g in groups if str(g).startswith("Hosts in")] == ["ams1", "nyc1", "sfo1"]
-    queries = " ".join(str(r["q"]) for w in widgets if w["type"] == "timeseries" for r in w["requests"])  # type: ignore[index]
+    assert [g.split()[2] for g in groups if g.startswith("Hosts in")] == ["ams1", "nyc1", "sfo1"]
+    queries = " ".join(str(r["q"]) for w in widgets if w["type"] == "timeseries" for r in w["requests"])
     for metric in ("fastly.requests", "fastly.hit_ratio", "fastly.status_5xx", "fastly.miss_time", "fastly.miss"):
         assert f"{metric}{{" in queries, metric
     assert json.loads(document)["layout_type"] == "ordered"
@@ -177,9 +179,11 @@ def test_prod_registers_every_fastly_service_with_datadog_and_staging_none(prod:
     assert registered == {s.id for s in prod.of_type(FASTLY)}
     for service in prod.of_type(FASTLY_SERVICE):
         assert service.inputs["accountId"] == account.id
-        assert "env:prod" in service.inputs["tags"] and any(t.startswith("cdn_service:") for t in service.inputs["tags"])
+        tags = service.inputs["tags"]
+        assert "env:prod" in tags and any(t.startswith("cdn_service:") for t in tags)
     assert not staging.of_type(FASTLY_ACCOUNT) and not staging.of_type(FASTLY_SERVICE)
-    cdn_queries = [w for w in _widgets(staging.named("estate-dashboard").inputs["dashboard"]) if "fastly" in json.dumps(w)]
+    board = staging.named("estate-dashboard").inputs["dashboard"]
+    cdn_queries = [w for w in _widgets(board) if "fastly" in json.dumps(w)]
     assert not cdn_queries, "staging's dashboards show no CDN metrics that nothing collects"
 
 
