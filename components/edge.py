@@ -6,7 +6,8 @@ HSTS, stale-on-error behaviour and fallback logic. Everything is a typed, valida
 names no host of its own.
 
 The arguments live in :mod:`components.edge_spec` and their translation into the provider's arguments in
-:mod:`components.edge_vcl`; this module re-exports the arguments, so callers import everything from here.
+:mod:`components.edge_vcl`; a managed certificate's resources are made by :mod:`components.edge_tls`. This
+module re-exports the arguments, so callers import everything from here.
 
 Providers: every component in this package takes the provider instances it needs as keyword-only
 arguments named after the cloud (``fastly_provider``, ``aws_provider``, ``do_provider``), typed with the
@@ -26,8 +27,6 @@ import pulumi_fastly as fastly
 from components.common import invalid as _fail
 from components.edge_spec import (
     DATADOG_LOG_REGIONS,
-    FASTLY_ANYCAST_IPV4,
-    FASTLY_ANYCAST_IPV6,
     HEALTH_CHECK_METHODS,
     REDIRECT_STATUSES,
     SNIPPET_TYPES,
@@ -48,6 +47,13 @@ from components.edge_spec import (
     S3Logging,
     VclSnippet,
 )
+from components.edge_tls import (
+    CERTIFICATE_AUTHORITIES,
+    CertificateResources,
+    ManagedCertificate,
+    challenge_name,
+    request_certificate,
+)
 from components.edge_vcl import (
     FALLBACK_CONDITION,
     GZIP_CONTENT_TYPES,
@@ -61,11 +67,10 @@ from components.edge_vcl import (
 EDGE_TYPE: Final = "infra:edge:FastlyEdge"
 
 __all__ = [
+    "CERTIFICATE_AUTHORITIES",
     "DATADOG_LOG_REGIONS",
     "EDGE_TYPE",
     "FALLBACK_CONDITION",
-    "FASTLY_ANYCAST_IPV4",
-    "FASTLY_ANYCAST_IPV6",
     "GZIP_CONTENT_TYPES",
     "GZIP_EXTENSIONS",
     "HEALTH_CHECK_METHODS",
@@ -82,6 +87,7 @@ __all__ = [
     "FastlyDnsTarget",
     "FastlyEdge",
     "HealthCheck",
+    "ManagedCertificate",
     "MovedRecords",
     "Origin",
     "OriginTokenGuard",
@@ -89,6 +95,7 @@ __all__ = [
     "PublicHost",
     "S3Logging",
     "VclSnippet",
+    "challenge_name",
     "point_hosts_at_fastly",
 ]
 
@@ -113,6 +120,8 @@ def point_hosts_at_fastly(
     for public in hosts:
         name = public.zone.record_name(public.host)
         if public.zone.is_apex(public.host):
+            if not target.apex_ipv4:
+                raise _fail("FastlyDnsTarget.apex_ipv4", (), f"must list addresses: {public.host} is a zone apex")
             answers = (("a", "A", target.apex_ipv4), ("aaaa", "AAAA", target.apex_ipv6))
         else:
             answers = (("cname", "CNAME", (target.cname,)),)
@@ -151,9 +160,15 @@ class FastlyEdge(pulumi.ComponentResource):
     stale content served instead of origin errors; text compressed; access logs; and the origin
     shared-secret header, whose value is a secret resource of its own.
 
+    With ``options.certificate`` it also requests a Fastly-managed certificate for every domain, answers its
+    ACME challenges in each domain's zone (from ``dns.hosts``, so it needs ``dns``) and waits for it to be
+    issued; the DNS records that send traffic here wait for that too, so a new name never serves a
+    certificate error.
+
     Attributes: ``service`` (the ServiceVcl), ``service_id``, ``active_version``, ``domains``,
     ``dns_records`` (empty without ``dns``), ``origin_token`` (the ``ServiceDynamicSnippetContent`` that
-    sets the origin token, or None).
+    sets the origin token, or None), ``certificate`` (:class:`~components.edge_tls.CertificateResources`,
+    or None).
     """
 
     service: fastly.ServiceVcl
@@ -162,6 +177,7 @@ class FastlyEdge(pulumi.ComponentResource):
     domains: tuple[str, ...]
     dns_records: list[aws.route53.Record]
     origin_token: fastly.ServiceDynamicSnippetContent | None
+    certificate: CertificateResources | None
 
     def __init__(
         self,
@@ -183,6 +199,16 @@ class FastlyEdge(pulumi.ComponentResource):
                 raise _fail(
                     "FastlyEdge dns.hosts", strays, f"must be domains of the service ({', '.join(args.domains)})"
                 )
+        if args.options.certificate is not None:
+            zoned = {h.host for h in dns.hosts} if dns is not None else set()
+            unzoned = [d for d in args.domains if d not in zoned]
+            if unzoned:
+                raise _fail(
+                    "FastlyEdge dns.hosts",
+                    unzoned,
+                    "must give the zone of every domain when options.certificate is set: each domain's ACME "
+                    "challenge record goes in its zone",
+                )
         super().__init__(EDGE_TYPE, name, None, opts)
         fastly_opts = pulumi.ResourceOptions(parent=self, provider=fastly_provider)
         self.domains = args.domains
@@ -201,10 +227,28 @@ class FastlyEdge(pulumi.ComponentResource):
                 manage_snippets=True,
                 opts=fastly_opts,
             )
+        self.certificate = None
+        certificate = args.options.certificate
+        if certificate is not None and dns is not None and aws_provider is not None:
+            self.certificate = request_certificate(
+                name,
+                certificate,
+                args.domains,
+                # The name the service is for: its first domain the origins serve (not a redirect).
+                common_name=args.served_domains[0],
+                zones={h.host: h.zone for h in dns.hosts},
+                parent=self,
+                fastly_provider=fastly_provider,
+                aws_provider=aws_provider,
+                depends_on=[self.service],
+            )
         self.dns_records = []
         if dns is not None and aws_provider is not None:
-            # Traffic arrives only once DNS points here, so wait until the origin token is in place.
-            ready = [self.origin_token] if self.origin_token is not None else []
+            # Traffic arrives only once DNS points here, so wait until the origin token is in place and,
+            # with a managed certificate, until it is issued.
+            ready: list[pulumi.Resource] = [self.origin_token] if self.origin_token is not None else []
+            if self.certificate is not None:
+                ready.append(self.certificate.validation)
             self.dns_records = point_hosts_at_fastly(
                 f"{name}-dns",
                 dns.hosts,

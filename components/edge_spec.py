@@ -18,12 +18,7 @@ import pulumi
 from components.common import HOSTNAME as _HOSTNAME
 from components.common import ZoneRef
 from components.common import invalid as _fail
-
-# Fastly anycast addresses for zone apexes, which cannot carry a CNAME: the set the PSF's pypi/infra
-# Terraform gives its apex records (reference/psf-real-infra.md). Fastly assigns apex addresses per TLS
-# configuration, so an account on another configuration passes its own set in FastlyDnsTarget.
-FASTLY_ANYCAST_IPV4: Final = ("151.101.0.223", "151.101.64.223", "151.101.128.223", "151.101.192.223")
-FASTLY_ANYCAST_IPV6: Final = ("2a04:4e42::223", "2a04:4e42:200::223", "2a04:4e42:400::223", "2a04:4e42:600::223")
+from components.edge_tls import MAX_DOMAINS, ManagedCertificate
 
 HEALTH_CHECK_METHODS: Final = frozenset({"GET", "HEAD"})
 SNIPPET_TYPES: Final = frozenset({"init", "recv", "hash", "hit", "miss", "pass", "fetch", "error", "deliver", "log"})
@@ -337,6 +332,9 @@ class EdgeOptions:
     - ``force_destroy``: let ``pulumi destroy`` delete the service while it is active (Fastly refuses
       otherwise). Set it only in throw-away stacks; False keeps a production service from being deleted by
       accident.
+    - ``certificate``: a Fastly-managed certificate for every domain of the service
+      (:class:`~components.edge_tls.ManagedCertificate`), with its ACME challenge records in each domain's
+      zone; None when the certificate is made outside the component (or the service serves no HTTPS).
     """
 
     service_name: str
@@ -355,8 +353,11 @@ class EdgeOptions:
     snippets: tuple[VclSnippet, ...] = ()
     activate: bool = True
     force_destroy: bool = False
+    certificate: ManagedCertificate | None = None
 
     def __post_init__(self) -> None:
+        if self.certificate is not None and not isinstance(self.certificate, ManagedCertificate):
+            raise _fail("EdgeOptions.certificate", self.certificate, "must be a ManagedCertificate or None")
         if not isinstance(self.service_name, str) or not re.fullmatch(
             r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,254}", self.service_name
         ):
@@ -477,6 +478,12 @@ class EdgeArgs:
             raise _fail("EdgeArgs.options", self.options, "must be EdgeOptions")
         if not self.origins:
             raise _fail("EdgeArgs.origins", self.origins, "must list at least one origin (Fastly needs a backend)")
+        if self.options.certificate is not None and len(self.domains) > MAX_DOMAINS:
+            raise _fail(
+                "EdgeArgs.domains",
+                f"{len(self.domains)} domains",
+                f"one managed certificate holds at most {MAX_DOMAINS} names; split the service",
+            )
         self._check_redirects()
         names = [o.name for o in self.all_origins]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -556,18 +563,20 @@ class PublicHost:
 
 @dataclass(frozen=True, kw_only=True)
 class FastlyDnsTarget:
-    """Where DNS sends a host name served by Fastly.
+    """Where DNS sends a host name served by Fastly: the targets of the TLS configuration its certificate is on.
 
-    ``cname`` (for subdomains) has no default on purpose: Fastly assigns it per account and TLS
-    configuration (e.g. ``dualstack.<x>.map.fastly.net`` or ``dualstack.<x>.sni.global.fastly.net``), and a
-    wrong one serves a certificate error. Apexes get ``apex_ipv4``/``apex_ipv6``, Fastly's anycast set.
-    ``ttl`` is an hour rather than the PSF's day: moving a name off Fastly in an incident then takes effect
-    within the hour, and the price, more queries for a target that rarely changes, is negligible.
+    Fastly assigns them per TLS configuration, so nothing here has a default: build one with
+    :meth:`from_tls_configuration` from the configuration's ``dns_records`` (the provider's
+    ``get_tls_configuration``). ``cname`` is for subdomains; apexes, which cannot carry a CNAME, get
+    ``apex_ipv4`` and ``apex_ipv6``. A name pointed elsewhere than its certificate's configuration serves a
+    certificate error. ``ttl`` is an hour rather than the PSF's day: moving a name off Fastly in an incident
+    then takes effect within the hour, and the price, more queries for a target that rarely changes, is
+    negligible.
     """
 
     cname: str
-    apex_ipv4: tuple[str, ...] = FASTLY_ANYCAST_IPV4
-    apex_ipv6: tuple[str, ...] = FASTLY_ANYCAST_IPV6
+    apex_ipv4: tuple[str, ...] = ()
+    apex_ipv6: tuple[str, ...] = ()
     ttl: int = 3_600
 
     def __post_init__(self) -> None:
@@ -575,6 +584,8 @@ class FastlyDnsTarget:
         if not self.cname.endswith(".fastly.net"):
             raise _fail("FastlyDnsTarget.cname", self.cname, "must be a Fastly host name ending in .fastly.net")
         for argument, addresses, version in (("apex_ipv4", self.apex_ipv4, 4), ("apex_ipv6", self.apex_ipv6, 6)):
+            if isinstance(addresses, str):
+                raise _fail(f"FastlyDnsTarget.{argument}", addresses, "must be a tuple of addresses")
             for address in addresses:
                 try:
                     valid = ipaddress.ip_address(address).version == version
@@ -582,9 +593,37 @@ class FastlyDnsTarget:
                     valid = False
                 if not valid:
                     raise _fail(f"FastlyDnsTarget.{argument}", address, f"must be IPv{version} addresses")
-        if not self.apex_ipv4:
-            raise _fail("FastlyDnsTarget.apex_ipv4", self.apex_ipv4, "must list at least one address")
+        if self.apex_ipv6 and not self.apex_ipv4:
+            raise _fail("FastlyDnsTarget.apex_ipv4", self.apex_ipv4, "must list addresses when apex_ipv6 does")
         _check_range("FastlyDnsTarget.ttl", self.ttl, 60, 172_800)
+
+    @classmethod
+    def from_tls_configuration(
+        cls, configuration: str, records: Sequence[tuple[str, str, str]], *, region: str = "global", ttl: int = 3_600
+    ) -> FastlyDnsTarget:
+        """The targets of one region of a TLS configuration, from its ``(record_type, record_value, region)`` records.
+
+        ``configuration`` names it in errors. A CNAME record set holds one value, so the region must offer
+        exactly one CNAME; A records are required (apexes), AAAA ones used when offered.
+        """
+        mine = [(kind.upper(), value.strip().rstrip(".").lower()) for kind, value, where in records if where == region]
+        cnames = sorted({value for kind, value in mine if kind == "CNAME"})
+        regions = ", ".join(sorted({where for _, _, where in records})) or "none"
+        if len(cnames) != 1:
+            raise _fail(
+                f"TLS configuration {configuration} dns_records",
+                cnames,
+                f"must offer exactly one CNAME target in region {region!r} (its regions: {regions})",
+            )
+        ipv4 = tuple(sorted({v for k, v in mine if k == "A"}, key=ipaddress.ip_address))
+        ipv6 = tuple(sorted({v for k, v in mine if k == "AAAA"}, key=ipaddress.ip_address))
+        if not ipv4:
+            raise _fail(
+                f"TLS configuration {configuration} dns_records",
+                [k for k, _ in mine],
+                f"must offer A records in region {region!r} for the zone apexes",
+            )
+        return cls(cname=cnames[0], apex_ipv4=ipv4, apex_ipv6=ipv6, ttl=ttl)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from typing import Final
 import pulumi
 import pulumi_datadog as datadog
 
+from components.common import DATADOG_TAG as _TAG
 from components.common import invalid as _fail
+from components.monitor_tls import CERTIFICATE_CHECK_TAG, SSL_TICK_EVERY, SSL_WARNING_TICK_EVERY, TlsCheck
 
 SERVICE_MONITORS_TYPE: Final = "infra:monitoring:ServiceMonitors"
 
@@ -42,7 +44,6 @@ _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][
 _PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
 _HANDLE = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9_.+@-]*$")
 _LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+$")
-_TAG = re.compile(r"^[a-z][a-z0-9_.\-/]*:[a-z0-9_.\-/:]+$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
 _PAGERDUTY: Final = "@pagerduty"
 
@@ -61,6 +62,13 @@ def _strings(argument: str, values: object) -> tuple[str, ...]:
     if len(set(items)) != len(items):
         raise _fail(argument, values, "must not repeat an item")
     return items
+
+
+def _items_of(argument: str, values: object, kind: type) -> tuple[object, ...]:
+    """``values`` as a tuple, when it is a list or tuple of ``kind``; one error line otherwise."""
+    if isinstance(values, str) or not isinstance(values, Sequence) or not all(isinstance(v, kind) for v in values):
+        raise _fail(argument, values, f"must be a list of {kind.__name__}")
+    return tuple(values)
 
 
 def _label(text: str) -> str:
@@ -250,6 +258,7 @@ class ServiceMonitorsArgs:
       ``env:`` and ``datacenter:`` tags of everything created, and the environment is part of every name.
     - ``http_checks`` and ``tcp_checks``: what the synthetics probes request; at least one check, unless
       the service has no public face and its host monitors (``host_scope``) are what watch it.
+      ``tls_checks``: the certificates of its public names (:class:`TlsCheck`, two SSL tests each).
     - ``locations``: Datadog managed locations (at least three, so one region's trouble is not an outage).
     - ``owners`` and ``contact``: named in every message; ``notify_handles``: Datadog handles (``@team``,
       ``@someone@example.org``) notified on every alert.
@@ -274,6 +283,7 @@ class ServiceMonitorsArgs:
     contact: str
     notify_handles: Sequence[str]
     tcp_checks: Sequence[TcpCheck] = ()
+    tls_checks: Sequence[TlsCheck] = ()
     page_on_call: bool = False
     pagerduty_handle: str | None = None
     host_scope: Sequence[str] = ()
@@ -299,41 +309,29 @@ class ServiceMonitorsArgs:
                     "must be a lower-case slug of a-z, 0-9, '-' and '_', starting with a letter",
                 )
 
-        if (
-            isinstance(self.http_checks, str)
-            or not isinstance(self.http_checks, Sequence)
-            or not all(isinstance(c, HttpCheck) for c in self.http_checks)
-        ):
-            raise _fail("ServiceMonitorsArgs.http_checks", self.http_checks, "must be a list of HttpCheck")
-        object.__setattr__(self, "http_checks", tuple(self.http_checks))
-        if (
-            isinstance(self.tcp_checks, str)
-            or not isinstance(self.tcp_checks, Sequence)
-            or not all(isinstance(c, TcpCheck) for c in self.tcp_checks)
-        ):
-            raise _fail("ServiceMonitorsArgs.tcp_checks", self.tcp_checks, "must be a list of TcpCheck")
-        object.__setattr__(self, "tcp_checks", tuple(self.tcp_checks))
-        if (
-            isinstance(self.metric_alerts, str)
-            or not isinstance(self.metric_alerts, Sequence)
-            or not all(isinstance(m, MetricAlert) for m in self.metric_alerts)
-        ):
-            raise _fail("ServiceMonitorsArgs.metric_alerts", self.metric_alerts, "must be a list of MetricAlert")
-        object.__setattr__(self, "metric_alerts", tuple(self.metric_alerts))
+        kinds: tuple[tuple[str, type], ...] = (
+            ("http_checks", HttpCheck),
+            ("tcp_checks", TcpCheck),
+            ("tls_checks", TlsCheck),
+            ("metric_alerts", MetricAlert),
+        )
+        for key, kind in kinds:
+            object.__setattr__(self, key, _items_of(f"ServiceMonitorsArgs.{key}", getattr(self, key), kind))
         keys = [m.key for m in self.metric_alerts]
         if len(set(keys)) != len(keys):
             raise _fail("ServiceMonitorsArgs.metric_alerts", keys, "must not repeat a key")
         # A service must be watched somehow: public ones by synthetics, private hosts (a backup target)
         # by their agent's host monitors at least, a managed service (DNS) by its provider's metrics.
         hosts_watched = bool(self.host_scope) and self.host_thresholds is not None
-        if not self.http_checks and not self.tcp_checks and not hosts_watched and not self.metric_alerts:
+        checks = (*self.http_checks, *self.tcp_checks, *self.tls_checks)
+        if not checks and not hosts_watched and not self.metric_alerts:
             raise _fail(
                 "ServiceMonitorsArgs.http_checks",
                 self.http_checks,
                 "must hold at least one HttpCheck or TcpCheck, unless host monitors (host_scope) or "
                 "metric_alerts watch the service",
             )
-        urls = [c.url for c in (*self.http_checks, *self.tcp_checks)]
+        urls = [c.url for c in (*self.http_checks, *self.tcp_checks, *self.tls_checks)]
         if len(set(urls)) != len(urls):
             raise _fail("ServiceMonitorsArgs.http_checks", urls, "must not check the same URL twice")
 
@@ -459,17 +457,20 @@ class ServiceMonitorsArgs:
         """The tags on every test and monitor."""
         return [f"env:{self.environment}", f"service:{self.service}", f"datacenter:{self.datacenter}", *self.extra_tags]
 
-    def notification(self, headline: str) -> pulumi.Input[str]:
+    def notification(self, headline: str, *, page: bool = True) -> pulumi.Input[str]:
         """:meth:`message` with the link to the service's dashboard, once its URL is known."""
         if self.dashboard_url is None:
-            return self.message(headline)
-        return pulumi.Output.from_input(self.dashboard_url).apply(lambda url: self.message(headline, dashboard=url))
+            return self.message(headline, page=page)
+        return pulumi.Output.from_input(self.dashboard_url).apply(
+            lambda url: self.message(headline, page=page, dashboard=url)
+        )
 
-    def message(self, headline: str, *, dashboard: str | None = None) -> str:
+    def message(self, headline: str, *, page: bool = True, dashboard: str | None = None) -> str:
         """The notification text: what broke, whose service it is, and the handles to notify.
 
         The PagerDuty handle is added only with ``page_on_call``, and only for alerts and their recovery
-        (so warnings never page, and PagerDuty resolves the incident it opened).
+        (so warnings never page, and PagerDuty resolves the incident it opened). ``page=False`` leaves it
+        out: a check that stands for a warning.
         """
         lines = [
             headline,
@@ -483,13 +484,13 @@ class ServiceMonitorsArgs:
         if dashboard:
             lines.append(f"Dashboard: {dashboard}")
         lines += ["", " ".join(self.notify_handles)]
-        if self.page_on_call and self.pagerduty_handle is not None:
+        if page and self.page_on_call and self.pagerduty_handle is not None:
             handle = self.pagerduty_handle
             lines.append(
                 f"{{{{#is_alert}}}}{handle}{{{{/is_alert}}}}{{{{#is_alert_recovery}}}}{handle}{{{{/is_alert_recovery}}}}"
             )
         text = "\n".join(lines)
-        if not self.page_on_call and _PAGERDUTY in text.lower():
+        if not (page and self.page_on_call) and _PAGERDUTY in text.lower():
             # The owners or contact text carried a handle: a service that must not page would page.
             raise _fail(
                 "ServiceMonitorsArgs.owners/contact",
@@ -508,11 +509,12 @@ class ServiceMonitors(pulumi.ComponentResource):
 
     ``provider`` must be an explicit Datadog provider (default providers are disabled).
 
-    Attributes: :attr:`tests` (URL -> synthetics test), :attr:`synthetics_public_ids` (URL -> public id,
+    Attributes: :attr:`tests` (URL -> synthetics test; a :class:`TlsCheck`'s two tests are
+    ``ssl://host:port`` and ``ssl://host:port#warning``), :attr:`synthetics_public_ids` (URL -> public id,
     the test's resource id), :attr:`synthetics_monitor_ids` (URL -> the test's monitor id),
     :attr:`monitors` and :attr:`monitor_ids` (``agent``, ``disk``, ``cpu``, ``memory`` -> monitor and id),
-    :attr:`checked_urls` (every URL and ``tcp://host:port`` checked), :attr:`objective` (the uptime objective,
-    or None).
+    :attr:`checked_urls` (every URL, ``tcp://host:port`` and ``ssl://host:port`` checked, once each),
+    :attr:`objective` (the uptime objective, or None).
     """
 
     tests: dict[str, datadog.SyntheticsTest]
@@ -548,7 +550,10 @@ class ServiceMonitors(pulumi.ComponentResource):
             self.tests[check.url] = self._http_test(name, check)
         for tcp in args.tcp_checks:
             self.tests[tcp.url] = self._tcp_test(name, tcp)
-        self.checked_urls = tuple(self.tests)
+        for tls in args.tls_checks:
+            self.tests[tls.url] = self._ssl_test(name, tls, warning=False)
+            self.tests[f"{tls.url}#warning"] = self._ssl_test(name, tls, warning=True)
+        self.checked_urls = tuple(dict.fromkeys(url.split("#", 1)[0] for url in self.tests))
         self.synthetics_public_ids = {url: test.id for url, test in self.tests.items()}
         self.synthetics_monitor_ids = {url: test.monitor_id for url, test in self.tests.items()}
 
@@ -569,7 +574,8 @@ class ServiceMonitors(pulumi.ComponentResource):
                 evaluation_delay_s=alert.evaluation_delay_s or None,
             )
         self.monitor_ids = {kind: monitor.id for kind, monitor in self.monitors.items()}
-        self.objective = self._uptime_objective(name) if args.uptime_target is not None and self.tests else None
+        uptime_checks = (*args.http_checks, *args.tcp_checks)
+        self.objective = self._uptime_objective(name) if args.uptime_target is not None and uptime_checks else None
 
         self.register_outputs(
             {
@@ -581,7 +587,7 @@ class ServiceMonitors(pulumi.ComponentResource):
         )
 
     def _uptime_objective(self, name: str) -> datadog.ServiceLevelObjective:
-        """A monitor-based objective over every synthetics test: the service's uptime, as dashboards show it."""
+        """A monitor-based objective over the HTTP and TCP tests: the service's uptime, as dashboards show it."""
         args = self._args
         assert args.uptime_target is not None
         target = args.uptime_target
@@ -592,7 +598,8 @@ class ServiceMonitors(pulumi.ComponentResource):
             name=f"[{args.environment}] {name.removesuffix('-monitors')}: uptime",
             type="monitor",
             description=f"Share of time every uptime check of {args.service} ({args.environment}) passed.",
-            monitor_ids=[test.monitor_id for test in self.tests.values()],
+            # Uptime is what the HTTP and TCP checks see; a certificate check watches renewal, not availability.
+            monitor_ids=[test.monitor_id for url, test in self.tests.items() if not url.startswith("ssl://")],
             thresholds=[
                 datadog.ServiceLevelObjectiveThresholdArgs(timeframe=UPTIME_TIMEFRAME, target=target, warning=warning)
             ],
@@ -604,17 +611,26 @@ class ServiceMonitors(pulumi.ComponentResource):
         )
 
     def _options(
-        self, monitor_name: str, follow_redirects: bool | None = None
+        self,
+        monitor_name: str,
+        follow_redirects: bool | None = None,
+        *,
+        tick_every: int = TICK_EVERY,
+        ssl: bool = False,
+        priority: int | None = None,
     ) -> datadog.SyntheticsTestOptionsListArgs:
         args = self._args
         return datadog.SyntheticsTestOptionsListArgs(
-            tick_every=TICK_EVERY,
+            tick_every=tick_every,
+            # SSL tests only: a self-signed certificate, or one revoked in its stapled OCSP response, fails.
+            accept_self_signed=False if ssl else None,
+            check_certificate_revocation=True if ssl else None,
             follow_redirects=follow_redirects,
             min_failure_duration=args.min_failure_duration_s,
             min_location_failed=args.min_location_failed,
             retry=datadog.SyntheticsTestOptionsListRetryArgs(count=RETRY_COUNT, interval=args.retry_interval_ms),
             monitor_name=monitor_name,
-            monitor_priority=args.priority,
+            monitor_priority=priority or args.priority,
             monitor_options=datadog.SyntheticsTestOptionsListMonitorOptionsArgs(
                 renotify_interval=args.renotify_interval_min
             ),
@@ -677,6 +693,48 @@ class ServiceMonitors(pulumi.ComponentResource):
                     aliases=[pulumi.Alias(name=f"{name}-tcp-{_label(h)}-{check.port}") for h in check.previous_hosts]
                 ),
             ),
+        )
+
+    def _ssl_test(self, name: str, check: TlsCheck, *, warning: bool) -> datadog.SyntheticsTest:
+        args = self._args
+        days = check.warning_days if warning else check.alert_days
+        what = f"certificate of {check.host}" + ("" if check.port == 443 else f":{check.port}")
+        if warning:
+            title = f"[{args.environment}] {args.service}: {what} expires within {days} days (warning)"
+            headline = (
+                f"Warning: the {what} expires in under {days} days. Check that it is being renewed: the Fastly "
+                "subscription's state, its _acme-challenge record and the zone's CAA."
+            )
+        else:
+            title = f"[{args.environment}] {args.service}: {what}"
+            headline = (
+                f"The {what} expires in under {days} days or is not valid for the name (untrusted, "
+                "self-signed, revoked or for another name)."
+            )
+        assertion = datadog.SyntheticsTestAssertionArgs(type="certificate", operator="isInMoreThan", target=str(days))
+        options = self._options(
+            title,
+            tick_every=SSL_WARNING_TICK_EVERY if warning else SSL_TICK_EVERY,
+            ssl=True,
+            # A warning is less urgent than the service's alerts.
+            priority=min(args.priority + 1, 5) if warning else None,
+        )
+        suffix = "-warning" if warning else ""
+        return datadog.SyntheticsTest(
+            f"{name}-tls-{_label(check.host)}{'' if check.port == 443 else f'-{check.port}'}{suffix}",
+            name=title,
+            type="api",
+            subtype="ssl",
+            status="live",
+            locations=list(args.locations),
+            request_definition=datadog.SyntheticsTestRequestDefinitionArgs(
+                host=check.host, port=str(check.port), servername=check.host
+            ),
+            assertions=[assertion],
+            options_list=options,
+            message=args.notification(headline, page=not warning),
+            tags=[*args.tags, *check.tags, f"{CERTIFICATE_CHECK_TAG}:{'warning' if warning else 'alert'}"],
+            opts=self._child,
         )
 
     def _monitor(

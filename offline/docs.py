@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
+from offline.certificates import host_certificates, is_challenge
 from offline.recorder import PROJECT_ROOT, STACK_TYPE, ProgramFailedError, Record, Recording, record_stack
 from stacks.catalog import SERVICES, Service
 
@@ -243,6 +244,10 @@ def _checked_url(test: Record) -> str:
     host, port = _str(definition.get("host")), _id_key(definition.get("port"))
     scheme = _str(test.inputs.get("subtype")) or "tcp"
     return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
+
+
+def _is_challenge(record: Record) -> bool:
+    return is_challenge(_str(record.inputs.get("name")))
 
 
 def _checked_host(test: Record) -> str:
@@ -496,7 +501,7 @@ class _Index:
                 self.key_by_checked_host.setdefault(_checked_host(test), key)
         self.zone_by_host: dict[str, str] = {}
         for record in (r for r in self.records if r.type == DNS_RECORD):
-            if _str(record.inputs.get("type")) in ADDRESS_RECORD_TYPES:
+            if _str(record.inputs.get("type")) in ADDRESS_RECORD_TYPES and not _is_challenge(record):
                 self.zone_by_host.setdefault(_str(record.inputs.get("name")), self.zone_name(record))
         # The zone that holds the droplets' own names is the internal one.
         self.internal_zones = {self.zone_by_host[name] for name in self.droplet_by_name if name in self.zone_by_host}
@@ -546,7 +551,7 @@ def _unit_key(index: _Index, members: Sequence[Record]) -> str | None:
     if any(m.type in (ZONE, DELEGATION_SET) for m in members):
         return DNS_SERVICE_KEY
     hosts = [_str(d.get("name")) for m in members if m.type == FASTLY_SERVICE for d in _dicts(m.inputs.get("domains"))]
-    hosts += [_str(m.inputs.get("name")) for m in members if m.type == DNS_RECORD]
+    hosts += [_str(m.inputs.get("name")) for m in members if m.type == DNS_RECORD and not _is_challenge(m)]
     keys = _unique(index.key_by_checked_host.get(h, "") for h in hosts)
     return keys[0] if len(keys) == 1 else None
 
@@ -671,7 +676,9 @@ def describe(recording: Recording) -> Estate:
         if key is None or key not in SERVICES:
             continue
         s = _facts_of(facts, key)
-        if record.type == SYNTHETICS:
+        if record.type == SYNTHETICS and _str(record.inputs.get("subtype")) == "ssl":
+            pass  # certificate checks: the certificates table shows them
+        elif record.type == SYNTHETICS:
             s.synthetics = sorted({*s.synthetics, _checked_url(record)})
         else:
             s.host_monitors = sorted({*s.host_monitors, _str(record.inputs.get("name"))})
@@ -716,8 +723,8 @@ def describe(recording: Recording) -> Estate:
             s.zones = _unique([*s.zones, *edge.zones])
         for record in (m for m in members if m.type == DNS_RECORD):
             name, kind, zone = _str(record.inputs.get("name")), _str(record.inputs.get("type")), index.zone_name(record)
-            if kind not in ADDRESS_RECORD_TYPES:
-                continue
+            if kind not in ADDRESS_RECORD_TYPES or _is_challenge(record):
+                continue  # a certificate's ACME challenge is no host: the certificates table shows it
             s.zones = _unique([*s.zones, zone])
             if name in index.droplet_by_name or name in s.hosts:
                 continue
@@ -1210,7 +1217,7 @@ def render_overview(recording: Recording) -> str:
         hosts = "droplet host names" if z.internal else ", ".join(z.hosts) or "—"
         lines.append(f"| {z.name} | {'yes' if z.dnssec else 'no'} | {kinds} | {_cell(hosts)} |")
     lines += ["", *_monitoring_section(estate)]
-    lines += ["## Services", ""]
+    lines += ["## Certificates", "", *_certificates_table(recording), "", "## Services", ""]
     for s in estate.services:
         lines += _service_section(s, estate)
     if estate.unplaced:
@@ -1221,6 +1228,28 @@ def render_overview(recording: Recording) -> str:
         lines += [f"- `{r.name}` ({r.type})" for r in estate.other]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _certificates_table(recording: Recording) -> list[str]:
+    """Every host's certificate: who makes it, the authority, the subscription, and what watches it."""
+    lines = [
+        "The certificate Fastly presents for each public name. *Managed*: a Fastly TLS subscription of this",
+        "program, answered by an `_acme-challenge` CNAME in the zone shown and validated (`pulumi up` waits for",
+        "the certificate). *External*: made outside this program, watched all the same. Two Datadog SSL tests",
+        "per name: one alerts below the first number of days left (or on an invalid certificate), one warns",
+        "below the second.",
+        "",
+        "| Host | Certificate | Authority | Subscription | Challenge record in | Expiry checks (days) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in host_certificates(recording).values():
+        subscription = f"`{c.subscription}`" + (" (validated)" if c.validated else " (not validated)")
+        days = "/".join(str(d) for d in (c.alert_days, c.warning_days) if d is not None) or "—"
+        lines.append(
+            f"| {c.host} | {c.owner} | {c.authority_name or '—'} | {subscription if c.subscription else '—'} "
+            f"| {c.challenge_zone or '—'} | {days} |"
+        )
+    return lines
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -56,6 +56,20 @@ FASTLY_IPV4: Final = (
     "172.111.64.0/18", "185.31.16.0/22", "199.27.72.0/21", "199.232.0.0/16",
 )  # fmt: skip
 FASTLY_IPV6: Final = ("2a04:4e40::/32", "2a04:4e42::/32")
+TLS_SUBSCRIPTION_TYPE: Final = "fastly:index/tlsSubscription:TlsSubscription"
+TLS_VALIDATION_TYPE: Final = "fastly:index/tlsSubscriptionValidation:TlsSubscriptionValidation"
+GET_TLS_CONFIGURATION: Final = "fastly:index/getTlsConfiguration:getTlsConfiguration"
+# The mock answer to the TLS configuration data source: the targets the PSF's own Terraform points its names
+# at (pypi/infra, python/pythondotorg infra/: the account's dual-stack map and its anycast apex addresses), as
+# Fastly's API lists them, each in the `global` region. The program itself contains none of these: it reads
+# them from the provider.
+MOCK_TLS_CONFIGURATION_ID: Final = "p5FtLsC0nfIgurAt10n7Xy"
+MOCK_TLS_DNS_RECORDS: Final = (
+    ("CNAME", "dualstack.python.map.fastly.net"),
+    ("A", "151.101.0.223"), ("A", "151.101.64.223"), ("A", "151.101.128.223"), ("A", "151.101.192.223"),
+    ("AAAA", "2a04:4e42::223"), ("AAAA", "2a04:4e42:200::223"), ("AAAA", "2a04:4e42:400::223"),
+    ("AAAA", "2a04:4e42:600::223"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -385,6 +399,12 @@ class MockCloud(pulumi_mocks.Mocks):
         elif typ.startswith("fastly:index/serviceVcl"):
             rid = hashlib.sha256(seed.encode()).hexdigest()[:22]
             state |= {"activeVersion": 1, "clonedVersion": 1}
+        elif typ == TLS_SUBSCRIPTION_TYPE:
+            rid, subscription = _tls_subscription(seed, inputs)
+            state |= subscription
+        elif typ == TLS_VALIDATION_TYPE:
+            # The provider gives the validation its subscription's ID, and the certificate's once issued.
+            rid = str(inputs.get("subscriptionId") or rid)
         elif typ == "datadog:index/syntheticsTest:SyntheticsTest":
             h = hashlib.sha256(seed.encode()).hexdigest()
             rid = f"{h[:3]}-{h[3:6]}-{h[6:9]}"
@@ -416,6 +436,8 @@ class MockCloud(pulumi_mocks.Mocks):
                 "ipv6CidrBlocks": list(FASTLY_IPV6),
                 "id": "fastly-ip-ranges",
             }, []
+        if args.token == GET_TLS_CONFIGURATION:
+            return _tls_configuration(dict(args.args)), []
         if args.token == "pagerduty:index/getVendor:getVendor":
             # The vendor PagerDuty lists as "Datadog" (its ID is the same in every account).
             name = str(args.args.get("name", ""))
@@ -434,6 +456,61 @@ class MockCloud(pulumi_mocks.Mocks):
         raise UnansweredCallError(
             f"the recorder has no mock answer for data source {args.token!r}; add one to MockCloud.call"
         )
+
+
+def _tls_configuration(query: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``get_tls_configuration`` answers: one configuration, with its DNS records.
+
+    By ``id`` it returns that configuration; by ``default`` the account's default, which is this one too.
+    """
+    wanted = query.get("id")
+    return {
+        "id": wanted or MOCK_TLS_CONFIGURATION_ID,
+        "name": "TLS v1.3 + HTTP/2 (PSF)",
+        "default": not wanted,
+        "tlsProtocols": ["1.2", "1.3"],
+        "httpProtocols": ["http/1.1", "http/2"],
+        "tlsService": "CUSTOM",
+        "dnsRecords": [
+            {"recordType": kind, "recordValue": value, "region": "global"} for kind, value in MOCK_TLS_DNS_RECORDS
+        ],
+        "createdAt": "2024-01-15T10:00:00Z",
+        "updatedAt": "2024-01-15T10:00:00Z",
+    }
+
+
+def _tls_subscription(seed: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A TLS subscription's ID and computed state, as after issuance.
+
+    One managed DNS challenge per challenge name (a domain and its wildcard share one, as Fastly answers),
+    a CNAME to ``<token>.fastly-validations.com``; one HTTP challenge set per domain, pointing at the
+    configuration's targets; the certificate's ID; the state ``issued``.
+    """
+    rid = hashlib.sha256(seed.encode()).hexdigest()[:22]
+    domains = [str(d) for d in inputs.get("domains") or ()]
+    names = list(dict.fromkeys(d.removeprefix("*.") for d in domains))
+    dns = [
+        {
+            "recordName": f"_acme-challenge.{name}",
+            "recordType": "CNAME",
+            "recordValue": hashlib.sha256(f"{seed}::{name}".encode()).hexdigest()[:18] + ".fastly-validations.com",
+        }
+        for name in names
+    ]
+    http = [
+        {"recordName": domain, "recordType": kind, "recordValues": [v for k, v in MOCK_TLS_DNS_RECORDS if k == kind]}
+        for domain in domains
+        if not domain.startswith("*.")
+        for kind in ("CNAME", "A", "AAAA")
+    ]
+    return rid, {
+        "commonName": inputs.get("commonName") or (domains[0] if domains else ""),
+        "configurationId": inputs.get("configurationId") or MOCK_TLS_CONFIGURATION_ID,
+        "certificateId": hashlib.sha256(f"certificate::{seed}".encode()).hexdigest()[:22],
+        "managedDnsChallenges": dns,
+        "managedHttpChallenges": http,
+        "state": "issued",
+    }
 
 
 def _plain(value: Any) -> Any:

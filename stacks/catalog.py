@@ -156,3 +156,26 @@ def service(key: str) -> Service:
         return SERVICES[key]
     except KeyError:
         raise KeyError(f"unknown service {key!r}; known: {', '.join(sorted(SERVICES))}") from None
+
+
+# The services with a Fastly edge, whose public names get a certificate there: the parts whose certificate
+# ownership (settings ``tlsCertificates``) can be set. tests/test_estate_tls.py keeps it equal to the
+# services that have a Fastly service in each stack's recording.
+EDGE_SERVICES: Final = frozenset(
+    {
+        "buildbot",
+        "bugs",
+        "docs",
+        "hg",
+        "jython",
+        "legacy",
+        "mail",
+        "planet",
+        "pycon",
+        "pypi",
+        "pypy",
+        "python-org",
+        "speed",
+        "wiki",
+    }
+)

@@ -33,7 +33,15 @@ from components.edge import (
     PathRoute,
     PublicHost,
 )
-from components.monitors import HostThresholds, HttpCheck, MetricAlert, ServiceMonitors, ServiceMonitorsArgs, TcpCheck
+from components.monitors import (
+    HostThresholds,
+    HttpCheck,
+    MetricAlert,
+    ServiceMonitors,
+    ServiceMonitorsArgs,
+    TcpCheck,
+    TlsCheck,
+)
 from components.vm_service import PublicPort, SaltBootstrap, VmEdge, VmService, VmServiceArgs, Volume
 from stacks import psf_salt
 from stacks.catalog import Service as CatalogService
@@ -41,10 +49,8 @@ from stacks.catalog import service
 from stacks.datacenter import DatacenterSite
 from stacks.providers import Providers
 from stacks.settings import Datacenter, Settings
+from stacks.tls import EstateTls, build_tls
 
-# Fastly's dual-stack map for the PSF's account (reference: python.org and PyPI Terraform). Subdomains CNAME
-# to it; zone apexes get Fastly's anycast addresses instead.
-FASTLY_CNAME: Final = "dualstack.python.map.fastly.net"
 # What droplets may reach anywhere beyond their own datacenter's network: package mirrors, ACME and the
 # Datadog intake (HTTP/S), DNS and NTP. The Salt master's publish and return ports (4505-4506) and SSH (to
 # the sfo1 backup host) are open only towards the stack's own droplets, by tag; mail hosts also deliver SMTP.
@@ -184,6 +190,16 @@ class Estate:
     _tags: dict[str, digitalocean.Tag] = field(default_factory=dict)
     _fastly_account: datadog.fastly.IntegrationAccount | None = None
 
+    # The TLS configuration and certificate owners; read from Fastly on first use unless given.
+    edge_tls: EstateTls | None = None
+
+    @property
+    def tls(self) -> EstateTls:
+        """The stack's TLS configuration, authority and certificate owners (read from Fastly once)."""
+        if self.edge_tls is None:
+            self.edge_tls = build_tls(self.settings, self.providers)
+        return self.edge_tls
+
     @property
     def internal(self) -> ZoneRef:
         """The zone droplets' host names live in (psf.io in prod)."""
@@ -191,8 +207,8 @@ class Estate:
 
     @property
     def dns_target(self) -> FastlyDnsTarget:
-        """How public names point at Fastly."""
-        return FastlyDnsTarget(cname=FASTLY_CNAME)
+        """How public names point at Fastly: the targets of the TLS configuration their certificates are on."""
+        return self.tls.dns_target
 
     @property
     def database_client_tag(self) -> str:
@@ -258,9 +274,18 @@ class Estate:
         )
 
     def edge_options(
-        self, key: str, *, fallback: Fallback | None = None, path_routes: tuple[PathRoute, ...] = ()
+        self,
+        key: str,
+        *,
+        fallback: Fallback | None = None,
+        path_routes: tuple[PathRoute, ...] = (),
+        service: str | None = None,
     ) -> EdgeOptions:
-        """Fastly settings every PSF service shares: origin token, HSTS, stale, logging, activation, teardown."""
+        """Fastly settings every PSF service shares: origin token, HSTS, stale, logging, activation, teardown.
+
+        And its certificate: managed for ``service`` (the catalog key, by default ``key``) unless its owner
+        is external.
+        """
         s = self.settings
         return EdgeOptions(
             service_name=s.physical_name(key),
@@ -273,6 +298,7 @@ class Estate:
             activate=s.fastly_activate,
             # Fastly refuses to delete an active service without it: on in throw-away stacks only.
             force_destroy=not s.protect,
+            certificate=self.tls.certificate(service or key),
         )
 
     def size(self, weight: Weight) -> str:
@@ -389,6 +415,7 @@ class Estate:
                 )
                 for _, port in role.tcp_checks
             ],
+            tls=self.tls.checks(role.key, (h.host for h in args.public_hosts)) if role.behind_fastly else (),
             on_droplets=True,
             fastly_service_ids=(vm.edge.service_id,) if vm.edge is not None else (),
         )
@@ -402,12 +429,15 @@ class Estate:
         *,
         http: Sequence[HttpCheck] = (),
         tcp: Sequence[TcpCheck] = (),
+        tls: Sequence[TlsCheck] = (),
         on_droplets: bool = False,
         name: str | None = None,
         metrics: Sequence[MetricAlert] = (),
         fastly_service_ids: Sequence[pulumi.Input[str]] = (),
     ) -> ServiceMonitors:
         """Synthetics for a service's public names (and host monitors for droplets), naming its owners.
+
+        ``tls`` are the certificate checks of the names served at the edge (:meth:`EstateTls.checks`).
 
         ``name`` is the logical name, by default ``<key>-monitors``; give one when a service has several
         edges (python.org and staging.python.org both belong to python-org). ``metrics`` are monitors on
@@ -437,6 +467,7 @@ class Estate:
                 datacenter=datacenter,
                 http_checks=tuple(http),
                 tcp_checks=tuple(tcp),
+                tls_checks=tuple(tls),
                 locations=s.synthetics_locations,
                 owners=entry.owners,
                 contact=entry.contact,

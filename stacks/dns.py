@@ -46,6 +46,7 @@ from components.dns_zone import (
     MxHost,
     RecordSpec,
 )
+from components.edge_tls import CERTIFICATE_AUTHORITIES
 from components.monitors import MetricAlert, ServiceMonitors
 from stacks.catalog import INFRA_CONTACT
 from stacks.context import Estate
@@ -64,8 +65,24 @@ PUBLIC_DOMAINS: Final = (
     "pypy.org",
 )
 MAIL_DOMAIN: Final = "python.org"
-# The CAs the PSF allows (reference: pypi/infra CAA records).
-CAA_ISSUERS: Final = ("amazon.com", "globalsign.com", "letsencrypt.org")
+# Authorities the estate's own hosts get certificates from for names in a zone (prod names), besides the one
+# Fastly uses (tlsCertificateAuthority), which every zone's CAA allows. psf-salt's Salt master requests Let's
+# Encrypt certificates over HTTP-01 (salt/tls/init.sls acme.cert, the certbot package) for the public names
+# in pillar/base/tls.sls acme_cert_configs: bugs.python.org with bugs.jython.org and
+# issues.roundup-tracker.org, buildbot, legacy with hg, planetpython.org, speed with speed.pypy.org, wiki with
+# wiki.jython.org, www.pycon.org, salt-public.psf.io; and mail.python.org's is Let's Encrypt's (psf-salt
+# docs/ssl.rst). The droplet origins' certificates come from the PSF's private CA, which no CAA names; nothing
+# here uses Amazon's (ACM), which pypi/infra's CAA also allows for its own zone. Only prod's names are issued
+# for: a staging zone's CAA allows Fastly's authority alone.
+HOST_CERTIFICATE_AUTHORITIES: Final[Mapping[str, tuple[str, ...]]] = {
+    "python.org": ("letsencrypt.org",),
+    "jython.org": ("letsencrypt.org",),
+    "roundup-tracker.org": ("letsencrypt.org",),
+    "planetpython.org": ("letsencrypt.org",),
+    "pycon.org": ("letsencrypt.org",),
+    "pypy.org": ("letsencrypt.org",),
+    "psf.io": ("letsencrypt.org",),
+}
 # The stack output naming what prod delegates: {domain: {"delegation_set_id", "name_servers"}}.
 DELEGATED_OUTPUT: Final = "delegated_domains"
 # Who publishes the NS records of prod's apexes.
@@ -110,6 +127,17 @@ class DelegationError(RunError):
         self.key = key
         self.value = value
         super().__init__(f"config {PROJECT}:{key} = {value!r} is invalid: {allowed}")
+
+
+def caa_policy(settings: Settings, domain: str | None) -> CaaPolicy:
+    """The CAA of the zone for prod domain ``domain`` (None: a zone of this stack's own, like staging's top).
+
+    Fastly's authority first, then the ones the estate's hosts use there (prod only), and nothing else.
+    """
+    issuers = [CERTIFICATE_AUTHORITIES[settings.tls_certificate_authority]]
+    if settings.is_prod and domain is not None:
+        issuers += HOST_CERTIFICATE_AUTHORITIES.get(domain, ())
+    return CaaPolicy(issuers=tuple(dict.fromkeys(issuers)), iodef=INFRA_CONTACT)
 
 
 def logical_name(domain: str) -> str:
@@ -258,7 +286,6 @@ def build_zones(
     Postfix servers' own names, which it is sent from.
     """
     opts = pulumi.ResourceOptions(parent=parent)
-    caa = CaaPolicy(issuers=CAA_ISSUERS, iodef=INFRA_CONTACT)
     main_set: DelegationSet | None = None
     top: DnsZone | None = None
     if settings.is_prod:
@@ -276,7 +303,7 @@ def build_zones(
             "delegated-zone",
             DnsZoneArgs(
                 domain=settings.domain_suffix,
-                caa=caa,
+                caa=caa_policy(settings, None),
                 mail=MailSettings.no_mail(),
                 # Signed like the rest; no DS record can anchor it in the delegating stack's zone, so
                 # validating resolvers treat it as unsigned rather than failing it.
@@ -299,7 +326,7 @@ def build_zones(
             DnsZoneArgs(
                 domain=domain if is_internal else settings.public_domain(domain),
                 records=() if is_internal else _tracker_records(domain),
-                caa=caa,
+                caa=caa_policy(settings, domain),
                 mail=internal_mail() if is_internal else domain_mail(settings, domain, mail_hosts, sending_hosts),
                 dnssec=settings.dnssec,
                 delegation_set_id=main_set.delegation_set_id if main_set else None,

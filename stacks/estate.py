@@ -1,6 +1,8 @@
 """The whole estate for one stack: settings in, resources out. ``__main__.py`` and the recorder both call it.
 
-Order matters only where one part feeds another: zones first (every host name goes in one), then sfo1,
+Order matters only where one part feeds another: the Fastly TLS configuration first (read, not created: a
+configuration that cannot serve the estate stops the program before any resource), zones next (every host
+name goes in one), then sfo1,
 whose mirror is the fallback origin for nyc1 and PyPI, then nyc1, whose downloads servers are
 www.python.org's /ftp/ origin, then ams1, then the global edge, then what watches the whole estate (its
 dashboard and the on-call rotation the monitors page), and last each datacenter's project assignment,
@@ -19,18 +21,20 @@ from stacks.dns import build_dnssec_monitors, build_zones
 from stacks.observability import build_estate_dashboard, build_on_call
 from stacks.providers import make_providers
 from stacks.settings import Settings, load_settings
+from stacks.tls import TLS_OUTPUT, build_tls
 
 
 def build(settings: Settings) -> Estate:
     """Create every resource of the estate described by ``settings``."""
     providers = make_providers(settings)
+    tls = build_tls(settings, providers)
     global_parent = edge.GlobalEdge()
     enabled = {dc.name for dc in settings.datacenters}
     mail_hosts = ams1.mail_hosts(settings) if "ams1" in enabled else ()
     senders = ams1.mail_senders(settings) if "ams1" in enabled else ()
     dns = build_zones(settings, providers, global_parent, mail_hosts, senders)
     logging = edge.build_logging(settings, providers, global_parent)
-    estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent)
+    estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent, edge_tls=tls)
     build_dnssec_monitors(estate, global_parent)
 
     sites = {dc.name: DatacenterSite(dc, settings, providers) for dc in settings.datacenters}
@@ -51,6 +55,8 @@ def build(settings: Settings) -> Estate:
     for key, value in dns.outputs().items():
         pulumi.export(key, value)
     pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
+    # The DNS targets read from Fastly, as deployed: `make verify` expects them, not the recording's mock ones.
+    pulumi.export(TLS_OUTPUT, tls.output())
     pulumi.export("droplet_addresses", droplet_addresses(estate))
     pulumi.export("salt_master", settings.salt_master)
     return estate

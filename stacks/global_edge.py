@@ -129,7 +129,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
             origin_host=origin,
             health_check=HealthCheck("/"),
             public_hosts=tuple(estate.public(h) for h in hosts),
-            options=estate.edge_options(key),
+            options=estate.edge_options(key, service=_monitor_key(key)),
             dns_target=estate.dns_target,
             shield_pop=SHIELD_US_EAST,
         ),
@@ -142,6 +142,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
         _monitor_key(key),
         "heroku",
         http=[HttpCheck(h) for h in service.public_host_names],
+        tls=estate.tls.checks(_monitor_key(key), service.public_host_names),
         name=f"{key}-monitors",
         fastly_service_ids=(service.service_id,),
     )
@@ -202,7 +203,14 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
     checks = [HttpCheck(www.host), HttpCheck(apex.host, expected_status=301)]
     if downloads is not None:
         checks.append(HttpCheck(www.host, path="/ftp/python/"))
-    estate.monitors(parent, "python-org", "heroku", http=checks, fastly_service_ids=(www_service.service_id,))
+    estate.monitors(
+        parent,
+        "python-org",
+        "heroku",
+        http=checks,
+        tls=estate.tls.checks("python-org", (www.host, apex.host)),
+        fastly_service_ids=(www_service.service_id,),
+    )
     # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
     _heroku(
         estate,
@@ -248,7 +256,14 @@ def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) ->
     )
     checks = [HttpCheck(h) for h in service.public_host_names]
     checks.append(HttpCheck(hosts[0].host, path="/simple/pip/"))
-    estate.monitors(parent, "pypi", "aws", http=checks, fastly_service_ids=(service.service_id,))
+    estate.monitors(
+        parent,
+        "pypi",
+        "aws",
+        http=checks,
+        tls=estate.tls.checks("pypi", service.public_host_names),
+        fastly_service_ids=(service.service_id,),
+    )
 
 
 def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
@@ -263,7 +278,7 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
             StaticSiteArgs(
                 bucket_name=s.physical_name(key, "site"),
                 hosts=(estate.public(host),),
-                edge=estate.edge_options(f"{key}-site"),
+                edge=estate.edge_options(f"{key}-site", service=key),
                 dns_target=estate.dns_target,
                 shield_pop=SHIELD_US_EAST,
                 protect=s.protect,
@@ -275,7 +290,12 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
             opts=pulumi.ResourceOptions(parent=parent),
         )
         estate.monitors(
-            parent, key, "aws", http=[HttpCheck(h) for h in site.host_names], fastly_service_ids=(site.service_id,)
+            parent,
+            key,
+            "aws",
+            http=[HttpCheck(h) for h in site.host_names],
+            tls=estate.tls.checks(key, site.host_names),
+            fastly_service_ids=(site.service_id,),
         )
 
 

@@ -25,6 +25,8 @@ import yaml
 from pulumi.errors import RunError
 from pulumi_digitalocean import DropletSlug, Region
 
+from stacks.catalog import EDGE_SERVICES
+
 if TYPE_CHECKING:
     from stacks.paging import Paging
 
@@ -51,6 +53,20 @@ class Environment(StrEnum):
 
     PROD = "prod"
     STAGING = "staging"
+
+
+class Ownership(StrEnum):
+    """Who makes a part of the estate.
+
+    ``managed``: this program. ``external``: something else; the program refers to it and monitors it, and
+    never creates or changes it.
+
+    Today only certificates (``tlsCertificates``) have an owner; adopting the live estate adds ``import``
+    (adopt the live resource on the next ``pulumi up``) and owners for services and zones.
+    """
+
+    MANAGED = "managed"
+    EXTERNAL = "external"
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,11 @@ FASTLY_LOGGING: Final = frozenset({"s3", "datadog"})
 # provider documents logging_datadog.region as "One of US or EU" (pulumi-fastly 10, service_vcl.md).
 FASTLY_DATADOG_REGIONS: Final[Mapping[str, str]] = {"datadoghq.com": "US", "datadoghq.eu": "EU"}
 POSTGRES_VERSIONS: Final = frozenset({"14", "15", "16", "17"})
+# The authorities Fastly may request managed certificates from, as the provider names them
+# (components.edge_tls.CERTIFICATE_AUTHORITIES maps them to their CAA names).
+TLS_AUTHORITIES: Final = ("lets-encrypt", "globalsign")
+# A Fastly TLS configuration ID (the API's alphanumeric IDs, 21 or 22 characters in its examples).
+_TLS_CONFIGURATION = re.compile(r"^[A-Za-z0-9]{10,64}$")
 DROPLET_SLUGS: Final = frozenset(slug.value for slug in DropletSlug)
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -228,6 +249,11 @@ class Settings:
     secrets: Secrets
     # The PSF CA's certificate (PEM) the droplet origins' certificates chain to; None until it is known.
     psf_ca_certificate: str | None = None
+    # Fastly-managed certificates: the authority, the TLS configuration ("" = the account's default) and
+    # who owns each edge service's certificate (services not listed: managed).
+    tls_certificate_authority: str = "lets-encrypt"
+    fastly_tls_configuration: str = ""
+    tls_certificates: tuple[tuple[str, Ownership], ...] = ()
     # Who production pages (stacks.paging); None: this stack pages no one and creates no PagerDuty resource.
     paging: Paging | None = None
     # The read-only Fastly token Datadog's Fastly integration reads the services with; None: not registered.
@@ -242,6 +268,10 @@ class Settings:
     def fastly_datadog_region(self) -> str:
         """The region of Fastly's Datadog logging endpoint for ``datadog_site`` (validated when logging there)."""
         return FASTLY_DATADOG_REGIONS.get(self.datadog_site, "US")
+
+    def certificate_owner(self, service: str) -> Ownership:
+        """Who makes the certificate of an edge service's names (``tlsCertificates``; managed by default)."""
+        return dict(self.tls_certificates).get(service, Ownership.MANAGED)
 
     def datacenter(self, name: str) -> Datacenter:
         """The enabled datacenter called ``name``; a clear error if this stack does not deploy there."""
@@ -521,6 +551,29 @@ def _mail_senders(entries: tuple[str, ...]) -> tuple[MailSenders, ...]:
     return tuple(parsed)
 
 
+def _tls_certificates(entries: tuple[str, ...]) -> tuple[tuple[str, Ownership], ...]:
+    """``"<service>=<owner>"`` entries, each service one of the edge services, each owner an Ownership."""
+    owners = ", ".join(o.value for o in Ownership)
+    parsed: dict[str, Ownership] = {}
+    for entry in entries:
+        service, sep, owner = entry.partition("=")
+        service, owner = service.strip(), owner.strip()
+        if not sep or not service or not owner:
+            raise SettingsError("tlsCertificates", entry, f'must be "<service>=<owner>" entries, owner one of {owners}')
+        if service not in EDGE_SERVICES:
+            raise SettingsError(
+                "tlsCertificates",
+                entry,
+                f"names no service with a Fastly edge; services: {', '.join(sorted(EDGE_SERVICES))}",
+            )
+        if service in parsed:
+            raise SettingsError("tlsCertificates", entry, f"names {service} twice")
+        if owner not in {o.value for o in Ownership}:
+            raise SettingsError("tlsCertificates", entry, f"owner must be one of {owners}")
+        parsed[service] = Ownership(owner)
+    return tuple(sorted(parsed.items()))
+
+
 def _delegation(
     environment: Environment, stack: str, domain_suffix: str, internal_domain: str, read: _Reader
 ) -> tuple[tuple[str, ...], str]:
@@ -742,6 +795,14 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "databaseSize", database_size, "must be a managed database size slug such as db-s-2vcpu-4gb"
         )
 
+    tls_configuration = read.string("fastlyTlsConfiguration")
+    if tls_configuration and not _TLS_CONFIGURATION.match(tls_configuration):
+        raise SettingsError(
+            "fastlyTlsConfiguration",
+            tls_configuration,
+            "must be a Fastly TLS configuration ID (letters and digits, from the TLS configurations page or "
+            "`GET /tls/configurations`), or empty for the account's default configuration",
+        )
     delegated_domains, delegation_stack = _delegation(environment, stack, domain_suffix, internal_domain, read)
     from stacks.paging import parse_fastly_metrics, parse_paging
 
@@ -817,6 +878,11 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             fastly_customer_id=read.secret("fastlyCustomerId"),
         ),
         psf_ca_certificate=ca_certificate("psfCaCertificate", psf_ca) if psf_ca else None,
+        tls_certificate_authority=_choice(
+            "tlsCertificateAuthority", read.string("tlsCertificateAuthority"), frozenset(TLS_AUTHORITIES)
+        ),
+        fastly_tls_configuration=tls_configuration,
+        tls_certificates=_tls_certificates(read.strings("tlsCertificates")),
         paging=paging,
         fastly_metrics_key=fastly_metrics_key,
     )

@@ -10,8 +10,6 @@ import pytest
 from components.common import ZoneRef
 from components.edge import (
     EDGE_TYPE,
-    FASTLY_ANYCAST_IPV4,
-    FASTLY_ANYCAST_IPV6,
     DatadogLogging,
     DomainRedirect,
     EdgeArgs,
@@ -47,7 +45,10 @@ TOKEN = "s3cr3t-origin-token-value"
 DATADOG_TOKEN = "datadog-api-key-value"
 ZONE = ZoneRef("example.org", "ZEXAMPLE")
 CNAME = "dualstack.x.map.fastly.net"
-TARGET = FastlyDnsTarget(cname=CNAME)
+# A TLS configuration's targets, as the estate reads them from Fastly (documentation addresses here).
+APEX_IPV4 = ("192.0.2.10", "192.0.2.11")
+APEX_IPV6 = ("2001:db8::10", "2001:db8::11")
+TARGET = FastlyDnsTarget(cname=CNAME, apex_ipv4=APEX_IPV4, apex_ipv6=APEX_IPV6)
 HEALTH = HealthCheck("/_health/")
 STATUS = "/_haproxy_status"
 GUARD = OriginTokenGuard((STATUS,))
@@ -462,8 +463,8 @@ def test_apex_gets_fastly_anycast_a_and_aaaa(full: Recording) -> None:
     records = records_by_name(full)
     a, aaaa = records["www-dns-example.org-a"], records["www-dns-example.org-aaaa"]
     assert (a.inputs["type"], aaaa.inputs["type"]) == ("A", "AAAA")
-    assert a.inputs["records"] == list(FASTLY_ANYCAST_IPV4)
-    assert aaaa.inputs["records"] == list(FASTLY_ANYCAST_IPV6)
+    assert a.inputs["records"] == list(APEX_IPV4)
+    assert aaaa.inputs["records"] == list(APEX_IPV6)
     assert "www-dns-example.org-cname" not in records
 
 

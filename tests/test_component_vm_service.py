@@ -13,8 +13,6 @@ import yaml
 from components.common import ZoneRef
 from components.edge import (
     EDGE_TYPE,
-    FASTLY_ANYCAST_IPV4,
-    FASTLY_ANYCAST_IPV6,
     EdgeOptions,
     Fallback,
     FastlyDnsTarget,
@@ -59,7 +57,10 @@ PUBLIC = ZoneRef("example.org", "ZPUBLIC")
 OTHER = ZoneRef("example.com", "ZOTHER")
 ADMINS = ("198.51.100.0/24", "2001:db8::/32")
 VPC_CIDR = "10.120.0.0/20"
-TARGET = FastlyDnsTarget(cname="dualstack.x.map.fastly.net")
+# A TLS configuration's targets, as the estate reads them from Fastly (documentation addresses here).
+APEX_IPV4 = ("192.0.2.10", "192.0.2.11")
+APEX_IPV6 = ("2001:db8::10", "2001:db8::11")
+TARGET = FastlyDnsTarget(cname="dualstack.x.map.fastly.net", apex_ipv4=APEX_IPV4, apex_ipv6=APEX_IPV6)
 SALT_MASTER = "salt.nyc1.infra.example.net"
 BOOTSTRAP = SaltBootstrap(
     script_url="https://github.com/saltstack/salt-bootstrap/releases/download/v2025.02.24/bootstrap-salt.sh",
@@ -375,8 +376,8 @@ def test_public_hosts_behind_fastly_point_at_fastly(behind: Recording) -> None:
         "ZPUBLIC",
     )
     apex_a, apex_aaaa = found["nyc1-docs-edge-dns-example.com-a"], found["nyc1-docs-edge-dns-example.com-aaaa"]
-    assert apex_a.inputs["records"] == list(FASTLY_ANYCAST_IPV4)
-    assert apex_aaaa.inputs["records"] == list(FASTLY_ANYCAST_IPV6)
+    assert apex_a.inputs["records"] == list(APEX_IPV4)
+    assert apex_aaaa.inputs["records"] == list(APEX_IPV6)
     assert apex_a.inputs["zoneId"] == "ZOTHER"
 
 

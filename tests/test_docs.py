@@ -190,6 +190,25 @@ def test_every_record_belongs_to_a_service_or_datacenter(prod: Recording) -> Non
     assert not other, f"resources no catalog service claims: {[r.name for r in other]}"
 
 
+def test_every_host_shows_its_certificate(prod: Recording, overview: str) -> None:
+    table = overview.split("## Certificates", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines() if line.startswith("| ")}
+    for vcl in prod.of_type(docs.FASTLY_SERVICE):
+        for domain in vcl.inputs["domains"]:
+            row = rows[domain["name"]]
+            assert "| managed | GlobalSign | `" in row and "(validated)" in row and "| 14/30 |" in row, row
+    assert "| python.org | managed | GlobalSign | `python-org-edge-tls-" in table
+
+
+def test_challenge_records_are_no_hosts(prod: Recording) -> None:
+    estate = docs.describe(prod)
+    hosts = {h for s in estate.services for h in (*s.hosts, *s.direct_hosts)}
+    assert not {h for h in hosts if h.startswith("_acme-challenge.")}
+    assert not any("_acme-challenge." in h for z in estate.zones for h in z.hosts)
+    # Certificate checks are listed with the certificates, not among the uptime checks.
+    assert not any(u.startswith("ssl://") for s in estate.services for u in s.synthetics)
+
+
 def test_every_droplet_is_counted_once(prod: Recording) -> None:
     estate = docs.describe(prod)
     counted = sum(g.count for s in estate.services for g in s.droplets)

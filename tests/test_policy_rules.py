@@ -70,6 +70,9 @@ from policy.rules import (
     SLO,
     SPACES_BUCKET,
     SYNTHETICS_TEST,
+    TLS_ACTIVATION,
+    TLS_SUBSCRIPTION,
+    TLS_VALIDATION,
     VOLUME,
     VPC,
     ZONE,
@@ -474,6 +477,48 @@ def estate(stack: str = "prod") -> list[Resource]:
             "requestHeaders": {"Fastly-Token": "[secret]", "Host": "www.python.org"},
         },
     )
+    # www.python.org's certificate: a Fastly subscription, its challenge, its validation, two SSL tests.
+    add(
+        TLS_SUBSCRIPTION,
+        "www-tls-1a2b3c4d",
+        {
+            "certificateAuthority": "lets-encrypt",
+            "domains": ["www.python.org"],
+            "commonName": "www.python.org",
+            "configurationId": "CFG1",
+            "forceDestroy": not prod,
+        },
+        id="SUB1",
+    )
+    add(TLS_VALIDATION, "www-tls-1a2b3c4d-validation", {"subscriptionId": "SUB1"}, id="SUB1")
+    add(
+        DNS_RECORD,
+        "www-acme-www.python.org",
+        {
+            "name": "_acme-challenge.www.python.org",
+            "type": "CNAME",
+            "records": ["x1y2z3.fastly-validations.com"],
+            "ttl": 60.0,
+            "zoneId": "ZPYORG",
+            "allowOverwrite": True,
+        },
+    )
+    for kind, days in (("alert", 14), ("warning", 30)):
+        add(
+            SYNTHETICS_TEST,
+            f"www-tls-{kind}",
+            {
+                "name": f"certificate of www.python.org ({kind})",
+                "type": "api",
+                "subtype": "ssl",
+                "status": "live",
+                "message": f"certificate expiring {handles if kind == 'alert' else TEAM}",
+                "requestDefinition": {"host": "www.python.org", "port": "443", "servername": "www.python.org"},
+                "assertions": [{"type": "certificate", "operator": "isInMoreThan", "target": str(days)}],
+                "optionsList": {"acceptSelfSigned": False, "checkCertificateRevocation": True},
+                "tags": ["service:www", "certificate:managed", f"certificate-check:{kind}"],
+            },
+        )
     add(
         MONITOR,
         "disk",
@@ -649,6 +694,10 @@ class Case:
 
 
 INBOUND, EGRESS = "do-firewall-no-public-inbound", "do-firewall-no-open-egress"
+COVERED, VALIDATED = "fastly-tls-domains-covered", "fastly-tls-subscription-validated"
+CHALLENGES, CONTRACT = "fastly-tls-challenge-records", "fastly-tls-subscription-contract"
+IN_ZONE, CAA = "route53-acme-challenge-in-zone", "route53-caa-allows-certificate-authority"
+EXPIRY = "datadog-certificate-expiry-alert"
 MAIL_RULE, ZONE_MAIL = "route53-mail-spf-dmarc", "route53-zone-spf-dmarc"
 DELEGATED, DMARC_TAGS = "route53-zone-delegated", "route53-dmarc-current-tags"
 
@@ -1042,9 +1091,119 @@ CASES = [
     Case(
         "fastly-domain-without-test",
         Edit("www", "domains.1", {"name": "python.org"}),
-        {"datadog-synthetics-cover-public-hosts": 1},
+        {"datadog-synthetics-cover-public-hosts": 1, COVERED: 1, EXPIRY: 1},
     ),
-    Case("wildcard-domain-not-tested", Edit("www", "domains.1", {"name": "*.python.org"}), {}),
+    Case("wildcard-domain-not-tested", Edit("www", "domains.1", {"name": "*.python.org"}), {COVERED: 1}),
+    # Certificates: every name covered (or external), validated, challenged in its zone, allowed by CAA,
+    # watched before it expires.
+    Case("tls-subscription-removed", Edit("www-tls-1a2b3c4d"), {COVERED: 1}),
+    Case(
+        "tls-certificate-declared-external",
+        (
+            Edit("www-tls-1a2b3c4d"),
+            Edit("www-tls-1a2b3c4d-validation"),
+            Edit("www-acme-www.python.org"),
+            Edit("www-tls-alert", "tags.1", "certificate:external"),
+        ),
+        {},
+    ),
+    Case(
+        "tls-external-only-by-an-ssl-test",
+        (Edit("www-tls-1a2b3c4d"), Edit("www-check", "tags", ["certificate:external"])),
+        {COVERED: 1},
+    ),
+    Case(
+        "tls-wildcard-covers-one-label-and-shares-the-apex-challenge",
+        (
+            Edit("www-tls-1a2b3c4d", "domains", ["*.python.org"]),
+            Edit("www-tls-1a2b3c4d", "commonName", "*.python.org"),
+            Edit("www-acme-www.python.org", "name", "_acme-challenge.python.org"),
+        ),
+        {},
+    ),
+    Case("tls-not-validated", Edit("www-tls-1a2b3c4d-validation"), {VALIDATED: 1}),
+    Case(
+        "tls-validation-of-another-subscription",
+        Edit("www-tls-1a2b3c4d-validation", "subscriptionId", "SUB9"),
+        {VALIDATED: 1},
+    ),
+    Case(
+        "tls-validation-matched-by-name-before-ids-are-known",
+        (Edit("www-tls-1a2b3c4d", "@id", None), Edit("www-tls-1a2b3c4d-validation", "subscriptionId", "[unknown]")),
+        {},
+    ),
+    Case("tls-challenge-missing", Edit("www-acme-www.python.org"), {CHALLENGES: 1}),
+    Case("tls-challenge-a-txt-record", Edit("www-acme-www.python.org", "type", "TXT"), {CHALLENGES: 1}),
+    Case("tls-challenge-in-another-zone", Edit("www-acme-www.python.org", "zoneId", "ZTEST"), {IN_ZONE: 1}),
+    Case("tls-challenge-outside-the-stack", Edit("www-acme-www.python.org", "zoneId", "ZELSEWHERE"), {IN_ZONE: 1}),
+    Case(
+        "tls-challenge-hidden-by-a-child-zone",
+        (
+            Edit("www-tls-1a2b3c4d", "domains", ["www.python.org", "a.test.python.org"]),
+            Add(
+                DNS_RECORD,
+                "acme-a-test",
+                {"name": "_acme-challenge.a.test.python.org", "type": "CNAME", "zoneId": "ZPYORG", "ttl": 60.0},
+            ),
+        ),
+        {IN_ZONE: 1},
+    ),
+    Case("tls-challenge-zone-not-known-yet", Edit("www-acme-www.python.org", "zoneId", "[unknown]"), {}),
+    Case("tls-caa-blocks-the-authority", Edit("python-org-caa", "records", ['0 issue "globalsign.com"']), {CAA: 1}),
+    Case(
+        "tls-caa-with-parameters-allows",
+        Edit("python-org-caa", "records", ['0 issue "letsencrypt.org; validationmethods=dns-01"']),
+        {},
+    ),
+    Case("tls-caa-forbids-every-ca", Edit("python-org-caa", "records", ['0 issue ";"']), {CAA: 1}),
+    Case(
+        "tls-caa-issuewild-governs-wildcards",
+        (
+            Edit("www-tls-1a2b3c4d", "domains", ["*.python.org"]),
+            Edit("www-tls-1a2b3c4d", "commonName", "*.python.org"),
+            Edit("www-acme-www.python.org", "name", "_acme-challenge.python.org"),
+            Edit("python-org-caa", "records", ['0 issue "letsencrypt.org"', '0 issuewild ";"']),
+        ),
+        {CAA: 1},
+    ),
+    Case(
+        "tls-authority-the-caa-does-not-name", Edit("www-tls-1a2b3c4d", "certificateAuthority", "globalsign"), {CAA: 1}
+    ),
+    Case("tls-unknown-authority", Edit("www-tls-1a2b3c4d", "certificateAuthority", "digicert"), {CONTRACT: 1}),
+    Case(
+        "tls-upper-case-domain",
+        (
+            Edit("www-tls-1a2b3c4d", "domains", ["WWW.python.org"]),
+            Edit("www-tls-1a2b3c4d", "commonName", "WWW.python.org"),
+        ),
+        {CONTRACT: 1},
+    ),
+    Case("tls-common-name-not-a-domain", Edit("www-tls-1a2b3c4d", "commonName", "python.org"), {CONTRACT: 1}),
+    Case(
+        "tls-activation-of-a-managed-domain",
+        Add(TLS_ACTIVATION, "www-activation", {"domain": "www.python.org", "certificateId": "C1"}),
+        {"fastly-no-activation-for-managed-certificates": 1},
+    ),
+    Case("tls-activation-of-another-domain", Add(TLS_ACTIVATION, "x-activation", {"domain": "x.python.org"}), {}),
+    Case(
+        "prod-subscription-force-destroy",
+        Edit("www-tls-1a2b3c4d", "forceDestroy", True),
+        {"fastly-no-force-destroy-in-prod": 1},
+    ),
+    Case(
+        "staging-subscription-without-force-destroy",
+        Edit("www-tls-1a2b3c4d", "forceDestroy", False),
+        {"fastly-force-destroy-outside-prod": 1},
+        stack="staging",
+    ),
+    Case("ssl-alert-removed", Edit("www-tls-alert"), {EXPIRY: 1}),
+    Case("ssl-alert-too-late", Edit("www-tls-alert", "assertions.0.target", "7"), {EXPIRY: 1}),
+    Case("ssl-alert-accepts-self-signed", Edit("www-tls-alert", "optionsList.acceptSelfSigned", True), {EXPIRY: 1}),
+    Case(
+        "ssl-warning-untagged-must-page-in-prod",
+        Edit("www-tls-warning", "tags", ["service:www"]),
+        {"datadog-prod-pages-on-call": 1},
+    ),
     Case(
         "synthetics-plaintext-token",
         Edit("www-check", "requestHeaders.Fastly-Token", "hunter2"),
@@ -1143,7 +1302,8 @@ CASES = [
     Case(
         "handle-without-service-object",
         Edit("on-call-service-object", "serviceName", "psf-infra"),
-        {"datadog-pagerduty-handles-resolve": 2},
+        # the uptime check, the disk monitor and the certificate alert all page it
+        {"datadog-pagerduty-handles-resolve": 3},
     ),
     Case(
         "staging-handle-needs-no-service-object",
@@ -1217,6 +1377,29 @@ def test_violation_messages_name_the_resource_and_the_fix() -> None:
 def test_bucket_names_without_dots(name: str, expected: int) -> None:
     bucket = Resource(BUCKET[0], "files", urn("prod", BUCKET[0], "files"), {"bucket": name})
     assert len(RULES_BY_NAME["s3-bucket-name-no-dots"].violations([bucket])) == expected
+
+
+def test_a_subscription_holds_at_most_a_hundred_names() -> None:
+    rule = RULES_BY_NAME["fastly-tls-subscription-contract"]
+    names = [f"h{n}.python.org" for n in range(100)]
+    subscription = Resource(
+        TLS_SUBSCRIPTION,
+        "big",
+        urn("prod", TLS_SUBSCRIPTION, "big"),
+        {"certificateAuthority": "globalsign", "domains": names, "commonName": names[0]},
+    )
+    assert rule.violations([subscription]) == []
+    too_many = replace(subscription, props={**subscription.props, "domains": [*names, "h100.python.org"]})
+    (finding,) = rule.violations([too_many])
+    assert "lists 101 domains" in finding.message
+
+
+def test_a_certificate_warning_that_does_not_page_is_waived_not_silent() -> None:
+    findings = [
+        f for rule, f in evaluate(estate("prod")) if rule.name == "datadog-prod-pages-on-call" and f.status == "waived"
+    ]
+    assert [f.waiver for f in findings] == ["certificate-warning-no-page"]
+    assert findings[0].urn == urn("prod", SYNTHETICS_TEST, "www-tls-warning")
 
 
 # --- the rule table ------------------------------------------------------------------------------------

@@ -242,6 +242,20 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
         ],
     ),
     "cdnLogRetentionDays": ([1, 30, 3650, "90"], [0, 3651, "month", True]),
+    "tlsCertificateAuthority": (["lets-encrypt", "globalsign"], ["letsencrypt", "certainly", "GlobalSign", ""]),
+    "fastlyTlsConfiguration": (["", "t7CguUGZzb2W9Euo5FoKa"], ["default", "t7Cgu-UGZzb2W9Euo5FoKa", "x" * 65]),
+    "tlsCertificates": (
+        [[], ["python-org=external"], ["pypi=managed", "docs=external"], '["python-org=external"]'],
+        [
+            ["python-org"],
+            ["python-org=imported"],
+            ["salt=external"],
+            ["dns=managed"],
+            ["python-org=external", "python-org=managed"],
+            ["=external"],
+            "python-org=external",
+        ],
+    ),
     **{key: (["s3cr3t-value-of-16+-chars"], ["", "   "]) for key in SECRET_KEYS},
 }
 # The origin token is written into a VCL string by Fastly: no quote, percent escape, backslash or brace.

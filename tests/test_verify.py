@@ -94,6 +94,53 @@ def _record(type_: str, name: str, inputs: dict[str, Any], outputs: dict[str, An
     return Record(urn, type_, name, None, True, inputs, Options(), f"id-{name}", outputs or dict(inputs))
 
 
+def test_acme_challenge_values_are_known_only_once_deployed(prod_expected: Expectations) -> None:
+    # Their values sit inside the subscription's managed_dns_challenges: computed by Fastly, so any answer.
+    challenges = [r for r in prod_expected.records if r.name.startswith("_acme-challenge.")]
+    assert len(challenges) == 19
+    assert all(r.type == "CNAME" and r.values == () and r.ttl == 60 for r in challenges)
+    assert all("computed by the provider" in r.note for r in challenges)
+
+
+def test_records_expect_the_dns_targets_the_deployed_stack_read_from_fastly(prod: Recording) -> None:
+    outputs = json.loads(json.dumps(prod.stack_outputs))
+    outputs["fastly_tls"]["dns_target"] = {
+        "cname": "j.sni.global.fastly.net",
+        "apex_ipv4": ["151.101.2.132", "151.101.66.132"],
+        "apex_ipv6": ["2a04:4e42::132"],
+    }
+    expected = expectations(prod, outputs)
+    by_key = {(r.name, r.type): r for r in expected.records}
+    assert by_key[("www.python.org", "CNAME")].values == ("j.sni.global.fastly.net",)
+    assert by_key[("python.org", "A")].values == ("151.101.2.132", "151.101.66.132")
+    assert by_key[("python.org", "AAAA")].values == ("2a04:4e42::132",)
+    assert expected.problems == ()
+
+
+def test_missing_dns_targets_are_one_problem(prod: Recording) -> None:
+    outputs = {k: v for k, v in prod.stack_outputs.items() if k != "fastly_tls"}
+    expected = expectations(prod, outputs)
+    assert [message for host, message in expected.problems if host == "fastly"] == [
+        "the stack outputs have no fastly_tls DNS targets; deploy this version of the program"
+    ]
+    www = next(r for r in expected.records if r.name == "www.python.org" and r.type == "CNAME")
+    assert www.values == () and "fastly_tls" in www.note
+
+
+def test_the_output_names_agree() -> None:
+    from stacks.tls import TLS_OUTPUT
+    from verify.expect import TLS_OUTPUT as VERIFY_TLS_OUTPUT
+
+    assert VERIFY_TLS_OUTPUT == TLS_OUTPUT
+
+
+def test_a_certificate_warning_test_sets_no_threshold(prod_expected: Expectations) -> None:
+    # The 30-day SSL tests warn; `make verify` fails a certificate at the alert's 14 days.
+    www = next(c for c in prod_expected.certificates if c.host == "www.python.org")
+    assert www.min_days == 14 and www.issuer == "GlobalSign"
+    assert any(s.startswith("SSL synthetic") for s in www.sources)
+
+
 def test_new_record_types_and_certificate_sources_need_only_the_recording() -> None:
     """What issue 16 adds (Fastly TLS, ACME records, SSL synthetics) is read without changes to the checks."""
     records = (

@@ -60,6 +60,9 @@ MAIL_HOST: Final = "mail.ams1.psf.io"
 # The MX target: the name of the mail host's reserved address, where other servers deliver.
 MX_HOST: Final = "mx.ams1.psf.io"
 RESERVED_IP_ASSIGNMENT: Final = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
+# The issuer organisation the world's CA stands in for: what GlobalSign's certificates name, the authority
+# prod's Fastly subscriptions request (Pulumi.prod.yaml tlsCertificateAuthority).
+ISSUER: Final = "GlobalSign nv-sa"
 # The rows the tests select: the hosts above, their zones' apexes, the droplets behind them.
 ONLY: Final = (*WEB, "_dmarc.python.org", "psf.io", *DROPLETS, MX_HOST)
 DNS_VARIANTS: Final = ("good", "missing-record", "wrong-target", "lame-delegation", "expired-signature")
@@ -68,6 +71,7 @@ WEB_VARIANTS: Final = (
     "expired-certificate",
     "wrong-name",
     "expiring-soon",
+    "wrong-issuer",
     "no-hsts",
     "wrong-status",
     "no-redirect",
@@ -448,9 +452,11 @@ class WebFactory:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.ca = trustme.CA(organization_name="psf-infra verify test CA")
+        self.ca = trustme.CA(organization_name=f"{ISSUER} (psf-infra verify test CA)")
+        # Trusted too, but not the authority the stack declares: a certificate from it must fail.
+        self.other_ca = trustme.CA(organization_name="Another CA (psf-infra verify test CA)")
         self.ca_file = directory / "ca.pem"
-        self.ca.cert_pem.write_to_path(str(self.ca_file))
+        self.ca_file.write_bytes(self.ca.cert_pem.bytes() + self.other_ca.cert_pem.bytes())
         # A port that refuses: bound, never listening, kept for the session so nobody else takes it.
         self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._closed.bind(("127.0.0.1", 0))
@@ -482,6 +488,10 @@ class WebFactory:
             contexts["docs.python.org"] = self._context("wiki.python.org")
         elif variant == "expiring-soon":
             contexts["mail.python.org"] = self._context("mail.python.org", not_after=now + dt.timedelta(days=5))
+        elif variant == "wrong-issuer":
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.other_ca.issue_cert("docs.python.org").configure_cert(context)
+            contexts["docs.python.org"] = context
         elif variant == "no-hsts":
             behaviour.hsts["mail.python.org"] = False
         elif variant == "wrong-status":

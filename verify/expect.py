@@ -22,6 +22,12 @@ from urllib.parse import urlsplit
 from offline.recorder import Record, Recording
 
 DEFAULT_MIN_DAYS: Final = 14
+# The stack output holding the DNS targets the program read from Fastly's TLS configuration (stacks/tls.py
+# TLS_OUTPUT): the recording has the mock's, the deployed stack the real ones.
+TLS_OUTPUT: Final = "fastly_tls"
+TLS_TARGET_KEYS: Final = ("cname", "apex_ipv4", "apex_ipv6")
+# An SSL test tagged this way warns early; the alert test's threshold is what a certificate must meet.
+WARNING_TAG: Final = "certificate-check:warning"
 # The ports an origin serves Fastly on; from anywhere else they must be closed.
 ORIGIN_PORTS: Final = (80, 443)
 WORLD: Final = frozenset({"0.0.0.0/0", "::/0"})
@@ -148,6 +154,22 @@ def _strings(value: object) -> list[str]:
     return []
 
 
+def _leaves(value: object) -> Iterable[str]:
+    """Every string inside ``value``, however deeply nested in lists and maps."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+
+
+def _map(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _int(value: object) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -178,7 +200,9 @@ class Builder:
         for record in self.recording.resources:
             for key, value in record.outputs.items():
                 if key not in record.inputs:
-                    self.computed.update(_strings(value))
+                    # Nested too: an ACME challenge record's value sits inside a subscription's
+                    # managed_dns_challenges.
+                    self.computed.update(_leaves(value))
             if record.type == "digitalocean:index/droplet:Droplet":
                 host = _name(record.inputs.get("name", record.name))
                 hosts_by_id[str(record.id)] = host
@@ -197,6 +221,15 @@ class Builder:
         addresses = self.outputs.get("droplet_addresses")
         self.addresses: Mapping[str, Any] = addresses if isinstance(addresses, Mapping) else {}
         self._missing: set[tuple[str, str]] = set()
+        # Values read from a data source under mocks (Fastly's DNS targets) mapped to the deployed ones.
+        self.read_values: dict[frozenset[str], tuple[str, ...] | None] = {}
+        recorded = _map(_map(self.recording.stack_outputs.get(TLS_OUTPUT)).get("dns_target"))
+        deployed = _map(_map(self.outputs.get(TLS_OUTPUT)).get("dns_target"))
+        for key in TLS_TARGET_KEYS:
+            mock = frozenset(_strings(recorded.get(key)))
+            if mock:
+                real = tuple(_strings(deployed.get(key)))
+                self.read_values[mock] = real or None
 
     def real_address(self, host: str, family: str) -> str | None:
         """A droplet's public address from the stack outputs (``droplet_addresses``), or None."""
@@ -221,6 +254,22 @@ class Builder:
         if value in self.computed:
             return None, "computed by the provider at deploy time"
         return value, ""
+
+    def read_value(self, values: Iterable[str]) -> tuple[tuple[str, ...] | None, bool]:
+        """A record's values as deployed when the program read them from Fastly: (values, whether they were).
+
+        None with True when the stack outputs lack them (a problem, reported once).
+        """
+        key = frozenset(values)
+        if key not in self.read_values:
+            return None, False
+        real = self.read_values[key]
+        if real is None and ("", TLS_OUTPUT) not in self._missing:
+            self._missing.add(("", TLS_OUTPUT))
+            self.problems.append(
+                ("fastly", f"the stack outputs have no {TLS_OUTPUT} DNS targets; deploy this version of the program")
+            )
+        return real, True
 
     def web_host(self, host: str) -> WebHost:
         """The entry for ``host``, created empty on first use."""
@@ -326,7 +375,15 @@ def _record(record: Record, builder: Builder) -> None:
         return
     values: list[str] = []
     notes: list[str] = []
-    for value in _strings(inputs.get("records")):
+    declared = _strings(inputs.get("records"))
+    read, was_read = builder.read_value(declared)
+    if was_read:
+        # A Fastly DNS target: what the deployed stack read from its TLS configuration, as it is.
+        values = [_rdata_text(record_type, v) for v in read or ()]
+        if read is None:
+            notes.append(f"Fastly DNS target not in the stack outputs ({TLS_OUTPUT})")
+        declared = []
+    for value in declared:
         real, note = builder.real_value(value)
         if real is None:
             notes.append(note)
@@ -458,6 +515,8 @@ def _synthetic(record: Record, builder: Builder) -> None:
             builder.web[host] = replace(current, statuses=statuses)
         builder.certificate(host, url.port or 443, source=f"synthetic {record.name}")
     elif subtype == "ssl" and isinstance(request.get("host"), str):
+        if WARNING_TAG in _strings(inputs.get("tags")):
+            return  # an early warning, not the threshold the certificate fails at
         # An SSL test asserts "certificate isInMoreThan N days"; the strictest of it and --min-days holds.
         days = None
         for assertion in assertions:

@@ -27,7 +27,11 @@ Conventions the program must follow for these rules to pass:
   ``ServiceDynamicSnippetContent`` holding a secret (or by a request header so named with a secret value),
   never a literal;
 - a Fastly backend whose ``ssl_cert_hostname`` is under ``psf.io`` is a PSF host: its certificate comes from
-  the PSF CA and its origin refuses requests without the token except :data:`TOKEN_EXEMPT_PATHS`.
+  the PSF CA and its origin refuses requests without the token except :data:`TOKEN_EXEMPT_PATHS`;
+- a domain of a Fastly service without a ``TlsSubscription`` has its certificate made elsewhere only when a
+  Datadog SSL test of it is tagged ``certificate:external``; its ACME challenge is a CNAME at
+  ``_acme-challenge.<domain>`` in the stack's zone that holds the name; a certificate's 30-day warning test is
+  tagged ``certificate-check:warning``.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from policy.rules.base import (
     BUCKET_SSE,
     BUCKET_VERSIONING,
     BUCKET_WEBSITE,
+    CERTIFICATE_WARNING_NO_PAGE,
     DB_CLUSTER,
     DB_FIREWALL,
     DB_REPLICA,
@@ -86,6 +91,9 @@ from policy.rules.base import (
     STATIC_SITE_TAG,
     STATIC_SITE_WEBSITE,
     SYNTHETICS_TEST,
+    TLS_ACTIVATION,
+    TLS_SUBSCRIPTION,
+    TLS_VALIDATION,
     TOKEN_EXEMPT_PATHS,
     VOLUME,
     VPC,
@@ -134,6 +142,7 @@ __all__ = [
     "BUCKET_SSE",
     "BUCKET_VERSIONING",
     "BUCKET_WEBSITE",
+    "CERTIFICATE_WARNING_NO_PAGE",
     "DASHBOARD_JSON",
     "DB_CLUSTER",
     "DB_FIREWALL",
@@ -180,6 +189,9 @@ __all__ = [
     "STATIC_SITE_TAG",
     "STATIC_SITE_WEBSITE",
     "SYNTHETICS_TEST",
+    "TLS_ACTIVATION",
+    "TLS_SUBSCRIPTION",
+    "TLS_VALIDATION",
     "TOKEN_EXEMPT_PATHS",
     "VOLUME",
     "VPC",

@@ -48,6 +48,9 @@ PROJECT_RESOURCES: Final = "digitalocean:index/projectResources:ProjectResources
 RESERVED_IP: Final = "digitalocean:index/reservedIp:ReservedIp"
 DO_TAG: Final = "digitalocean:index/tag:Tag"
 SYNTHETICS_TEST: Final = "datadog:index/syntheticsTest:SyntheticsTest"
+TLS_SUBSCRIPTION: Final = "fastly:index/tlsSubscription:TlsSubscription"
+TLS_VALIDATION: Final = "fastly:index/tlsSubscriptionValidation:TlsSubscriptionValidation"
+TLS_ACTIVATION: Final = "fastly:index/tlsActivation:TlsActivation"
 MONITOR: Final = "datadog:index/monitor:Monitor"
 
 
@@ -74,6 +77,15 @@ BUCKET_WEBSITE: Final = _s3("BucketWebsiteConfiguration")
 # HAProxy's monitor URI (salt/haproxy). A backend checking a psf.io name is such a host.
 PSF_ORIGIN_DOMAIN: Final = "psf.io"
 TOKEN_EXEMPT_PATHS: Final = ("/_haproxy_status",)
+
+# Certificates at the edge (components.edge_tls, stacks/tls.py): a DNS-01 challenge lives at this name, a
+# Fastly authority is allowed by the CAA issuer domain mapped here, and a Datadog SSL test says who owns the
+# certificate it watches with a `certificate:` tag (`certificate:external`: made outside the program).
+ACME_CHALLENGE_PREFIX: Final = "_acme-challenge."
+CAA_ISSUERS: Final = {"lets-encrypt": "letsencrypt.org", "globalsign": "globalsign.com", "certainly": "certainly.com"}
+EXTERNAL_CERTIFICATE_TAG: Final = "certificate:external"
+CERTIFICATE_WARNING_TAG: Final = "certificate-check:warning"
+MAX_CERTIFICATE_DOMAINS: Final = 100
 
 STATEFUL_TYPES: Final = (ZONE, VOLUME, DB_CLUSTER, DB_REPLICA, RESERVED_IP)
 """Always stateful. Buckets are stateful when tagged (:data:`STATEFUL_TAG`)."""
@@ -308,12 +320,21 @@ LOG_BUCKET_NOT_LOGGED: Final = Waiver(
     "log buckets are write-only targets.",
 )
 
+CERTIFICATE_WARNING_NO_PAGE: Final = Waiver(
+    "certificate-warning-no-page",
+    "datadog-prod-pages-on-call",
+    f'synthetics tests tagged "{CERTIFICATE_WARNING_TAG}"',
+    "a Datadog synthetic test has no warning state, so a certificate's 30-day warning is a test of its own; "
+    "warnings never page, the 14-day alert test of the same name does.",
+)
+
 EXCEPTIONS: Final[tuple[FirewallWaiver | Waiver, ...]] = (
     *FIREWALL_WAIVERS,
     STATIC_SITE_WEBSITE,
     STATIC_SITE_HTTP_ORIGIN,
     S3_WEBSITE_BACKEND,
     LOG_BUCKET_NOT_LOGGED,
+    CERTIFICATE_WARNING_NO_PAGE,
 )
 """Every documented exception in the pack."""
 

@@ -1,5 +1,8 @@
 """Fastly: TLS, HSTS, backends, stale content, shielding, logging, the origin shared secret; provider contracts.
 
+Certificates: every domain of a service is on a TLS subscription (or declared external), every subscription
+is validated and has its challenge records, no TlsActivation competes with a managed certificate.
+
 The contract rules (after the security and reliability ones) encode what Fastly or its Terraform provider
 refuses at apply time, or never reads back, that a mock accepts: a service with no backend cannot be
 activated; a health check the origin refuses marks every backend sick; items on a write-only dictionary
@@ -16,13 +19,21 @@ from typing import Any, Final
 
 from policy.rules.base import (
     _S3_WEBSITE_HOST,
+    ACME_CHALLENGE_PREFIX,
+    CAA_ISSUERS,
+    DNS_RECORD,
+    EXTERNAL_CERTIFICATE_TAG,
     FASTLY_DICTIONARY_ITEMS,
     FASTLY_SERVICE,
     FASTLY_SNIPPET_CONTENT,
     HSTS_MIN_MAX_AGE,
+    MAX_CERTIFICATE_DOMAINS,
     PSF_ORIGIN_DOMAIN,
     S3_WEBSITE_BACKEND,
     SYNTHETICS_TEST,
+    TLS_ACTIVATION,
+    TLS_SUBSCRIPTION,
+    TLS_VALIDATION,
     TOKEN_EXEMPT_PATHS,
     Finding,
     Resource,
@@ -479,23 +490,203 @@ def _datadog_log_region(service: Resource) -> Iterable[Finding]:
             )
 
 
-@resource_rule("fastly-no-force-destroy-in-prod", anchors=("ours",), enforcement="mandatory", types=(FASTLY_SERVICE,))
+@resource_rule(
+    "fastly-no-force-destroy-in-prod",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(FASTLY_SERVICE, TLS_SUBSCRIPTION),
+)
 def _no_force_destroy_in_prod(service: Resource) -> Iterable[Finding]:
-    """In production no Fastly service sets force_destroy, so an active service cannot be deleted by accident."""
+    """In production no Fastly service or TLS subscription sets force_destroy: nothing active is deleted by accident.
+
+    Without it Fastly refuses to delete a service that is active, or a subscription whose domains are active.
+    """
     if service.is_prod and service.props.get("forceDestroy") is True:
         yield _violation(
             service,
-            "sets forceDestroy in production, so removing it from the program deletes a live service. Fix: "
-            "force_destroy from settings.protect (off in prod).",
+            "sets forceDestroy in production, so removing it from the program deletes it while it serves (a "
+            "live service, or the certificate of live names). Fix: force_destroy from settings.protect (off in "
+            "prod).",
         )
 
 
-@resource_rule("fastly-force-destroy-outside-prod", anchors=("ours",), enforcement="advisory", types=(FASTLY_SERVICE,))
+@resource_rule(
+    "fastly-force-destroy-outside-prod",
+    anchors=("ours",),
+    enforcement="advisory",
+    types=(FASTLY_SERVICE, TLS_SUBSCRIPTION),
+)
 def _force_destroy_outside_prod(service: Resource) -> Iterable[Finding]:
-    """Outside production every Fastly service sets force_destroy, so `pulumi destroy` can remove it while active."""
+    """Outside production every Fastly service and TLS subscription sets force_destroy, so `pulumi destroy` works."""
     if not service.is_prod and service.props.get("forceDestroy") is not True:
         yield _violation(
             service,
-            f"leaves forceDestroy off in the {service.stack} stack, so `pulumi destroy` stops at this active "
-            "service. Fix: force_destroy from settings.protect (on where nothing is protected).",
+            f"leaves forceDestroy off in the {service.stack} stack, so `pulumi destroy` stops at it while it is "
+            "active. Fix: force_destroy from settings.protect (on where nothing is protected).",
         )
+
+
+# --- certificates at the edge (Fastly TLS subscriptions) ---------------------------------------------------
+
+
+def _domains(subscription: Resource) -> list[str]:
+    return [_str(d).lower().rstrip(".") for d in _items(subscription.props.get("domains")) if _str(d)]
+
+
+def _covers(domains: Iterable[str], host: str) -> bool:
+    """True when a certificate for ``domains`` is valid for ``host`` (a wildcard covers one label)."""
+    parent = host.split(".", 1)[1] if "." in host else ""
+    return any(d == host or (d.startswith("*.") and d[2:] == parent) for d in domains)
+
+
+def _external_hosts(resources: Sequence[Resource]) -> set[str]:
+    hosts: set[str] = set()
+    for test in _of(resources, SYNTHETICS_TEST):
+        request = _map(test.props.get("requestDefinition"))
+        if test.props.get("subtype") == "ssl" and EXTERNAL_CERTIFICATE_TAG in _items(test.props.get("tags")):
+            hosts.add(_str(request.get("host")).lower().rstrip("."))
+    return hosts
+
+
+@stack_rule(
+    "fastly-tls-domains-covered",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(FASTLY_SERVICE, TLS_SUBSCRIPTION, SYNTHETICS_TEST),
+)
+def _tls_domains_covered(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every domain of every Fastly service has a certificate: a TLS subscription lists it, or it is declared external.
+
+    A service that forces HTTPS for a name Fastly holds no certificate for answers every visitor with a
+    certificate error. External means an SSL test of the name tagged ``certificate:external``.
+    """
+    subscriptions = _of(resources, TLS_SUBSCRIPTION)
+    if any(_is_secret(s.props.get("domains")) for s in subscriptions):
+        return
+    covered = [d for s in subscriptions for d in _domains(s)]
+    external = _external_hosts(resources)
+    for service in _of(resources, FASTLY_SERVICE):
+        for domain in _maps(service.props.get("domains")):
+            host = _str(domain.get("name")).lower().rstrip(".")
+            if host and not _covers(covered, host) and host not in external:
+                yield _violation(
+                    service,
+                    f"serves {host} but no TLS subscription lists it, and no SSL test declares its certificate "
+                    "external: Fastly has no certificate to present. Fix: give the service a ManagedCertificate "
+                    "(EdgeOptions.certificate), or set its owner to external in tlsCertificates.",
+                )
+
+
+def _subscription_ids(subscription: Resource) -> set[str]:
+    ids = {subscription.id, _ident(subscription.outputs.get("id"))}
+    return {i for i in ids if i and i != "[unknown]"}
+
+
+@stack_rule(
+    "fastly-tls-subscription-validated",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(TLS_SUBSCRIPTION, TLS_VALIDATION),
+)
+def _tls_subscription_validated(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every TLS subscription has a TlsSubscriptionValidation, so `pulumi up` waits until its certificate is issued.
+
+    Without one, an up finishes while the certificate is still pending, and the names that DNS points at
+    Fastly meanwhile serve certificate errors; a failed issuance goes unnoticed.
+    """
+    validations = _of(resources, TLS_VALIDATION)
+    for subscription in _of(resources, TLS_SUBSCRIPTION):
+        ids = _subscription_ids(subscription)
+        by_id = [v for v in validations if _ident(v.props.get("subscriptionId")) in ids]
+        by_name = [v for v in validations if v.name == f"{subscription.name}-validation"]
+        if by_id or (not ids and by_name):
+            continue
+        if not ids:
+            yield _unverified(subscription, "cannot match a validation to it before its ID is known")
+            continue
+        yield _violation(
+            subscription,
+            "has no TlsSubscriptionValidation, so `pulumi up` does not wait for its certificate. Fix: add "
+            "fastly.TlsSubscriptionValidation(subscription_id=<subscription>.id), after its challenge records.",
+        )
+
+
+@stack_rule(
+    "fastly-tls-challenge-records",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(TLS_SUBSCRIPTION, DNS_RECORD),
+)
+def _tls_challenge_records(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every domain of every TLS subscription has its ACME DNS-01 challenge: a CNAME at _acme-challenge.<domain>.
+
+    Fastly validates (and every renewal revalidates) through that record; without it the subscription
+    stays pending and its validation times out after 45 minutes.
+    """
+    answered = {
+        _str(r.props.get("name")).lower().rstrip(".")
+        for r in _of(resources, DNS_RECORD)
+        if _str(r.props.get("type")).upper() == "CNAME"
+    }
+    for subscription in _of(resources, TLS_SUBSCRIPTION):
+        for domain in _domains(subscription):
+            name = ACME_CHALLENGE_PREFIX + domain.removeprefix("*.")
+            if name not in answered:
+                yield _violation(
+                    subscription,
+                    f"lists {domain} but the stack has no CNAME record {name}, so Fastly cannot validate it. Fix: "
+                    "a record from the subscription's managed_dns_challenges in the zone holding the name.",
+                )
+
+
+@stack_rule(
+    "fastly-no-activation-for-managed-certificates",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(TLS_SUBSCRIPTION, TLS_ACTIVATION),
+)
+def _no_activation_for_managed(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """No TlsActivation names a domain of a TLS subscription: Fastly activates managed certificates itself.
+
+    A manual activation of such a domain fails with ``400 domain_id has already been taken``
+    (tls_subscription.md; fastly/terraform-provider-fastly#1345).
+    """
+    managed = [d for s in _of(resources, TLS_SUBSCRIPTION) for d in _domains(s)]
+    for activation in _of(resources, TLS_ACTIVATION):
+        domain = _str(activation.props.get("domain")).lower().rstrip(".")
+        if domain and domain in managed:
+            yield _violation(
+                activation,
+                f"activates {domain}, whose certificate is a managed subscription that Fastly activates itself; "
+                "the API refuses it (domain_id has already been taken). Fix: remove the TlsActivation.",
+            )
+
+
+@resource_rule(
+    "fastly-tls-subscription-contract", anchors=("ours",), enforcement="mandatory", types=(TLS_SUBSCRIPTION,)
+)
+def _tls_subscription_contract(subscription: Resource) -> Iterable[Finding]:
+    """A TLS subscription holds 1 to 100 lower-case domains, its common name among them, from a known authority.
+
+    The provider refuses upper-case domains (Fastly would lower them and the plan would never converge);
+    Let's Encrypt issues at most 100 names on a certificate; a common name outside the domains is refused.
+    """
+    raw = [_str(d) for d in _items(subscription.props.get("domains"))]
+    if _is_secret(subscription.props.get("domains")):
+        return
+    authority = _str(subscription.props.get("certificateAuthority"))
+    if authority not in CAA_ISSUERS:
+        yield _violation(subscription, f"asks authority {authority!r}; Fastly offers {', '.join(CAA_ISSUERS)}.")
+    if not raw or len(raw) > MAX_CERTIFICATE_DOMAINS:
+        yield _violation(
+            subscription,
+            f"lists {len(raw)} domains; a certificate holds 1 to {MAX_CERTIFICATE_DOMAINS}. Fix: split the service.",
+        )
+    upper = [d for d in raw if d != d.lower()]
+    if upper:
+        yield _violation(
+            subscription, f"lists upper-case domains {upper}, which the provider refuses. Fix: lower-case."
+        )
+    common = _str(subscription.props.get("commonName"))
+    if common and common not in raw:
+        yield _violation(subscription, f"names common name {common}, which is not one of its domains {raw}.")

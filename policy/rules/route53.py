@@ -1,12 +1,15 @@
-"""Route 53: DNSSEC, query logging, CAA, mail authentication."""
+"""Route 53: DNSSEC, query logging, CAA, mail authentication; where certificates' challenges and CAA live."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
 from policy.rules.base import (
+    ACME_CHALLENGE_PREFIX,
+    CAA_ISSUERS,
     DNS_RECORD,
     QUERY_LOG,
+    TLS_SUBSCRIPTION,
     ZONE,
     ZONE_DNSSEC,
     Finding,
@@ -15,6 +18,7 @@ from policy.rules.base import (
     _map,
     _of,
     _str,
+    _unverified,
     _violation,
     stack_rule,
 )
@@ -245,3 +249,98 @@ def _dmarc_current_tags(resources: Sequence[Resource]) -> Iterable[Finding]:
                         f"{fqdn} uses {', '.join(removed)}, which DMARCbis (RFC 9989) removed. Fix: drop them; "
                         "t=y replaces pct=0 for testing a policy.",
                     )
+
+
+def _holder(zones: Sequence[Resource], name: str) -> Resource | None:
+    """The stack's zone that answers for ``name``: the longest zone name it lies in (a child zone hides its parent)."""
+    inside = [z for z in zones if name == _zone_name(z) or name.endswith("." + _zone_name(z))]
+    return max(inside, key=lambda z: len(_zone_name(z)), default=None)
+
+
+@stack_rule(
+    "route53-acme-challenge-in-zone",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(ZONE, DNS_RECORD),
+)
+def _acme_challenge_in_zone(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every ACME challenge record sits in the zone of this stack that answers for its name.
+
+    A challenge record in another zone (a parent whose child zone is delegated, a zone of another stack) is
+    never seen by the CA: the certificate is not issued, nor renewed.
+    """
+    zones = _of(resources, ZONE)
+    for record in _of(resources, DNS_RECORD):
+        name = _str(record.props.get("name")).lower().rstrip(".")
+        if not name.startswith(ACME_CHALLENGE_PREFIX):
+            continue
+        zone_id = _str(record.props.get("zoneId"))
+        if not zone_id or zone_id == "[unknown]":
+            yield _unverified(record, "cannot tell its zone before the zone's ID is known")
+            continue
+        holder = _holder(zones, name)
+        if holder is None:
+            yield _violation(record, f"{name} lies in no zone of this stack, so no CA can see it.")
+        elif zone_id not in _zone_ids(holder):
+            yield _violation(
+                record,
+                f"{name} is not in {_zone_name(holder)}, the zone of this stack that answers for it, so the CA "
+                f"never sees it. Fix: zone_id of {_zone_name(holder)}.",
+            )
+
+
+def _caa_values(resources: Sequence[Resource], zones: Sequence[Resource], name: str) -> tuple[str, list[str]] | None:
+    """The CAA record set a CA finds for ``name`` among this stack's records: the closest at or above it."""
+    labels = name.split(".")
+    for start in range(len(labels) - 1):
+        candidate = ".".join(labels[start:])
+        zone = _holder(zones, candidate)
+        if zone is None:
+            return None
+        for fqdn, kind, values in _records(resources, zone):
+            if fqdn == candidate and kind == "CAA":
+                return candidate, values
+    return None
+
+
+def _caa_allows(values: Sequence[str], issuer: str, wildcard: bool) -> bool:
+    """Whether CAA ``values`` let ``issuer`` issue (RFC 8659: issuewild, when present, governs wildcards)."""
+    properties = []
+    for value in values:
+        parts = value.split(None, 2)
+        if len(parts) == 3:
+            properties.append((parts[1].lower(), parts[2].strip('"').split(";", 1)[0].strip().lower()))
+    tag = "issuewild" if wildcard and any(t == "issuewild" for t, _ in properties) else "issue"
+    return any(t == tag and v == issuer for t, v in properties)
+
+
+@stack_rule(
+    "route53-caa-allows-certificate-authority",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(ZONE, DNS_RECORD, TLS_SUBSCRIPTION),
+)
+def _caa_allows_authority(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """The CAA a CA finds for every domain of every TLS subscription allows the subscription's authority.
+
+    Otherwise the authority refuses to issue (or to renew) and the subscription stays pending; the
+    validation times out and the names lose their certificate when the current one expires.
+    """
+    zones = _of(resources, ZONE)
+    for subscription in _of(resources, TLS_SUBSCRIPTION):
+        authority = _str(subscription.props.get("certificateAuthority"))
+        issuer = CAA_ISSUERS.get(authority)
+        if issuer is None:
+            continue  # an unknown authority: fastly-tls-subscription-contract says so
+        for raw in _items(subscription.props.get("domains")):
+            domain = _str(raw).lower().rstrip(".")
+            found = _caa_values(resources, zones, domain.removeprefix("*."))
+            if found is None:
+                continue  # no CAA at or above it in this stack: any CA may issue
+            where, values = found
+            if not _caa_allows(values, issuer, domain.startswith("*.")):
+                yield _violation(
+                    subscription,
+                    f"asks {authority} for {domain}, but the CAA of {where} ({', '.join(values)}) does not allow "
+                    f"{issuer}: it will not issue. Fix: add '0 issue \"{issuer}\"' to that zone's CAA.",
+                )
