@@ -42,6 +42,7 @@ from stacks import global_edge as edge
 from stacks.context import Estate, MirrorOrigin
 from stacks.datacenter import DatacenterSite
 from stacks.dns import build_dnssec_monitors, build_zones
+from stacks.observability import build_estate_dashboard, build_on_call
 from stacks.providers import make_providers
 from stacks.settings import Datacenter, Settings, load_settings
 
@@ -110,6 +111,8 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
     assert first is not None
     mirror, downloads = first
     edge.build(estate, global_parent, downloads=downloads, mirror=mirror)
+    build_estate_dashboard(estate, global_parent)
+    build_on_call(estate, global_parent)
 
     pulumi.export("environment", settings.environment.value)
     pulumi.export("vpcs", vpcs)

@@ -34,6 +34,10 @@ RETRY_INTERVAL_MS: Final = 300
 MAX_RETRY_INTERVAL_MS: Final = 5000
 # The renotification intervals (minutes) Datadog accepts for synthetics monitors.
 RENOTIFY_INTERVALS: Final = (0, 10, 20, 30, 40, 50, 60, 90, 120, 180, 240, 300, 360, 720, 1440)
+# The window of the uptime objective (Datadog SLO timeframes: 7d, 30d, 90d) and the largest target that
+# leaves room for its warning threshold, which must lie above the target and below 100.
+UPTIME_TIMEFRAME: Final = "30d"
+UPTIME_WARNING_MAX: Final = 99.99
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -265,6 +269,9 @@ class ServiceMonitorsArgs:
     - ``metric_alerts``: monitors on other metrics (:class:`MetricAlert`), notified like the rest.
     - ``min_location_failed`` defaults to 2 so one probe location's network trouble alerts nobody;
       ``min_failure_duration_s`` (180) and one retry further damp flapping.
+    - ``dashboard_url``: the service's dashboard, linked from every message (may be an Output);
+      ``uptime_target``: the percentage of the synthetics' time up over ``UPTIME_TIMEFRAME`` that a
+      monitor-based service level objective holds them to (None: no objective).
     """
 
     service: str
@@ -289,6 +296,8 @@ class ServiceMonitorsArgs:
     runbook_url: str | None = None
     extra_tags: Sequence[str] = ()
     metric_alerts: Sequence[MetricAlert] = ()
+    dashboard_url: pulumi.Input[str] | None = None
+    uptime_target: float | None = None
 
     def __post_init__(self) -> None:
         for key in ("service", "environment", "datacenter"):
@@ -430,13 +439,33 @@ class ServiceMonitorsArgs:
             isinstance(self.runbook_url, str) and self.runbook_url.startswith("https://")
         ):
             raise _fail("ServiceMonitorsArgs.runbook_url", self.runbook_url, "must be None or an https:// URL")
+        if self.uptime_target is not None and (
+            isinstance(self.uptime_target, bool)
+            or not isinstance(self.uptime_target, int | float)
+            or not 0 < self.uptime_target < UPTIME_WARNING_MAX
+        ):
+            # Datadog takes targets in (0, 100) and a warning above the target; the warning is the target's
+            # remaining error budget halved.
+            raise _fail(
+                "ServiceMonitorsArgs.uptime_target",
+                self.uptime_target,
+                f"must be a percentage in (0, {UPTIME_WARNING_MAX})",
+            )
 
     @property
     def tags(self) -> list[str]:
         """The tags on every test and monitor."""
         return [f"env:{self.environment}", f"service:{self.service}", f"datacenter:{self.datacenter}", *self.extra_tags]
 
-    def message(self, headline: str, *, page: bool = True) -> str:
+    def notification(self, headline: str, *, page: bool = True) -> pulumi.Input[str]:
+        """:meth:`message` with the link to the service's dashboard, once its URL is known."""
+        if self.dashboard_url is None:
+            return self.message(headline, page=page)
+        return pulumi.Output.from_input(self.dashboard_url).apply(
+            lambda url: self.message(headline, page=page, dashboard=url)
+        )
+
+    def message(self, headline: str, *, page: bool = True, dashboard: str | None = None) -> str:
         """The notification text: what broke, whose service it is, and the handles to notify.
 
         The PagerDuty handle is added only with ``page_on_call``, and only for alerts and their recovery
@@ -452,6 +481,8 @@ class ServiceMonitorsArgs:
         ]
         if self.runbook_url is not None:
             lines.append(f"Runbook: {self.runbook_url}")
+        if dashboard:
+            lines.append(f"Dashboard: {dashboard}")
         lines += ["", " ".join(self.notify_handles)]
         if page and self.page_on_call and self.pagerduty_handle is not None:
             handle = self.pagerduty_handle
@@ -482,7 +513,8 @@ class ServiceMonitors(pulumi.ComponentResource):
     ``ssl://host:port`` and ``ssl://host:port#warning``), :attr:`synthetics_public_ids` (URL -> public id,
     the test's resource id), :attr:`synthetics_monitor_ids` (URL -> the test's monitor id),
     :attr:`monitors` and :attr:`monitor_ids` (``agent``, ``disk``, ``cpu``, ``memory`` -> monitor and id),
-    :attr:`checked_urls` (every URL, ``tcp://host:port`` and ``ssl://host:port`` checked, once each).
+    :attr:`checked_urls` (every URL, ``tcp://host:port`` and ``ssl://host:port`` checked, once each),
+    :attr:`objective` (the uptime objective, or None).
     """
 
     tests: dict[str, datadog.SyntheticsTest]
@@ -491,6 +523,7 @@ class ServiceMonitors(pulumi.ComponentResource):
     monitors: dict[str, datadog.Monitor]
     monitor_ids: dict[str, pulumi.Output[str]]
     checked_urls: tuple[str, ...]
+    objective: datadog.ServiceLevelObjective | None
 
     def __init__(
         self,
@@ -541,6 +574,8 @@ class ServiceMonitors(pulumi.ComponentResource):
                 evaluation_delay_s=alert.evaluation_delay_s or None,
             )
         self.monitor_ids = {kind: monitor.id for kind, monitor in self.monitors.items()}
+        uptime_checks = (*args.http_checks, *args.tcp_checks)
+        self.objective = self._uptime_objective(name) if args.uptime_target is not None and uptime_checks else None
 
         self.register_outputs(
             {
@@ -549,6 +584,30 @@ class ServiceMonitors(pulumi.ComponentResource):
                 "synthetics_monitor_ids": self.synthetics_monitor_ids,
                 "monitor_ids": self.monitor_ids,
             }
+        )
+
+    def _uptime_objective(self, name: str) -> datadog.ServiceLevelObjective:
+        """A monitor-based objective over the HTTP and TCP tests: the service's uptime, as dashboards show it."""
+        args = self._args
+        assert args.uptime_target is not None
+        target = args.uptime_target
+        warning = round(target + (100 - target) / 2, 4)
+        return datadog.ServiceLevelObjective(
+            f"{name}-uptime",
+            # Named after the component: one service may have several (python.org and staging.python.org).
+            name=f"[{args.environment}] {name.removesuffix('-monitors')}: uptime",
+            type="monitor",
+            description=f"Share of time every uptime check of {args.service} ({args.environment}) passed.",
+            # Uptime is what the HTTP and TCP checks see; a certificate check watches renewal, not availability.
+            monitor_ids=[test.monitor_id for url, test in self.tests.items() if not url.startswith("ssl://")],
+            thresholds=[
+                datadog.ServiceLevelObjectiveThresholdArgs(timeframe=UPTIME_TIMEFRAME, target=target, warning=warning)
+            ],
+            timeframe=UPTIME_TIMEFRAME,
+            target_threshold=target,
+            warning_threshold=warning,
+            tags=args.tags,
+            opts=self._child,
         )
 
     def _options(
@@ -601,7 +660,7 @@ class ServiceMonitors(pulumi.ComponentResource):
             request_headers=dict(check.headers) or None,
             assertions=assertions,
             options_list=self._options(title, check.follow_redirects),
-            message=args.message(
+            message=args.notification(
                 f"{check.url} is failing its uptime check "
                 f"(expected HTTP {check.expected_status} within {check.max_response_time_ms} ms)."
             ),
@@ -626,7 +685,7 @@ class ServiceMonitors(pulumi.ComponentResource):
                 ),
             ],
             options_list=self._options(title),
-            message=args.message(f"{check.host} does not accept TCP connections on port {check.port}."),
+            message=args.notification(f"{check.host} does not accept TCP connections on port {check.port}."),
             tags=args.tags,
             opts=pulumi.ResourceOptions.merge(
                 self._child,
@@ -673,7 +732,7 @@ class ServiceMonitors(pulumi.ComponentResource):
             ),
             assertions=[assertion],
             options_list=options,
-            message=args.message(headline, page=not warning),
+            message=args.notification(headline, page=not warning),
             tags=[*args.tags, *check.tags, f"{CERTIFICATE_CHECK_TAG}:{'warning' if warning else 'alert'}"],
             opts=self._child,
         )
@@ -698,7 +757,7 @@ class ServiceMonitors(pulumi.ComponentResource):
             name=f"[{args.environment}] {args.service}: {title}",
             type=type_,
             query=query,
-            message=args.message(headline),
+            message=args.notification(headline),
             monitor_thresholds=thresholds,
             notify_no_data=notify_no_data,
             no_data_timeframe=(no_data_min or 10) if notify_no_data else None,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import re
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 from offline.certificates import host_certificates, is_challenge
 from offline.recorder import PROJECT_ROOT, STACK_TYPE, ProgramFailedError, Record, Recording, record_stack
@@ -69,6 +71,26 @@ IAM_ROLE_POLICY: Final = "aws:iam/rolePolicy:RolePolicy"
 FASTLY_SERVICE: Final = "fastly:index/serviceVcl:ServiceVcl"
 SYNTHETICS: Final = "datadog:index/syntheticsTest:SyntheticsTest"
 MONITOR: Final = "datadog:index/monitor:Monitor"
+DASHBOARD: Final = "datadog:index/dashboardJson:DashboardJson"
+SLO: Final = "datadog:index/serviceLevelObjective:ServiceLevelObjective"
+FASTLY_METRICS: Final = "datadog:fastly/integrationService:IntegrationService"
+PD_SCHEDULE: Final = "pagerduty:index/schedule:Schedule"
+PD_USER: Final = "pagerduty:index/user:User"
+PD_POLICY: Final = "pagerduty:index/escalationPolicy:EscalationPolicy"
+PD_SERVICE: Final = "pagerduty:index/service:Service"
+SERVICE_OBJECT: Final = "datadog:pagerduty/serviceObject:ServiceObject"
+# What watches the estate rather than runs it: shown in "Monitoring and on call", not as a service's part.
+WATCHING_TYPES: Final = frozenset(
+    {
+        SYNTHETICS,
+        MONITOR,
+        DASHBOARD,
+        SLO,
+        FASTLY_METRICS,
+        "datadog:fastly/integrationAccount:IntegrationAccount",
+        SERVICE_OBJECT,
+    }
+)
 ADDRESS_RECORD_TYPES: Final = frozenset({"A", "AAAA", "CNAME"})
 
 # The catalog entry Route 53 zones belong to. Zones carry no tags, so this is the one attribution by kind.
@@ -86,6 +108,7 @@ PROVIDER_NAMES: Final = {
     "aws": "Amazon Web Services",
     "fastly": "Fastly",
     "datadog": "Datadog",
+    "pagerduty": "PagerDuty",
 }
 # Where a service runs when it is not in a datacenter, from the `datacenter:` tag on its monitors.
 PLACE_NAMES: Final = {"heroku": "Heroku", "aws": "AWS", "osuosl": "OSUOSL"}
@@ -123,7 +146,24 @@ TYPE_NOUNS: Final[Mapping[str, tuple[str, str]]] = {
     ),
     SYNTHETICS: ("synthetics test", "synthetics tests"),
     MONITOR: ("monitor", "monitors"),
+    DASHBOARD: ("dashboard", "dashboards"),
+    SLO: ("uptime objective", "uptime objectives"),
+    FASTLY_METRICS: ("Fastly service registered for metrics", "Fastly services registered for metrics"),
+    "datadog:fastly/integrationAccount:IntegrationAccount": (
+        "Fastly integration account",
+        "Fastly integration accounts",
+    ),
+    SERVICE_OBJECT: ("PagerDuty service object", "PagerDuty service objects"),
+    PD_USER: ("user", "users"),
+    PD_SCHEDULE: ("schedule", "schedules"),
+    PD_POLICY: ("escalation policy", "escalation policies"),
+    PD_SERVICE: ("service", "services"),
+    "pagerduty:index/serviceIntegration:ServiceIntegration": ("Datadog integration", "Datadog integrations"),
+    "pagerduty:index/userContactMethod:UserContactMethod": ("contact method", "contact methods"),
+    "pagerduty:index/userNotificationRule:UserNotificationRule": ("notification rule", "notification rules"),
 }
+# Datadog's web app, where a dashboard is found by its title (its ID exists only once it is deployed).
+DASHBOARD_SEARCH: Final = "https://app.datadoghq.com/dashboard/lists?q="
 # Each S3 bucket setting is its own resource (versioning, encryption, ...); one line says it better than seven.
 BUCKET_SETTING_PREFIX: Final = "aws:s3/bucket"
 BUCKET_SETTINGS_NOUN: Final = ("bucket setting", "bucket settings")
@@ -310,6 +350,7 @@ class ServiceFacts:
     external_names: list[tuple[str, str, str]] = field(default_factory=list)  # (name, record type, zone)
     mx: list[tuple[str, str]] = field(default_factory=list)  # (domain, target)
     log_roles: list[str] = field(default_factory=list)
+    dashboard: str | None = None  # the title of its Datadog dashboard
 
     @property
     def datacenters(self) -> list[str]:
@@ -365,6 +406,15 @@ class ZoneFacts:
 
 
 @dataclass(frozen=True)
+class OnCallFacts:
+    """The PagerDuty rotation: who is on each schedule, and the escalation policy's steps."""
+
+    schedules: tuple[tuple[str, tuple[str, ...]], ...]  # (schedule name, user names in rotation order)
+    steps: tuple[tuple[int, str], ...]  # (minutes at the step, what it pages)
+    services: tuple[str, ...]  # Datadog service objects: the handles' names
+
+
+@dataclass(frozen=True)
 class ProviderUse:
     """What the program creates with one provider package."""
 
@@ -388,6 +438,9 @@ class Estate:
     pagerduty: tuple[str, ...]
     paging_checks: int
     other: tuple[Record, ...]
+    on_call: OnCallFacts | None = None
+    estate_dashboard: str | None = None
+    fastly_metrics: int = 0
 
     def service(self, key: str) -> ServiceFacts:
         """The facts of one placed service."""
@@ -647,8 +700,10 @@ def describe(recording: Recording) -> Estate:
             continue  # a datacenter's own network and project: the datacenters table shows them
         if unit.type == DO_TAG:
             continue  # the stack's droplet tags, which firewall rules name: no service's own
-        if all(m.type in (SYNTHETICS, MONITOR) for m in members if m.custom):
-            continue  # monitors: attributed above, by their own tags
+        if all(m.type in WATCHING_TYPES for m in members if m.custom):
+            continue  # monitors, dashboards and their kind: attributed above, by their own tags
+        if any(m.type.startswith("pagerduty:") for m in members):
+            continue  # the on-call rotation: a section of its own
         key = _unit_key(index, members)
         if key is None or key not in SERVICES:
             other.append(unit)
@@ -682,6 +737,16 @@ def describe(recording: Recording) -> Estate:
 
     _attach_log_roles(index, facts, other)
     _attach_mail(index, facts)
+    estate_dashboard = None
+    for board in index.records:
+        if board.type != DASHBOARD:
+            continue
+        document = json.loads(_str(board.inputs.get("dashboard")) or "{}")
+        keys = _unique(re.findall(r'tag:\\?"service:([^"\\]+)', _str(board.inputs.get("dashboard"))))
+        if len(keys) == 1 and keys[0] in facts:
+            facts[keys[0]].dashboard = _str(document.get("title"))
+        elif not keys:
+            estate_dashboard = _str(document.get("title"))
     return Estate(
         stack=recording.stack,
         providers=_providers(index),
@@ -699,7 +764,85 @@ def describe(recording: Recording) -> Estate:
             1 for r in index.records if r.type in (MONITOR, SYNTHETICS) and _PAGERDUTY.search(_message(r))
         ),
         other=tuple(other),
+        on_call=_on_call(index),
+        estate_dashboard=estate_dashboard,
+        fastly_metrics=sum(1 for r in index.records if r.type == FASTLY_METRICS),
     )
+
+
+def _on_call(index: _Index) -> OnCallFacts | None:
+    """The rotation as the recording holds it: schedules by user name, the policy's steps, the service objects."""
+    users = {r.id: _str(r.inputs.get("name")) for r in index.records if r.type == PD_USER}
+    schedules = {r.id: r for r in index.records if r.type == PD_SCHEDULE}
+    policies = [r for r in index.records if r.type == PD_POLICY]
+    if not policies:
+        return None
+    steps: list[tuple[int, str]] = []
+    for rule in _dicts(policies[0].inputs.get("rules")):
+        targets = []
+        for target in _dicts(rule.get("targets")):
+            ident = _str(target.get("id"))
+            if ident in schedules:
+                targets.append(f"schedule {_str(schedules[ident].inputs.get('name'))}")
+            else:
+                email = _str(next((r.inputs.get("email") for r in index.records if r.id == ident), ""))
+                targets.append(f"{users.get(ident, ident)} ({email})" if "@" in email else users.get(ident, ident))
+        steps.append((int(rule.get("escalationDelayInMinutes") or 0), ", ".join(targets)))
+    order = [_str(t.get("id")) for rule in _dicts(policies[0].inputs.get("rules")) for t in _dicts(rule.get("targets"))]
+    paged = sorted(schedules, key=lambda ident: order.index(ident) if ident in order else len(order))
+    return OnCallFacts(
+        schedules=tuple(
+            (
+                _str(schedules[ident].inputs.get("name")),
+                tuple(
+                    users.get(_str(u), _str(u))
+                    for layer in _dicts(schedules[ident].inputs.get("layers"))
+                    for u in _list(layer.get("users"))
+                ),
+            )
+            for ident in paged
+        ),
+        steps=tuple(steps),
+        services=tuple(sorted(_str(r.inputs.get("serviceName")) for r in index.records if r.type == SERVICE_OBJECT)),
+    )
+
+
+def _dashboard_link(title: str) -> str:
+    return f"[{title}]({DASHBOARD_SEARCH}{quote(title)})"
+
+
+def _monitoring_section(estate: Estate) -> list[str]:
+    lines = ["## Monitoring and on call", ""]
+    if estate.estate_dashboard:
+        lines.append(
+            f"Datadog dashboard of the whole estate: {_dashboard_link(estate.estate_dashboard)} (every public "
+            "service's uptime, host health per datacenter"
+            + (", the CDN" if estate.fastly_metrics else "")
+            + "). Every service has its own, linked from its section below and from every message of its monitors."
+        )
+    if estate.fastly_metrics:
+        lines.append(
+            "Datadog's Fastly integration reads "
+            + _plural(estate.fastly_metrics, ("Fastly service", "Fastly services"))
+            + " (requests, hit ratio, 5xx, time to the origin on a miss)."
+        )
+    lines.append("")
+    if estate.on_call is None:
+        lines += ["This stack pages no one: no alert names a PagerDuty handle and nothing exists in PagerDuty.", ""]
+        return lines
+    on_call = estate.on_call
+    lines.append(
+        f"{estate.paging_checks} Datadog monitors and uptime checks page {_code(estate.pagerduty)}; Datadog's "
+        f"PagerDuty service object{'s' if len(on_call.services) > 1 else ''} {_code(on_call.services)} hold"
+        f"{'' if len(on_call.services) > 1 else 's'} the key of a PagerDuty service on this escalation policy:"
+    )
+    lines.append("")
+    lines += [f"{n}. {target}, for {minutes} minutes" for n, (minutes, target) in enumerate(on_call.steps, 1)]
+    lines.append("")
+    lines += ["| Weekly schedule | In rotation order |", "|---|---|"]
+    lines += [f"| {name} | {_cell(', '.join(people))} |" for name, people in on_call.schedules]
+    lines.append("")
+    return lines
 
 
 def _message(record: Record) -> str:
@@ -959,6 +1102,8 @@ def _service_section(s: ServiceFacts, estate: Estate) -> list[str]:
     if s.host_monitors:
         checks.append(_host_monitors_text(s.host_monitors))
     lines.append(f"- **Monitors:** {'; '.join(checks) if checks else 'none'}")
+    if s.dashboard:
+        lines.append(f"- **Dashboard:** {_dashboard_link(s.dashboard)}")
     lines.append(f"- **Owners:** {', '.join(entry.owners)}")
     lines.append(f"- **Contact:** {entry.contact}")
     lines.append("")
@@ -1002,13 +1147,6 @@ def _external_providers(estate: Estate) -> list[tuple[str, str]]:
                 "Gandi",
                 f"registrar of {', '.join(estate.registered_zones)}: each registration carries the name servers "
                 f"from {output}",
-            )
-        )
-    if estate.pagerduty:
-        rows.append(
-            (
-                "PagerDuty",
-                f"on-call: {estate.paging_checks} Datadog monitors and uptime checks page {_code(estate.pagerduty)}",
             )
         )
     return rows
@@ -1078,7 +1216,8 @@ def render_overview(recording: Recording) -> str:
         kinds = ", ".join(f"{n} {t}" for t, n in z.record_types) or "—"
         hosts = "droplet host names" if z.internal else ", ".join(z.hosts) or "—"
         lines.append(f"| {z.name} | {'yes' if z.dnssec else 'no'} | {kinds} | {_cell(hosts)} |")
-    lines += ["", "## Certificates", "", *_certificates_table(recording), "", "## Services", ""]
+    lines += ["", *_monitoring_section(estate)]
+    lines += ["## Certificates", "", *_certificates_table(recording), "", "## Services", ""]
     for s in estate.services:
         lines += _service_section(s, estate)
     if estate.unplaced:
@@ -1266,12 +1405,29 @@ def render_dot(recording: Recording) -> str:
     ]
     for name, title, fill, nodes in clusters:
         lines += _cluster(name, title, fill, [_node(node, label, **extra) for node, label, extra in nodes])
+    lines += _watch_cluster(recording, estate, edges)
     lines.append("")
     for (source, target), attributes in edges.items():
         extra = " [" + ", ".join(f"{k}={_q(v)}" for k, v in attributes.items()) + "]" if attributes else ""
         lines.append(f"  {_q(source)} -> {_q(target)}{extra};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _watch_cluster(recording: Recording, estate: Estate, edges: dict[tuple[str, str], dict[str, str]]) -> list[str]:
+    """Datadog (what watches) and, where the stack pages, the PagerDuty rotation its alerts reach."""
+    count = Counter(r.type for r in recording.records)
+    datadog = (
+        f"Datadog\n{count[SYNTHETICS]} uptime checks · {count[MONITOR]} monitors\n"
+        f"{count[DASHBOARD]} dashboards · {count[SLO]} uptime objectives"
+    )
+    nodes = [_node("watch:datadog", datadog)]
+    if estate.on_call is not None:
+        # Schedules are named "<prefix> <tier>": the tier is what the picture needs.
+        people = " → ".join(name.split(" ", 1)[-1] for name, _ in estate.on_call.schedules)
+        nodes.append(_node("watch:pagerduty", f"PagerDuty on call\n{people} → the team's list"))
+        edges.setdefault(("watch:datadog", "watch:pagerduty"), {"label": " ".join(estate.pagerduty)})
+    return _cluster("watch", "Monitoring and on call", _EXTERNAL_FILL, nodes)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -409,8 +409,22 @@ class MockCloud(pulumi_mocks.Mocks):
             h = hashlib.sha256(seed.encode()).hexdigest()
             rid = f"{h[:3]}-{h[3:6]}-{h[6:9]}"
             state |= {"monitorId": 100_000_000 + _digits(seed, 8)}
+        elif typ == "datadog:index/dashboardJson:DashboardJson":
+            # Dashboard IDs are three groups of three; the API returns the path of the dashboard's page.
+            h = hashlib.sha256(seed.encode()).hexdigest()
+            rid = f"{h[:3]}-{h[3:6]}-{h[6:9]}"
+            state |= {"url": f"/dashboard/{rid}/{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"}
+        elif typ == "datadog:index/serviceLevelObjective:ServiceLevelObjective":
+            rid = hashlib.sha256(seed.encode()).hexdigest()[:32]
         elif typ.startswith("datadog:"):
             rid = str(100_000_000 + _digits(seed, 8))
+        elif typ.startswith("pagerduty:"):
+            # PagerDuty object IDs: P and six upper-case letters or digits.
+            rid = "P" + hashlib.sha256(seed.encode()).hexdigest()[:6].upper()
+            if typ == "pagerduty:index/serviceIntegration:ServiceIntegration":
+                state |= {"integrationKey": hashlib.sha256(f"key::{seed}".encode()).hexdigest()[:32]}
+            if "name" in inputs or typ.endswith("User"):
+                state |= {"htmlUrl": f"https://psf.pagerduty.com/{typ.rsplit(':', 1)[1].lower()}s/{rid}"}
         return rid, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -424,6 +438,14 @@ class MockCloud(pulumi_mocks.Mocks):
             }, []
         if args.token == GET_TLS_CONFIGURATION:
             return _tls_configuration(dict(args.args)), []
+        if args.token == "pagerduty:index/getVendor:getVendor":
+            # The vendor PagerDuty lists as "Datadog" (its ID is the same in every account).
+            name = str(args.args.get("name", ""))
+            return {
+                "id": "P" + hashlib.sha256(name.encode()).hexdigest()[:6].upper(),
+                "name": name,
+                "type": "generic",
+            }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": "123456789012",
@@ -794,9 +816,14 @@ def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
 
 
 @cache
-def _secret_keys(root: Path) -> tuple[str, ...]:
-    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    return tuple(k for k, spec in (document.get("config") or {}).items() if spec.get("secret"))
+def _secret_keys(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The schema's secret keys: those every stack must set, and those a stack may leave unset."""
+    from stacks.settings import config_schema
+
+    schema = config_schema(root / "Pulumi.yaml")
+    required = tuple(k for k, spec in schema.items() if spec.secret and spec.required)
+    optional = tuple(k for k, spec in schema.items() if spec.optional_secret)
+    return required, optional
 
 
 _STACK_CACHE: dict[tuple[str, Path], Recording] = {}
@@ -861,17 +888,28 @@ def program_config(
     """The full config and secret keys :func:`record_stack` runs a stack's program with.
 
     The stack file's values, the declared secrets as mock values (marked secret) and ``overrides``
-    (unnamespaced keys; None unsets). Exposed for programs other than the estate's own ``main``, such as
-    the benchmark's synthetic estate, that must see exactly the config a stack would give them.
+    (unnamespaced keys; None unsets). Optional secrets get mock values only where the stack needs them
+    (:func:`stacks.paging.offline_secrets`), so staging is recorded with no PagerDuty token at all.
+    Exposed for programs other than the estate's own ``main``, such as the benchmark's synthetic estate,
+    that must see exactly the config a stack would give them.
     """
+    from stacks.paging import offline_secrets
+
     config = stack_config(stack, root)
-    secret_keys = [f"{PROJECT}:{k}" for k in _secret_keys(root)]
-    for key in secret_keys:
-        config.setdefault(key, f"mock-{key.split(':')[-1]}")
+    required, optional = _secret_keys(root)
+    secret_keys = [f"{PROJECT}:{k}" for k in (*required, *optional)]
+    for key in required:
+        config.setdefault(f"{PROJECT}:{key}", f"mock-{key}")
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if value is None:
             config.pop(full, None)
         else:
             config[full] = value
+    # The optional secrets the stack's own settings make required (prod's PagerDuty token and addresses),
+    # after the overrides, so `--set pageOnCall=false` plans with none; an override (even None) still wins.
+    overridden = {key.split(":")[-1] for key in overrides or {}}
+    for key, value in offline_secrets(config, PROJECT).items():
+        if key.split(":", 1)[1] not in overridden:
+            config.setdefault(key, value)
     return config, secret_keys

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import pulumi
+import pulumi_datadog as datadog
 import pulumi_digitalocean as digitalocean
 
 from components.common import ZoneRef
+from components.dashboards import ServiceDashboardArgs, dashboard
 from components.dns_zone import DnsZone
 from components.edge import (
     EdgeLogging,
@@ -71,6 +73,12 @@ SHIELD_US_EAST: Final = "iad-va-us"
 PSF_CERT_DOMAIN: Final = "psf.io"
 PSF_STATUS_PATH: Final = "/_haproxy_status"
 PSF_TOKEN_GUARD: Final = OriginTokenGuard((PSF_STATUS_PATH,))
+# The share of a 30-day window each public service's uptime checks must pass (its uptime objective); the
+# warning sits halfway to 100 %.
+UPTIME_TARGET: Final = 99.9
+# The tag key Datadog's Fastly integration reports each service's metrics with (this program sets it on
+# every registered service), beside env:.
+CDN_TAG: Final = "cdn_service"
 
 Weight = Literal["small", "medium", "large"]
 
@@ -174,7 +182,13 @@ class Estate:
     origin_certificates: dict[str, str] = field(default_factory=dict)
     # Where the stack's droplet tags live in the resource tree (the global component); None: the stack.
     tag_parent: pulumi.Resource | None = None
+    # Per catalog service key, its Datadog dashboard (made with its first monitors) and what it watches.
+    dashboards: dict[str, datadog.DashboardJson] = field(default_factory=dict)
+    watched: dict[str, list[ServiceMonitors]] = field(default_factory=dict)
+    # The Datadog PagerDuty handles the monitors page; stacks.observability gives each a PagerDuty service.
+    paging_handles: set[str] = field(default_factory=set)
     _tags: dict[str, digitalocean.Tag] = field(default_factory=dict)
+    _fastly_account: datadog.fastly.IntegrationAccount | None = None
 
     # The TLS configuration and certificate owners; read from Fastly on first use unless given.
     edge_tls: EstateTls | None = None
@@ -403,6 +417,7 @@ class Estate:
             ],
             tls=self.tls.checks(role.key, (h.host for h in args.public_hosts)) if role.behind_fastly else (),
             on_droplets=True,
+            fastly_service_ids=(vm.edge.service_id,) if vm.edge is not None else (),
         )
         return vm
 
@@ -418,6 +433,7 @@ class Estate:
         on_droplets: bool = False,
         name: str | None = None,
         metrics: Sequence[MetricAlert] = (),
+        fastly_service_ids: Sequence[pulumi.Input[str]] = (),
     ) -> ServiceMonitors:
         """Synthetics for a service's public names (and host monitors for droplets), naming its owners.
 
@@ -426,10 +442,24 @@ class Estate:
         ``name`` is the logical name, by default ``<key>-monitors``; give one when a service has several
         edges (python.org and staging.python.org both belong to python-org). ``metrics`` are monitors on
         a provider's metrics, for a service with no URL or host of its own to watch (DNS).
+        ``fastly_service_ids`` are the service's Fastly services, registered with Datadog's Fastly
+        integration where the stack has one, so its dashboard shows the CDN.
+
+        The same description makes the service's dashboard (the first call for a key does, before the
+        monitors, whose messages link to it) and its uptime objective over the synthetics.
         """
         s = self.settings
         entry = service(key)
-        return ServiceMonitors(
+        host_scope = (f"service:{key}", f"env:{s.environment.value}") if on_droplets else ()
+        cdn = bool(fastly_service_ids) and s.fastly_metrics_key is not None
+        for n, service_id in enumerate(fastly_service_ids, 1):
+            self._register_fastly(
+                parent, f"{name or key}-{n}" if len(fastly_service_ids) > 1 else name or key, key, service_id
+            )
+        board = self._dashboard(key, entry, host_scope, cdn, [c.url for c in (*http, *tcp)])
+        if s.page_on_call:
+            self.paging_handles.add(s.pagerduty_handle)
+        monitors = ServiceMonitors(
             name or f"{key}-monitors",
             ServiceMonitorsArgs(
                 service=key,
@@ -445,11 +475,82 @@ class Estate:
                 page_on_call=s.page_on_call,
                 pagerduty_handle=s.pagerduty_handle if s.page_on_call else None,
                 # The tags psf-salt's Datadog state gives the agent (psf_salt.datadog_tags, the droplets' grain).
-                host_scope=(f"service:{key}", f"env:{s.environment.value}") if on_droplets else (),
+                host_scope=host_scope,
                 host_thresholds=HostThresholds() if on_droplets else None,
                 extra_tags=owner_tags(entry),
                 metric_alerts=tuple(metrics),
+                dashboard_url=self.dashboard_url(board),
+                uptime_target=UPTIME_TARGET,
             ),
             provider=self.providers.datadog,
             opts=pulumi.ResourceOptions(parent=parent),
+        )
+        self.watched.setdefault(key, []).append(monitors)
+        return monitors
+
+    def dashboard_url(self, board: datadog.DashboardJson) -> pulumi.Output[str]:
+        """The dashboard's address in Datadog's web app (``url`` is the path the API returns)."""
+        site = self.settings.datadog_site
+        # The web app is app.<site> on the two-label sites (datadoghq.com, datadoghq.eu, ddog-gov.com).
+        host = f"app.{site}" if site.count(".") == 1 else site
+        return pulumi.Output.concat("https://", host, board.url)
+
+    def _dashboard(
+        self,
+        key: str,
+        entry: CatalogService,
+        host_scope: tuple[str, ...],
+        cdn: bool,
+        checked: Sequence[str],
+    ) -> datadog.DashboardJson:
+        """The service's dashboard, made once per catalog key from the same description as its monitors."""
+        if key in self.dashboards:
+            return self.dashboards[key]
+        env = self.settings.environment.value
+        args = ServiceDashboardArgs(
+            title=f"[{env}] {entry.title}",
+            description=f"{entry.summary} Generated by psf-infra from the service's monitors; edits are overwritten.",
+            tags=(f"env:{env}", f"service:{key}"),
+            host_tags=host_scope,
+            cdn_tags=(f"env:{env}", f"{CDN_TAG}:{key}") if cdn else (),
+            facts=(
+                f"**{entry.title}**: {entry.summary}",
+                "",
+                f"Owners: {', '.join(entry.owners)}. Contact: {entry.contact}.",
+                *(["", "Checked: " + ", ".join(checked)] if checked else []),
+            ),
+            uptime=bool(checked),
+        )
+        # Beside the stack's global parts, not in a datacenter: one per service, wherever it runs.
+        self.dashboards[key] = dashboard(
+            f"{key}-dashboard",
+            args.title,
+            args.description,
+            args.widgets(),
+            provider=self.providers.datadog,
+            parent=self.tag_parent,
+        )
+        return self.dashboards[key]
+
+    def _register_fastly(self, parent: pulumi.Resource, name: str, key: str, service_id: pulumi.Input[str]) -> None:
+        """Hand one Fastly service to Datadog's Fastly integration, tagged so dashboards find its metrics."""
+        secret = self.settings.fastly_metrics_key
+        if secret is None:
+            return
+        datadog_opts = pulumi.ResourceOptions(parent=self.tag_parent, provider=self.providers.datadog)
+        if self._fastly_account is None:
+            # One entry per Fastly account in the Datadog account (which every stack shares): only the stack
+            # with fastlyMetrics makes it. Its token may read, never write (global:read).
+            self._fastly_account = datadog.fastly.IntegrationAccount(
+                "datadog-fastly-account",
+                name=self.settings.physical_name("fastly"),
+                api_key=pulumi.Output.secret(secret.value),
+                opts=datadog_opts,
+            )
+        datadog.fastly.IntegrationService(
+            f"{name}-fastly-metrics",
+            account_id=self._fastly_account.id,
+            service_id=service_id,
+            tags=[f"env:{self.settings.environment.value}", f"{CDN_TAG}:{key}"],
+            opts=pulumi.ResourceOptions(parent=parent, provider=self.providers.datadog),
         )

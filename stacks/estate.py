@@ -4,8 +4,9 @@ Order matters only where one part feeds another: the Fastly TLS configuration fi
 configuration that cannot serve the estate stops the program before any resource), zones next (every host
 name goes in one), then sfo1,
 whose mirror is the fallback origin for nyc1 and PyPI, then nyc1, whose downloads servers are
-www.python.org's /ftp/ origin, then ams1, then the global edge, and last each datacenter's project
-assignment, which needs everything in the datacenter to exist.
+www.python.org's /ftp/ origin, then ams1, then the global edge, then what watches the whole estate (its
+dashboard and the on-call rotation the monitors page), and last each datacenter's project assignment,
+which needs everything in the datacenter to exist.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from stacks import global_edge as edge
 from stacks.context import Estate, MirrorOrigin
 from stacks.datacenter import DatacenterSite
 from stacks.dns import build_dnssec_monitors, build_zones
+from stacks.observability import build_estate_dashboard, build_on_call
 from stacks.providers import make_providers
 from stacks.settings import Settings, load_settings
 from stacks.tls import TLS_OUTPUT, build_tls
@@ -41,6 +43,9 @@ def build(settings: Settings) -> Estate:
     if "ams1" in sites:
         ams1.build(sites["ams1"], estate)
     edge.build(estate, global_parent, downloads=downloads, mirror=mirror)
+    # Once every service's monitors exist: what they page, and the estate's own dashboard.
+    build_estate_dashboard(estate, global_parent)
+    build_on_call(estate, global_parent)
     # Last, once every droplet, volume, database and address of a datacenter exists.
     for site in sites.values():
         site.assign_to_project()

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pulumi_datadog as datadog
 import pulumi_digitalocean as digitalocean
 import pulumi_fastly as fastly
+import pulumi_pagerduty as pagerduty
 
 from stacks.settings import Secret, Settings
 
@@ -30,6 +31,8 @@ class Providers:
     aws: aws.Provider
     fastly: fastly.Provider
     datadog: datadog.Provider
+    # Only in a stack that pages on-call: staging has no PagerDuty token and makes no PagerDuty resource.
+    pagerduty: pagerduty.Provider | None = None
 
 
 def _secret(value: Secret) -> pulumi.Output[str]:
@@ -37,7 +40,7 @@ def _secret(value: Secret) -> pulumi.Output[str]:
 
 
 def make_providers(settings: Settings) -> Providers:
-    """Create the four providers from validated settings."""
+    """Create the providers from validated settings: four, and PagerDuty's where the stack pages on-call."""
     tags = {"environment": settings.environment.value, "managed-by": "pulumi", "project": "psf-infra"}
     return Providers(
         digitalocean=digitalocean.Provider(
@@ -62,5 +65,10 @@ def make_providers(settings: Settings) -> Providers:
             app_key=_secret(settings.secrets.datadog_app_key),
             api_url=f"https://api.{settings.datadog_site}/",
             validate="true",
+        ),
+        pagerduty=(
+            pagerduty.Provider("pagerduty", token=_secret(settings.paging.token))
+            if settings.paging is not None
+            else None
         ),
     )

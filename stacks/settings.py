@@ -19,13 +19,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 from pulumi.errors import RunError
 from pulumi_digitalocean import DropletSlug, Region
 
 from stacks.catalog import EDGE_SERVICES
+
+if TYPE_CHECKING:
+    from stacks.paging import Paging
 
 PROJECT: Final = "psf-infra"
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -251,6 +254,10 @@ class Settings:
     tls_certificate_authority: str = "lets-encrypt"
     fastly_tls_configuration: str = ""
     tls_certificates: tuple[tuple[str, Ownership], ...] = ()
+    # Who production pages (stacks.paging); None: this stack pages no one and creates no PagerDuty resource.
+    paging: Paging | None = None
+    # The read-only Fastly token Datadog's Fastly integration reads the services with; None: not registered.
+    fastly_metrics_key: Secret | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -317,10 +324,17 @@ class ConfigKey:
         """Keys without a default must be set in every stack file (or as a secret)."""
         return self.default is None
 
+    @property
+    def optional_secret(self) -> bool:
+        """A secret a stack may leave unset (:data:`stacks.paging.OPTIONAL_SECRETS`), declared with a default of ""."""
+        return self.secret and not self.required
+
 
 @cache
 def config_schema(project_file: Path = PROJECT_ROOT / "Pulumi.yaml") -> Mapping[str, ConfigKey]:
     """The config keys Pulumi.yaml declares, with their types and defaults."""
+    from stacks.paging import OPTIONAL_SECRETS
+
     document = yaml.safe_load(project_file.read_text())
     keys: dict[str, ConfigKey] = {}
     for name, spec in (document.get("config") or {}).items():
@@ -329,7 +343,7 @@ def config_schema(project_file: Path = PROJECT_ROOT / "Pulumi.yaml") -> Mapping[
             type=spec["type"],
             description=spec.get("description", ""),
             default=spec.get("default"),
-            secret=bool(spec.get("secret", False)),
+            secret=bool(spec.get("secret", False)) or name in OPTIONAL_SECRETS,
         )
     return keys
 
@@ -790,6 +804,20 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "`GET /tls/configurations`), or empty for the account's default configuration",
         )
     delegated_domains, delegation_stack = _delegation(environment, stack, domain_suffix, internal_domain, read)
+    from stacks.paging import parse_fastly_metrics, parse_paging
+
+    paging = parse_paging(
+        page_on_call=page_on_call,
+        token=read.string("pagerdutyToken"),
+        roster=read.strings("onCall"),
+        emails=read.string("onCallEmails"),
+        escalation_minutes=read.integer("onCallEscalationMinutes", 1, 1440),
+        time_zone=read.string("onCallTimeZone"),
+        rotation_start=read.string("onCallRotationStart"),
+    )
+    fastly_metrics_key = parse_fastly_metrics(
+        enabled=read.boolean("fastlyMetrics"), api_key=read.string("fastlyReadOnlyApiKey")
+    )
 
     return Settings(
         stack=stack,
@@ -855,13 +883,17 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         ),
         fastly_tls_configuration=tls_configuration,
         tls_certificates=_tls_certificates(read.strings("tlsCertificates")),
+        paging=paging,
+        fastly_metrics_key=fastly_metrics_key,
     )
 
 
 def load_settings() -> Settings:
     """Read this stack's Pulumi config (project namespace only) and validate it."""
     import pulumi
-    from pulumi.runtime.config import CONFIG, get_config, get_config_env
+    from pulumi.runtime.config import CONFIG, get_config, get_config_env, get_config_secret_keys_env, is_config_secret
+
+    from stacks.paging import OPTIONAL_SECRETS
 
     # Every key set in our namespace, not only the declared ones, so a typo in a stack file is refused
     # instead of silently falling back to a default.
@@ -872,4 +904,10 @@ def load_settings() -> Settings:
         value = get_config(full_key)
         if value is not None:
             raw[full_key[len(prefix) :]] = value
+    # Pulumi.yaml cannot declare these secret (see stacks.paging), so the program refuses them in plaintext.
+    secret_keys = set(get_config_secret_keys_env())
+    for key in OPTIONAL_SECRETS:
+        full_key = prefix + key
+        if raw.get(key) and not (is_config_secret(full_key) or full_key in secret_keys):
+            raise SettingsError(key, "****", f"is a secret: set it with `pulumi config set --secret {key}`")
     return parse_settings(pulumi.get_stack(), raw)

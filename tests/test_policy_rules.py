@@ -40,9 +40,11 @@ from policy import __main__ as pack
 from policy import offline
 from policy.rules import (
     BUCKET,
+    DASHBOARD_JSON,
     DB_CLUSTER,
     DB_FIREWALL,
     DB_REPLICA,
+    DD_PAGERDUTY_SERVICE_OBJECT,
     DNS_RECORD,
     DO_PROJECT,
     DO_TAG,
@@ -55,11 +57,17 @@ from policy.rules import (
     FIREWALL,
     FIREWALL_WAIVERS,
     MONITOR,
+    PD_ESCALATION_POLICY,
+    PD_SCHEDULE,
+    PD_SERVICE,
+    PD_SERVICE_INTEGRATION,
+    PD_USER,
     PROJECT_RESOURCES,
     QUERY_LOG,
     RESERVED_IP,
     RULES,
     RULES_BY_NAME,
+    SLO,
     SPACES_BUCKET,
     SYNTHETICS_TEST,
     TLS_ACTIVATION,
@@ -464,6 +472,7 @@ def estate(stack: str = "prod") -> list[Resource]:
             "subtype": "http",
             "status": "live",
             "message": f"www.python.org is down {handles}",
+            "tags": [f"env:{stack}", "service:www"],
             "requestDefinition": {"method": "GET", "url": "https://www.python.org/"},
             "requestHeaders": {"Fastly-Token": "[secret]", "Host": "www.python.org"},
         },
@@ -518,8 +527,87 @@ def estate(stack: str = "prod") -> list[Resource]:
             "type": "metric alert",
             "query": "avg(last_5m):disk > 0.9",
             "message": f"disk almost full {handles}",
+            "tags": [f"env:{stack}", "service:www"],
         },
     )
+    add(
+        SLO,
+        "www-uptime",
+        {"name": "www uptime", "type": "monitor", "monitorIds": [1.0], "tags": [f"env:{stack}", "service:www"]},
+    )
+    board = {
+        "title": "www",
+        "layout_type": "ordered",
+        "widgets": [
+            {
+                "definition": {
+                    "type": "manage_status",
+                    "title": "Monitors",
+                    "query": f'tag:"env:{stack}" tag:"service:www"',
+                }
+            },
+            {
+                "definition": {
+                    "type": "group",
+                    "title": "Uptime",
+                    "widgets": [
+                        {
+                            "definition": {
+                                "type": "slo_list",
+                                "title": "Objectives",
+                                "requests": [{"request_type": "slo_list", "query": {"query_string": f"env:{stack}"}}],
+                            }
+                        }
+                    ],
+                }
+            },
+        ],
+    }
+    add(DASHBOARD_JSON, "www-dashboard", {"dashboard": json.dumps(board)})
+    if prod:
+        # The on-call rotation the alerts' @pagerduty-psf-infrastructure handle reaches.
+        add(PD_USER, "on-call-user-ee", {"name": "Ee Durbin", "email": "[secret]"}, id="PUSER1")
+        add(
+            PD_SCHEDULE,
+            "on-call-front-line",
+            {
+                "timeZone": "UTC",
+                "layers": [
+                    {
+                        "name": "Weekly",
+                        "start": "2026-01-05T16:00:00Z",
+                        "rotationVirtualStart": "2026-01-05T16:00:00Z",
+                        "rotationTurnLengthSeconds": 604800.0,
+                        "users": ["PUSER1"],
+                    }
+                ],
+            },
+            id="PSCHED1",
+        )
+        add(
+            PD_ESCALATION_POLICY,
+            "on-call-escalation",
+            {
+                "name": "escalation",
+                "numLoops": 2.0,
+                "rules": [
+                    {
+                        "escalationDelayInMinutes": 30.0,
+                        "targets": [{"type": "schedule_reference", "id": "PSCHED1"}],
+                    },
+                    {"escalationDelayInMinutes": 30.0, "targets": [{"type": "user_reference", "id": "PUSER1"}]},
+                ],
+            },
+            id="PPOL1",
+        )
+        add(PD_SERVICE, "on-call-psf-infrastructure", {"name": "infra", "escalationPolicy": "PPOL1"}, id="PSVC1")
+        add(PD_SERVICE_INTEGRATION, "on-call-datadog", {"name": "Datadog", "service": "PSVC1", "vendor": "PDD1"})
+        add(
+            DD_PAGERDUTY_SERVICE_OBJECT,
+            "on-call-service-object",
+            {"serviceName": "psf-infrastructure", "serviceKey": "[secret]"},
+            dependencies=(urn(stack, PD_SERVICE_INTEGRATION, "on-call-datadog"),),
+        )
     out.append(Resource("psf:estate:Datacenter", "nyc1", urn(stack, "psf:estate:Datacenter", "nyc1"), custom=False))
     return out
 
@@ -1178,6 +1266,83 @@ CASES = [
         {"explicit-provider": 1},
     ),
     Case("component-needs-no-provider", Edit("nyc1", "@provider", None), {}),
+    # PagerDuty: staging pages no one; the provider's limits; every handle resolves
+    Case(
+        "staging-makes-a-schedule",
+        Add(PD_SCHEDULE, "staging-rotation", {"timeZone": "UTC", "layers": []}),
+        {"pagerduty-only-in-prod": 1, "pagerduty-schedule-limits": 1},
+        stack="staging",
+    ),
+    Case(
+        "staging-makes-a-service-object",
+        Add(DD_PAGERDUTY_SERVICE_OBJECT, "staging-object", {"serviceName": "x", "serviceKey": "[secret]"}),
+        {"pagerduty-only-in-prod": 1, "pagerduty-service-objects-hold-integration-keys": 1},
+        stack="staging",
+    ),
+    Case(
+        "rotation-of-a-minute",
+        Edit("on-call-front-line", "layers.0.rotationTurnLengthSeconds", 60.0),
+        {"pagerduty-schedule-limits": 1},
+    ),
+    Case("rotation-of-nobody", Edit("on-call-front-line", "layers.0.users", []), {"pagerduty-schedule-limits": 1}),
+    Case(
+        "escalation-at-once",
+        Edit("on-call-escalation", "rules.1.escalationDelayInMinutes", 0.0),
+        {"pagerduty-escalation-limits": 1},
+    ),
+    Case(
+        "escalation-loops-ten-times", Edit("on-call-escalation", "numLoops", 10.0), {"pagerduty-escalation-limits": 1}
+    ),
+    Case("escalation-without-rules", Edit("on-call-escalation", "rules", []), {"pagerduty-escalation-limits": 1}),
+    Case(
+        "escalation-pages-a-person-first",
+        Edit("on-call-escalation", "rules.0.targets.0.type", "user_reference"),
+        {"pagerduty-front-line-first": 1},
+    ),
+    Case(
+        "handle-without-service-object",
+        Edit("on-call-service-object", "serviceName", "psf-infra"),
+        # the uptime check, the disk monitor and the certificate alert all page it
+        {"datadog-pagerduty-handles-resolve": 3},
+    ),
+    Case(
+        "staging-handle-needs-no-service-object",
+        Edit("www-check", "message", "down @infrastructure-staff@python.org @pagerduty-nowhere"),
+        {"datadog-staging-never-pages": 1},
+        stack="staging",
+    ),
+    Case(
+        "service-object-key-in-plaintext",
+        Edit("on-call-service-object", "serviceKey", "0123456789abcdef"),
+        {"pagerduty-service-objects-hold-integration-keys": 1},
+    ),
+    Case(
+        "service-object-key-from-nowhere",
+        Edit("on-call-service-object", "@dependencies", ()),
+        {"pagerduty-service-objects-hold-integration-keys": 1},
+    ),
+    # Datadog dashboards find their monitors by tags
+    Case(
+        "dashboard-selects-a-tag-nothing-carries",
+        Edit(
+            "www-dashboard",
+            "dashboard",
+            json.dumps(
+                {"widgets": [{"definition": {"type": "manage_status", "title": "M", "query": 'tag:"service:wwww"'}}]}
+            ),
+        ),
+        {"datadog-dashboards-select-what-exists": 1},
+    ),
+    Case(
+        "dashboard-objectives-of-another-stack",
+        Edit("www-uptime", "tags", ["env:staging", "service:www"]),
+        {"datadog-dashboards-select-what-exists": 1},
+    ),
+    Case(
+        "dashboard-not-json",
+        Edit("www-dashboard", "dashboard", "{widgets"),
+        {"datadog-dashboards-select-what-exists": 1},
+    ),
 ]
 
 

@@ -40,9 +40,9 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 # Importing a provider module registers its rules, so this order is the pack's rule order (kept from
-# before the split: DigitalOcean, S3, Route 53, Fastly, Datadog, deployment safety).
+# before the split: DigitalOcean, S3, Route 53, Fastly, Datadog, deployment safety; then PagerDuty).
 # isort: off
-from policy.rules import digitalocean, s3, route53, fastly, datadog, safety  # noqa: F401
+from policy.rules import digitalocean, s3, route53, fastly, datadog, safety, pagerduty  # noqa: F401
 
 # isort: on
 from policy.rules.base import (
@@ -111,6 +111,16 @@ from policy.rules.base import (
     resource_rule,
     stack_rule,
 )
+from policy.rules.datadog import DASHBOARD_JSON, SLO
+from policy.rules.pagerduty import (
+    DD_PAGERDUTY_SERVICE_OBJECT,
+    PAGING_TYPES,
+    PD_ESCALATION_POLICY,
+    PD_SCHEDULE,
+    PD_SERVICE,
+    PD_SERVICE_INTEGRATION,
+    PD_USER,
+)
 
 RULES: Final[tuple[Rule, ...]] = tuple(_RULES)
 """Every rule of the pack, in a stable order."""
@@ -133,9 +143,11 @@ __all__ = [
     "BUCKET_VERSIONING",
     "BUCKET_WEBSITE",
     "CERTIFICATE_WARNING_NO_PAGE",
+    "DASHBOARD_JSON",
     "DB_CLUSTER",
     "DB_FIREWALL",
     "DB_REPLICA",
+    "DD_PAGERDUTY_SERVICE_OBJECT",
     "DNS_RECORD",
     "DO_PROJECT",
     "DO_TAG",
@@ -151,6 +163,12 @@ __all__ = [
     "LOG_BUCKET_NOT_LOGGED",
     "MONITOR",
     "OWNERSHIP_CONTROLS",
+    "PAGING_TYPES",
+    "PD_ESCALATION_POLICY",
+    "PD_SCHEDULE",
+    "PD_SERVICE",
+    "PD_SERVICE_INTEGRATION",
+    "PD_USER",
     "PROD_STACK",
     "PROJECT_RESOURCES",
     "PSF_ORIGIN_DOMAIN",
@@ -161,6 +179,7 @@ __all__ = [
     "RULES_BY_NAME",
     "S3_WEBSITE_BACKEND",
     "SECRET",
+    "SLO",
     "SPACES_BUCKET",
     "STACK",
     "STACK_REFERENCE",
