@@ -13,6 +13,7 @@ record several stacks (or several component tests) one after another.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
 import gc
@@ -56,6 +57,17 @@ FASTLY_IPV4: Final = (
     "172.111.64.0/18", "185.31.16.0/22", "199.27.72.0/21", "199.232.0.0/16",
 )  # fmt: skip
 FASTLY_IPV6: Final = ("2a04:4e40::/32", "2a04:4e42::/32")
+# Stand-ins for Datadog's synthetics probe addresses per managed location (documentation ranges, RFC 5737
+# and RFC 3849): the real ones come from the datadog_ip_ranges data source at preview.
+DATADOG_SYNTHETICS_IPV4: Final = {
+    "aws:us-east-1": "192.0.2.10/32,192.0.2.11/32",
+    "aws:us-west-2": "192.0.2.20/32",
+    "aws:eu-central-1": "198.51.100.30/32,198.51.100.31/32",
+    "aws:eu-west-2": "198.51.100.40/32",
+    "aws:ap-northeast-1": "203.0.113.50/32",
+    "aws:sa-east-1": "203.0.113.60/32",
+}
+DATADOG_SYNTHETICS_IPV6: Final = {"aws:us-east-1": "2001:db8:10::/48", "aws:eu-central-1": "2001:db8:30::/48"}
 
 
 @dataclass(frozen=True)
@@ -370,7 +382,11 @@ class MockCloud(pulumi_mocks.Mocks):
             # (ECDSAP256SHA256), flags 257 (a key-signing key), and its DS record with a SHA-256 digest.
             key_tag = _digits(seed, 5) % 65_536
             digest = hashlib.sha256(f"dnskey::{seed}".encode()).hexdigest().upper()
+            # A P-256 public key is 64 bytes (RFC 6605), base64 in the DNSKEY record.
+            key = base64.b64encode(hashlib.sha512(f"ksk::{seed}".encode()).digest()).decode()
             state |= {
+                "publicKey": key,
+                "dnskeyRecord": f"257 3 13 {key}",
                 "keyTag": key_tag,
                 "flag": 257,
                 "signingAlgorithmMnemonic": "ECDSAP256SHA256",
@@ -401,6 +417,13 @@ class MockCloud(pulumi_mocks.Mocks):
                 "cidrBlocks": list(FASTLY_IPV4),
                 "ipv6CidrBlocks": list(FASTLY_IPV6),
                 "id": "fastly-ip-ranges",
+            }, []
+        if args.token == "datadog:index/getIpRanges:getIpRanges":
+            # The shape of Datadog's published ranges: per managed location, a comma-separated list of prefixes.
+            return {
+                "syntheticsIpv4ByLocation": dict(DATADOG_SYNTHETICS_IPV4),
+                "syntheticsIpv6ByLocation": dict(DATADOG_SYNTHETICS_IPV6),
+                "id": "datadog-ip-ranges",
             }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {

@@ -110,6 +110,7 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "dropletSizeMedium": SIZE,
     "dropletSizeLarge": SIZE,
     "replicas": ([1, 5, "2"], [0, 6, "two", True, "1.5", -1]),
+    "standbys": BOOLEAN,
     "sshKeys": (
         [["123"], ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa", "42"]],
         [[], ["not-a-key"], "x", [""], ["3b:16"], ["1", "1"]],
@@ -239,6 +240,9 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "cdnLogRetentionDays": ([1, 30, 3650, "90"], [0, 3651, "month", True]),
     **{key: (["s3cr3t-value-of-16+-chars"], ["", "   "]) for key in SECRET_KEYS},
 }
+# Optional until registrarDomains lists a domain (tests/test_registrar.py: required then, and prod only).
+CASES["gandiToken"] = (["s3cr3t-value-of-16+-chars", ""], [])
+CASES["registrarDomains"] = ([[], "[]"], [["python.org"], ["python.org ns-only"], ["python.org soon"], "python.org"])
 # The origin token is written into a VCL string by Fastly: no quote, percent escape, backslash or brace.
 CASES["fastlyOriginToken"] = (
     ["s3cr3t-value-of-16+-chars", "0123456789abcdef" * 4, "A~b.c_d+e/f=g-h!i#j$k&l(m)"],
