@@ -38,6 +38,8 @@ INTEGRATION = GITHUB / "workflows" / "integration.yml"
 READ_ENVIRONMENTS = {"staging-read": "staging", "production-read": "prod"}
 WRITE_ENVIRONMENTS = {"staging": "staging", "production": "prod"}
 SECRET_KEYS = sorted(k for k, spec in config_schema().items() if spec.secret)
+# Secrets the program needs only when a feature is switched on (their schema default is empty).
+OPTIONAL_SECRET_KEYS = sorted(k for k in SECRET_KEYS if config_schema()[k].default == "")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -258,6 +260,16 @@ def test_secret_config_goes_to_pulumi_on_stdin(tmp_path: Path) -> None:
     assert calls == [f"config set --secret --stack staging {key}|value of {key}" for key in keys]
 
 
+def test_an_optional_secret_that_is_not_given_is_left_unset(tmp_path: Path) -> None:
+    keys = _script_keys()
+    optional = {keys[k] for k in OPTIONAL_SECRET_KEYS}
+    assert optional == {"V_GANDI_TOKEN"}
+    result = _run_secret_script(tmp_path, {var: "x" for var in keys.values() if var not in optional})
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert [c.split("|")[0].rsplit(" ", 1)[1] for c in calls] == [k for k in keys if k not in OPTIONAL_SECRET_KEYS]
+
+
 def test_a_missing_secret_is_named_and_nothing_is_written(tmp_path: Path) -> None:
     keys = _script_keys()
     values = {var: "x" for var in keys.values() if var != "V_FASTLY_API_KEY"}
@@ -410,10 +422,12 @@ def test_the_integration_workflow_gives_the_test_what_it_needs_and_no_more() -> 
     assert env["PSF_INFRA_INTEGRATION"] == "1"
     assert env["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
     assert env["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
-    # The test's variable for each config key holds the environment secret the deploys set that key from.
-    assert sorted(module.SECRETS) == SECRET_KEYS
+    # The test's variable for each config key holds the environment secret the deploys set that key from;
+    # its throw-away stack switches on nothing that needs an optional one.
+    assert sorted(module.SECRETS) == sorted(set(SECRET_KEYS) - set(OPTIONAL_SECRET_KEYS))
     for key, variable in _script_keys().items():
-        assert env[module.SECRETS[key]] == f"${{{{ secrets.{variable.removeprefix('V_')} }}}}", key
+        if key in module.SECRETS:
+            assert env[module.SECRETS[key]] == f"${{{{ secrets.{variable.removeprefix('V_')} }}}}", key
     # No other step holds a secret, and the stack's own secret config is not written.
     assert "secrets." not in json.dumps([s for s in job["steps"] if s is not step])
     (prepare,) = [s for s in job["steps"] if s.get("uses") == PREPARE_USES]
@@ -692,3 +706,14 @@ def test_the_repositorys_shell_is_clean() -> None:
     blocks = blocks_of([*WORKFLOWS, *ACTIONS, *scripts])
     assert len(blocks) > 15
     assert [str(f) for f in check(blocks)] == []
+
+
+def test_the_drift_workflow_watches_registration_expiry_without_credentials() -> None:
+    workflow = _load(GITHUB / "workflows" / "drift.yml")
+    job = workflow["jobs"]["registration"]
+    # RDAP is public: no environment, no secret, no state; it files an issue as the drift job does.
+    assert "environment" not in job and "secrets." not in json.dumps(job)
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    runs = [str(s.get("run", "")) for s in job["steps"]]
+    assert any("make registration STACK=prod" in run for run in runs)
+    assert "registration:" in (PROJECT_ROOT / "Makefile").read_text()

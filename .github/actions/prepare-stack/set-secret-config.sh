@@ -4,8 +4,9 @@
 # GitHub environment (README: What the repository needs) and reaches pulumi on stdin, never on a command
 # line or in the log.
 #
-# Input: STACK, PULUMI_CONFIG_PASSPHRASE, and one V_<SECRET> variable per line of the table below.
-# Every value is checked before any is written, so a missing secret changes nothing.
+# Input: STACK, PULUMI_CONFIG_PASSPHRASE, and one V_<SECRET> variable per line of the tables below.
+# Every required value is checked before any is written, so a missing secret changes nothing. An optional
+# one (the program needs it only when a feature is on, such as registrarDomains) is set when it is given.
 set -euo pipefail
 
 # config key            variable holding its value (the environment secret's name without V_)
@@ -18,6 +19,10 @@ datadogApiKey           V_DATADOG_API_KEY
 datadogAppKey           V_DATADOG_APP_KEY
 fastlyOriginToken       V_FASTLY_ORIGIN_TOKEN
 fastlyCustomerId        V_FASTLY_CUSTOMER_ID
+'
+# config key            variable holding its value, when the environment has that secret
+OPTIONAL='
+gandiToken              V_GANDI_TOKEN
 '
 
 missing=""
@@ -40,4 +45,9 @@ while read -r key var; do
   printf '%s' "${!var}" | pulumi config set --secret --stack "$STACK" "$key"
   count=$((count + 1))
 done <<< "$KEYS"
+while read -r key var; do
+  [ -n "$key" ] && [ -n "${!var:-}" ] || continue
+  printf '%s' "${!var}" | pulumi config set --secret --stack "$STACK" "$key"
+  count=$((count + 1))
+done <<< "$OPTIONAL"
 echo "Set $count secret config values of stack $STACK"
