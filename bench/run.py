@@ -17,8 +17,8 @@ the rusage :func:`os.wait4` returns for exactly that child. Plans write their ou
 What is measured:
 
 - **floor**: ``python -c "import pulumi, pulumi_digitalocean, pulumi_aws, pulumi_fastly, pulumi_datadog,
-  pulumi_pagerduty"``,
-  the least any program on these SDKs pays;
+  pulumi_pagerduty, pulumiverse_gandi"``, the least any program on these SDKs pays (the PagerDuty and
+  registrar SDKs are imported by the program whether or not a stack pages or opts a domain in);
 - **plan prod**, **plan staging**: ``python -m offline.plan --stack <stack>``;
 - **synthetic 10x**: ``python -m bench.synthetic``, thirty datacenters built by the real modules, planned
   the same way (see :mod:`bench.synthetic`);
@@ -56,6 +56,7 @@ SDK_PACKAGES: Final = (
     "pulumi_fastly",
     "pulumi_datadog",
     "pulumi_pagerduty",
+    "pulumiverse_gandi",
 )
 COPIES: Final = 10
 REPORT: Final = PROJECT_ROOT / "docs" / "performance.md"
