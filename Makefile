@@ -10,6 +10,7 @@
 #   make discover STACK=prod  read the live accounts (read-only): write imports/prod.yaml and build/discovery-prod.md
 #   make cutover STACK=prod ZONE=python.org  refuse a DNS cut-over while a live record would vanish
 #   make runbooks             regenerate docs/runbooks/ (adoption, per zone and per service) from prod's recording
+#   make registration         days each of prod's domain registrations has left (RDAP; the drift workflow runs it)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -80,6 +81,11 @@ bench: setup
 OUTPUTS ?=
 verify: setup
 	$(PY) -m verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(ARGS)
+
+# Needs the network (RDAP, by default through rdap.org); no credential and no stack outputs.
+.PHONY: registration
+registration: setup
+	$(PY) -m verify.registration --stack $(if $(filter command line,$(origin STACK)),$(STACK),prod) $(ARGS)
 
 # Need the live accounts and the stack's credentials (its Pulumi config, or the environment: adopt/credentials.py).
 .PHONY: discover cutover runbooks
