@@ -63,6 +63,7 @@ class ZoneCheck:
     redundant: tuple[Dropped, ...]
     ttl: tuple[Changed, ...] = ()
     added: int = 0
+    grown: tuple[Changed, ...] = ()
 
     @property
     def refused(self) -> bool:
@@ -140,6 +141,7 @@ def check_zone(
     vanishing: list[Live] = []
     changed: list[Changed] = []
     ttl: list[Changed] = []
+    grown: list[Changed] = []
     dropped: list[tuple[Live, Dropped]] = []
     used: set[Dropped] = set()
     for record in sorted(live, key=lambda r: (r.name, str(r.attr("type")))):
@@ -152,6 +154,9 @@ def check_zone(
         if then is not None and then.same_answer(now):
             if now.ttl is not None and then.ttl is not None and now.ttl != then.ttl:
                 ttl.append(Changed(record, now, then))
+            continue
+        if then is not None and then.alias == now.alias and now.values < then.values:
+            grown.append(Changed(record, now, then))  # the program only adds values: none is lost
             continue
         entry = next((d for d in mine if d.name == record.name and d.type == type_), None)
         if entry is not None:
@@ -174,6 +179,7 @@ def check_zone(
         stale=tuple(d for d in unused if (d.name, d.type) not in live_keys),
         redundant=tuple(d for d in unused if (d.name, d.type) in live_keys),
         ttl=tuple(ttl),
+        grown=tuple(grown),
         added=len(set(declared) - live_keys) if live_zone is not None else len(declared),
     )
 
@@ -197,6 +203,9 @@ def render(check: ZoneCheck) -> list[str]:
             f"  would change: {change.now.name} {change.now.type}: live {change.now.answer()}; "
             f"the program {change.then.answer()}"
         )
+    for change in check.grown:
+        added = ", ".join(sorted(change.then.values - change.now.values))
+        lines.append(f"  note: {change.now.name} {change.now.type} keeps its live values; the program adds {added}")
     for change in check.ttl:
         lines.append(
             f"  note: {change.now.name} {change.now.type} TTL {change.now.ttl} live, {change.then.ttl} in the program"

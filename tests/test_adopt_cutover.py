@@ -77,6 +77,8 @@ def test_route53_spellings_are_not_differences(
     assert " NS " not in out and " SOA " not in out
     # A TTL that differs is a note (the runbook lowers TTLs before the switch), not a refusal.
     assert "  note: www.python.org CNAME TTL 300 live, 3600 in the program" in out
+    # Values the program adds to a live record set lose nothing.
+    assert "  note: python.org MX keeps its live values; the program adds 20 mx.sfo1.psf.io" in out
 
 
 def test_records_dropped_on_purpose_let_the_cut_over_through(
