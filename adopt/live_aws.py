@@ -63,25 +63,31 @@ def session(credentials: Credentials, *, region: str = REGION) -> boto3.Session:
     return made
 
 
+def _failed(what: str, exc: ClientError | BotoCoreError) -> ReadError:
+    """One line for an AWS error: the call, AWS's error code and message."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return ReadError(f"aws {what}: {error.get('Code', '?')}: {error.get('Message', exc)}")
+    return ReadError(f"aws {what}: {exc}")
+
+
+def _error_code(exc: ClientError) -> str | None:
+    return exc.response.get("Error", {}).get("Code")
+
+
 def _call(what: str, function: Callable[..., Any], /, **kwargs: Any) -> Any:
     try:
         return function(**kwargs)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise ReadError(f"aws {what}: {error.get('Code', '?')}: {error.get('Message', exc)}") from None
-    except BotoCoreError as exc:
-        raise ReadError(f"aws {what}: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise _failed(what, exc) from None
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Mapping[str, Any]]:
     try:
         for page in client.get_paginator(operation).paginate(**kwargs):
             yield from page.get(key, ())
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise ReadError(f"aws {operation}: {error.get('Code', '?')}: {error.get('Message', exc)}") from None
-    except BotoCoreError as exc:
-        raise ReadError(f"aws {operation}: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise _failed(operation, exc) from None
 
 
 def _bare_id(value: str) -> str:
@@ -249,10 +255,9 @@ def read_s3(client: Any, progress: Progress, declared: Sequence[str]) -> list[Li
             try:
                 answer = getattr(client, operation)(Bucket=bucket)
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in absent:
+                if _error_code(exc) in absent:
                     continue
-                error = exc.response.get("Error", {})
-                raise ReadError(f"aws {operation} {bucket}: {error.get('Code', '?')}: {error.get('Message')}") from None
+                raise _failed(f"{operation} {bucket}", exc) from None
             # A bucket that never had versioning answers without a Status: nothing to adopt.
             if type_.endswith("BucketVersioning") and not answer.get("Status"):
                 continue
@@ -267,10 +272,9 @@ def read_iam(client: Any, progress: Progress, declared: Sequence[str]) -> list[L
         try:
             client.get_role(RoleName=role)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+            if _error_code(exc) == "NoSuchEntity":
                 continue
-            error = exc.response.get("Error", {})
-            raise ReadError(f"aws get_role {role}: {error.get('Code', '?')}: {error.get('Message')}") from None
+            raise _failed(f"get_role {role}", exc) from None
         found.append(Live(IAM_ROLE, role, role, {}))
         for policy in _pages(client, "list_role_policies", "PolicyNames", RoleName=role):
             found.append(Live(IAM_ROLE_POLICY, f"{role}:{policy}", str(policy), {"role": role}))
