@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from adopt import discover, importmap, live_aws
+from adopt import credentials, discover, importmap, live_aws
 from adopt.credentials import Credentials
 from adopt.live import Inventory
 from offline.recorder import Recording
@@ -173,3 +174,31 @@ def test_a_malformed_dropped_entry_is_one_line(tmp_path: Path) -> None:
     path.write_text("imports: {}\nextra: 1\n")
     with pytest.raises(importmap.ImportMapError, match=r"unknown top-level keys \['extra'\]"):
         importmap.load(path)
+
+
+def test_credentials_come_from_the_stacks_own_config() -> None:
+    asked: list[list[str]] = []
+
+    def pulumi(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        asked.append(list(argv))
+        return subprocess.CompletedProcess(argv, 0, stdout=f"value-of-{argv[-1]}\n", stderr="")
+
+    loaded = credentials.load("datadog", "prod", "pulumi", run=pulumi)
+    assert loaded["datadogApiKey"] == "value-of-psf-infra:datadogApiKey"
+    assert [a[1:] for a in asked] == [
+        ["config", "get", "--stack", "prod", "--show-secrets", "psf-infra:datadogApiKey"],
+        ["config", "get", "--stack", "prod", "--show-secrets", "psf-infra:datadogAppKey"],
+    ]
+    assert "value-of" not in repr(loaded)  # the values are never shown
+
+
+def test_an_unreadable_config_credential_is_one_line() -> None:
+    def pulumi(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(argv, 255, stdout="", stderr="error: no stack named 'prod' found\n")
+
+    with pytest.raises(credentials.CredentialsError) as raised:
+        credentials.load("fastly", "prod", "pulumi", run=pulumi)
+    assert str(raised.value) == (
+        "credential psf-infra:fastlyApiKey of stack prod could not be read: error: no stack named 'prod' found "
+        "(set it with `pulumi config set --secret fastlyApiKey`)"
+    )
