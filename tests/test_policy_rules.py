@@ -58,6 +58,7 @@ from policy.rules import (
     FIREWALL_WAIVERS,
     GANDI_NAMESERVERS,
     MONITOR,
+    PD_CONTACT_METHOD,
     PD_ESCALATION_POLICY,
     PD_SCHEDULE,
     PD_SERVICE,
@@ -1603,6 +1604,37 @@ def test_plaintext_is_unverified_when_secrets_are_not_marked() -> None:
     ]
     findings = RULES_BY_NAME["no-plaintext-secrets"].findings(resources)
     assert [f.status for f in findings] == ["unverified"]
+
+
+def test_an_email_contact_method_at_the_login_address_is_refused() -> None:
+    """PagerDuty already made it (the user's default); the provider's create of a second one fails."""
+    user = urn("prod", PD_USER, "on-call-user-team")
+    method = urn("prod", PD_CONTACT_METHOD, "on-call-team-email")
+    base = [r for r in estate() if r.type != PD_USER] + [
+        Resource(PD_USER, "on-call-user-team", user, {"name": "Team", "email": "team@example.org"})
+    ]
+
+    def with_method(address: str, kind: str = "email_contact_method", **change: Any) -> list[Resource]:
+        props = {"userId": "PUSER9", "type": kind, "address": address, "label": "Team list"}
+        return [*base, Resource(PD_CONTACT_METHOD, "on-call-team-email", method, props, dependencies=(user,), **change)]
+
+    rule = RULES_BY_NAME["pagerduty-login-address-not-redeclared"]
+    assert rule.enforcement == "mandatory"
+    assert [f.status for f in rule.findings(with_method("Team@Example.org"))] == ["violation"]
+    assert rule.findings(with_method("on-call@example.org")) == []
+    assert rule.findings(with_method("team@example.org", "sms_contact_method")) == []
+    # A recording hides both addresses when they are secrets: it cannot tell, and says so.
+    secret = [*base[:-1], replace(base[-1], props={"name": "Team", "email": "[secret]"})]
+    secret.append(
+        Resource(
+            PD_CONTACT_METHOD,
+            "on-call-team-email",
+            method,
+            {"type": "email_contact_method", "address": "[secret]"},
+            dependencies=(user,),
+        )
+    )
+    assert [f.status for f in rule.findings(secret)] == ["unverified"]
 
 
 def test_unknown_retain_on_delete_is_unverified_in_prod() -> None:
