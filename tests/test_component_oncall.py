@@ -144,6 +144,9 @@ def test_a_service_dashboard_is_one_json_document_the_api_would_return() -> None
         ("manage_status", "Monitors and uptime checks", ("env:prod", "service:docs")),
         ("slo_list", "Uptime objectives (from the synthetics)", ("env:prod", "service:docs")),
     ]
+    slo_list = next(w["definition"] for w in document["widgets"] if w["definition"]["type"] == "slo_list")
+    # Written as the provider's slo_list examples write an SLO search: explicit ANDs.
+    assert slo_list["requests"][0]["query"]["query_string"] == "env:prod AND service:docs"
     text = json.dumps(document)
     for metric in ("fastly.requests", "fastly.hit_ratio", "fastly.status_5xx", "fastly.miss_time"):
         assert metric in text

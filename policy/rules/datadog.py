@@ -163,7 +163,8 @@ def _selections(widgets: Sequence[Mapping[str, object]]) -> Iterable[tuple[str, 
         elif kind == "slo_list":
             for request in _maps(definition.get("requests")):
                 text = _str(_map(request.get("query")).get("query_string"))
-                yield kind, _str(definition.get("title")), frozenset(text.split())
+                # Terms of an SLO search, without its AND operators (components.dashboards.slo_query).
+                yield kind, _str(definition.get("title")), frozenset(t for t in text.split() if t != "AND")
 
 
 @stack_rule(
