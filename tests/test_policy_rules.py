@@ -553,7 +553,16 @@ def estate(stack: str = "prod") -> list[Resource]:
     add(
         SLO,
         "www-uptime",
-        {"name": "www uptime", "type": "monitor", "monitorIds": [1.0], "tags": [f"env:{stack}", "service:www"]},
+        {
+            "name": "www uptime",
+            "type": "monitor",
+            "monitorIds": [1.0],
+            "tags": [f"env:{stack}", "service:www"],
+            "thresholds": [{"timeframe": "30d", "target": 99.9, "warning": 99.95}],
+            "timeframe": "30d",
+            "targetThreshold": 99.9,
+            "warningThreshold": 99.95,
+        },
     )
     board = {
         "title": "www",
@@ -570,6 +579,7 @@ def estate(stack: str = "prod") -> list[Resource]:
                 "definition": {
                     "type": "group",
                     "title": "Uptime",
+                    "layout_type": "ordered",
                     "widgets": [
                         {
                             "definition": {
@@ -1383,6 +1393,15 @@ CASES = [
         stack="staging",
     ),
     Case(
+        "contact-method-repeats-the-login-address",
+        (
+            Edit("on-call-user-ee", "email", "ee@example.org"),
+            Add(PD_CONTACT_METHOD, "on-call-ee-email", {"type": "email_contact_method", "address": "EE@example.org"}),
+            Edit("on-call-ee-email", "@dependencies", (urn("prod", PD_USER, "on-call-user-ee"),)),
+        ),
+        {"pagerduty-login-address-not-redeclared": 1},
+    ),
+    Case(
         "service-object-key-in-plaintext",
         Edit("on-call-service-object", "serviceKey", "0123456789abcdef"),
         {"pagerduty-service-objects-hold-integration-keys": 1},
@@ -1399,7 +1418,10 @@ CASES = [
             "www-dashboard",
             "dashboard",
             json.dumps(
-                {"widgets": [{"definition": {"type": "manage_status", "title": "M", "query": 'tag:"service:wwww"'}}]}
+                {
+                    "layout_type": "ordered",
+                    "widgets": [{"definition": {"type": "manage_status", "title": "M", "query": 'tag:"service:wwww"'}}],
+                }
             ),
         ),
         {"datadog-dashboards-select-what-exists": 1},
@@ -1413,6 +1435,64 @@ CASES = [
         "dashboard-not-json",
         Edit("www-dashboard", "dashboard", "{widgets"),
         {"datadog-dashboards-select-what-exists": 1},
+    ),
+    # The SLO API's thresholds and the Dashboards API's layouts
+    Case(
+        "slo-target-of-100",
+        (Edit("www-uptime", "thresholds.0.target", 100.0), Edit("www-uptime", "targetThreshold", 100.0)),
+        {"datadog-slo-thresholds": 1},
+    ),
+    Case(
+        "slo-warning-below-target",
+        (Edit("www-uptime", "thresholds.0.warning", 99.0), Edit("www-uptime", "warningThreshold", 99.0)),
+        {"datadog-slo-thresholds": 1},
+    ),
+    Case(
+        "slo-over-a-year",
+        (Edit("www-uptime", "thresholds.0.timeframe", "365d"), Edit("www-uptime", "timeframe", "365d")),
+        {"datadog-slo-thresholds": 1},
+    ),
+    Case("slo-without-thresholds", Edit("www-uptime", "thresholds", []), {"datadog-slo-thresholds": 1}),
+    Case("slo-primary-mismatch", Edit("www-uptime", "targetThreshold", 99.5), {"datadog-slo-thresholds": 1}),
+    Case("slo-of-no-monitor", Edit("www-uptime", "monitorIds", []), {"datadog-slo-thresholds": 1}),
+    Case(
+        "dashboard-auto-reflow-with-a-positioned-widget",
+        Edit(
+            "www-dashboard",
+            "dashboard",
+            json.dumps(
+                {
+                    "layout_type": "ordered",
+                    "reflow_type": "auto",
+                    "widgets": [
+                        {
+                            "definition": {"type": "manage_status", "title": "M", "query": 'tag:"service:www"'},
+                            "layout": {"x": 0, "y": 0, "width": 4, "height": 2},
+                        }
+                    ],
+                }
+            ),
+        ),
+        {"datadog-dashboard-layout": 1},
+    ),
+    Case(
+        "dashboard-free-layout-reflows",
+        Edit("www-dashboard", "dashboard", json.dumps({"layout_type": "free", "reflow_type": "auto", "widgets": []})),
+        {"datadog-dashboard-layout": 1},
+    ),
+    Case(
+        "dashboard-group-not-ordered",
+        Edit(
+            "www-dashboard",
+            "dashboard",
+            json.dumps(
+                {
+                    "layout_type": "ordered",
+                    "widgets": [{"definition": {"type": "group", "title": "G", "layout_type": "free", "widgets": []}}],
+                }
+            ),
+        ),
+        {"datadog-dashboard-layout": 1},
     ),
 ]
 
