@@ -22,17 +22,19 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
+
+from stacks.schema import config_schema
+from stacks.stack_files import override_entry, read_stack_file
 
 PROJECT: Final = "psf-infra"
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -571,24 +573,19 @@ def collector_paused() -> Iterator[None]:
 
 
 def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """The config a stack file sets, as full keys. Encrypted (``secure:``) values become mock secrets."""
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack file {path.name}; stacks here: {', '.join(known)}")
-    document = yaml.safe_load(path.read_text()) or {}
-    config: dict[str, Any] = {}
-    for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            value = f"mock-{key.split(':')[-1]}"
-        config[key] = value
-    return config
+    """The config a stack file sets, by full key, as the program receives it. Encrypted values become mock secrets.
+
+    The file is checked as the Pulumi CLI checks it, and for what the CLI would let slip
+    (:func:`stacks.stack_files.read_stack_file`): one :class:`~stacks.cli_yaml.ConfigFileError` or
+    :class:`~stacks.settings.SettingsError` line if it is bad.
+    """
+    entries = read_stack_file(root, stack).entries.items()
+    return {key: f"mock-{key.split(':')[-1]}" if entry.secure else entry.text for key, entry in entries}
 
 
-@cache
-def _secret_keys(root: Path) -> tuple[str, ...]:
-    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    return tuple(k for k, spec in (document.get("config") or {}).items() if spec.get("secret"))
+def _secret_keys() -> tuple[str, ...]:
+    # The program's own schema, wherever the stack files come from: it is the program that reads them.
+    return tuple(name for name, spec in config_schema().items() if spec.secret)
 
 
 _STACK_CACHE: dict[tuple[str, Path], Recording] = {}
@@ -614,9 +611,16 @@ def record_stack(stack: str, overrides: Mapping[str, Any] | None = None, *, root
 
 def _record_stack(stack: str, overrides: Mapping[str, Any] | None, root: Path) -> Recording:
     from stacks.estate import main
+    from stacks.settings import PROJECT_DIR
 
     config, secret_keys = program_config(stack, overrides, root=root)
-    return record_program(main, stack=stack, config=config, secret_keys=secret_keys)
+
+    def program() -> None:
+        # The other stack files the settings compare this stack with are the ones beside its own.
+        PROJECT_DIR.set(root)
+        main()
+
+    return record_program(program, stack=stack, config=config, secret_keys=secret_keys)
 
 
 def program_config(
@@ -629,13 +633,14 @@ def program_config(
     the benchmark's synthetic estate, that must see exactly the config a stack would give them.
     """
     config = stack_config(stack, root)
-    secret_keys = [f"{PROJECT}:{k}" for k in _secret_keys(root)]
+    secret_keys = [f"{PROJECT}:{k}" for k in _secret_keys()]
     for key in secret_keys:
         config.setdefault(key, f"mock-{key.split(':')[-1]}")
     for key, value in (overrides or {}).items():
+        entry = override_entry(key, value)
         full = key if ":" in key else f"{PROJECT}:{key}"
-        if value is None:
+        if entry is None:
             config.pop(full, None)
         else:
-            config[full] = value
+            config[entry[0]] = entry[1]
     return config, secret_keys

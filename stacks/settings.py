@@ -14,40 +14,23 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-from pulumi.errors import RunError
 from pulumi_digitalocean import DropletSlug, Region
 
-PROJECT: Final = "psf-infra"
-PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+from stacks.cli_yaml import ConfigFileError
+from stacks.environment import PROD_STACK, Environment, expected_environment
+from stacks.schema import PROJECT as PROJECT
+from stacks.schema import PROJECT_ROOT, ConfigKey, SettingsError, config_schema
+from stacks.stack_files import check_key, read_stack_file, stack_names
 
-
-class SettingsError(RunError, ValueError):
-    """A configuration value is missing or invalid. The message is one line, fit to show an operator.
-
-    It is a :class:`pulumi.RunError`, which the Pulumi CLI reports as its message alone, without a traceback.
-    """
-
-    def __init__(self, key: str, value: object, allowed: str) -> None:
-        self.key = key
-        self.value = value
-        self.allowed = allowed
-        shown = "(not set)" if value is None else repr(value)
-        super().__init__(f"config {PROJECT}:{key} = {shown} is invalid: {allowed}")
-
-
-class Environment(StrEnum):
-    """The two kinds of stack. Prod protects state and pages on-call; staging does neither."""
-
-    PROD = "prod"
-    STAGING = "staging"
+PROJECT_DIR: ContextVar[Path] = ContextVar("PROJECT_DIR", default=PROJECT_ROOT)
+"""The directory whose stack files are this stack's siblings: the repository under the CLI; the recorder
+points it at the directory it reads stack files from."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +67,7 @@ _HANDLE = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9_.+@-]*$")
 _LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+$")
 _DKIM = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})=([A-Za-z0-9+/]{64,}={0,2})$")
 _DB_SIZE = re.compile(r"^db-[a-z0-9]+-[0-9]+vcpu-[0-9]+gb$")
+_PAGER = re.compile(r"^@pagerduty\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -181,9 +165,7 @@ class Settings:
         ``python.org`` becomes ``python-org.staging.psf.io`` in staging, so staging's zones, Fastly domains
         and synthetics never collide with prod's, and each one is a delegable child of a zone the PSF owns.
         """
-        if not self.domain_suffix:
-            return domain
-        return f"{domain.replace('.', '-')}.{self.domain_suffix}"
+        return public_domain(domain, self.domain_suffix)
 
     def public_host(self, host: str, zone: str) -> str:
         """A public host name ``host`` inside ``zone``, mapped the same way as :meth:`public_domain`."""
@@ -194,38 +176,6 @@ class Settings:
     def physical_name(self, *parts: str) -> str:
         """A globally unique physical name (bucket, Fastly service, monitor): the stack's prefix plus parts."""
         return "-".join((self.name_prefix, *parts))
-
-
-@dataclass(frozen=True)
-class ConfigKey:
-    """One key declared in Pulumi.yaml's ``config:`` schema."""
-
-    name: str
-    type: str
-    description: str
-    default: Any
-    secret: bool
-
-    @property
-    def required(self) -> bool:
-        """Keys without a default must be set in every stack file (or as a secret)."""
-        return self.default is None
-
-
-@cache
-def config_schema(project_file: Path = PROJECT_ROOT / "Pulumi.yaml") -> Mapping[str, ConfigKey]:
-    """The config keys Pulumi.yaml declares, with their types and defaults."""
-    document = yaml.safe_load(project_file.read_text())
-    keys: dict[str, ConfigKey] = {}
-    for name, spec in (document.get("config") or {}).items():
-        keys[name] = ConfigKey(
-            name=name,
-            type=spec["type"],
-            description=spec.get("description", ""),
-            default=spec.get("default"),
-            secret=bool(spec.get("secret", False)),
-        )
-    return keys
 
 
 class _Reader:
@@ -259,7 +209,7 @@ class _Reader:
         raise SettingsError(key, value, "must be true or false")
 
     def integer(self, key: str, low: int, high: int) -> int:
-        value = self._value(key)
+        given = value = self._value(key)
         if isinstance(value, bool):
             raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
         if isinstance(value, str):
@@ -267,7 +217,7 @@ class _Reader:
                 raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
             value = int(value)
         if not isinstance(value, int) or not low <= value <= high:
-            raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
+            raise SettingsError(key, given, f"must be a whole number from {low} to {high}")
         return value
 
     def strings(self, key: str, *, min_items: int = 0) -> tuple[str, ...]:
@@ -286,14 +236,30 @@ class _Reader:
             raise SettingsError(key, value, "must not repeat an item")
         return items
 
+    def raw(self, key: str) -> Any:
+        """The value as given (or the schema default), for messages."""
+        return self._value(key)
+
     def secret(self, key: str) -> Secret:
-        value = self.string(key)
+        try:
+            value = self.string(key)
+        except SettingsError as exc:
+            raise SettingsError(key, exc.value, exc.allowed, hidden=True) from None
         if not value:
-            raise SettingsError(key, None, "must not be empty; set it with `pulumi config set --secret " + key + "`")
+            raise SettingsError(key, "", f"must not be empty; set it with `pulumi config set --secret {key}`")
         return Secret(value)
 
 
 def _hostname(key: str, value: str) -> str:
+    if not value:
+        raise SettingsError(key, value, "must not be empty: a lower-case DNS name such as example.org")
+    if len(value) > 253:
+        raise SettingsError(key, value, f"must be at most 253 characters, as every DNS name is (this has {len(value)})")
+    long_label = next((label for label in value.split(".") if len(label) > 63), None)
+    if long_label is not None:
+        raise SettingsError(
+            key, value, f"must have labels of at most 63 characters, as DNS requires (one has {len(long_label)})"
+        )
     if not _HOSTNAME.match(value):
         raise SettingsError(key, value, "must be a lower-case DNS name such as example.org")
     return value
@@ -313,7 +279,15 @@ def _droplet_size(key: str, value: str) -> str:
     return value
 
 
-def _admin_cidr(key: str, value: str) -> str:
+# The widest admin network allowed, per IP version. Admin networks are where the team's SSH comes from (an
+# office, a VPN, OSUOSL's /24 and /48 in prod). A /16 is the largest IPv4 block a single organisation's site
+# holds (a legacy class B, a large campus) and a /32 the smallest IPv6 allocation an ISP receives: anything
+# wider is not "our network" but a slice of other people's internet. The same bound caps all networks of a
+# version together, so no set of narrower ones (two /1 halves, 256 /16s) adds up to more.
+ADMIN_MAX_PREFIX: Final[Mapping[int, int]] = {4: 16, 6: 32}
+
+
+def _admin_cidr(key: str, value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
@@ -322,7 +296,41 @@ def _admin_cidr(key: str, value: str) -> str:
         ) from None
     if network.prefixlen == 0:
         raise SettingsError(key, value, "must not open SSH to the whole internet (0.0.0.0/0 or ::/0)")
-    return str(network)
+    bound = ADMIN_MAX_PREFIX[network.version]
+    if network.prefixlen < bound:
+        raise SettingsError(
+            key,
+            value,
+            f"must be no wider than /{bound} (IPv{network.version}): a /{network.prefixlen} is "
+            f"{network.num_addresses:,} addresses, a slice of the internet rather than an admin network",
+        )
+    if network.is_loopback or network.is_multicast or network.is_unspecified or network.is_link_local:
+        raise SettingsError(
+            key, value, "must be a routable network: SSH never arrives from loopback, link-local or multicast"
+        )
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(ipaddress.IPv6Network("::ffff:0:0/96")):
+        raise SettingsError(key, value, "must not be an IPv4-mapped IPv6 range; write IPv4 networks as IPv4")
+    return network
+
+
+def _admin_networks(key: str, values: Sequence[str]) -> tuple[str, ...]:
+    """Each network checked alone, then all of one IP version together (merged where they touch)."""
+    networks = [_admin_cidr(key, value) for value in values]
+    for version, bound in ADMIN_MAX_PREFIX.items():
+        mine = [n for n in networks if n.version == version]
+        merged = list(ipaddress.collapse_addresses(mine))  # pyright: ignore[reportArgumentType]
+        if any(n.prefixlen == 0 for n in merged):
+            raise SettingsError(
+                key, list(values), f"must not together cover the whole IPv{version} internet, as these networks do"
+            )
+        total = sum(n.num_addresses for n in merged)
+        if total > 2 ** ((32 if version == 4 else 128) - bound):
+            raise SettingsError(
+                key,
+                list(values),
+                f"must together span at most a /{bound}'s worth of IPv{version} addresses; these span {total:,}",
+            )
+    return tuple(str(n) for n in networks)
 
 
 def _public_ipv4(key: str, value: str) -> str:
@@ -348,6 +356,14 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     read = _Reader(raw, schema)
 
     environment = Environment(_choice("environment", read.string("environment"), {e.value: e for e in Environment}))
+    expected = expected_environment(stack)
+    if environment is not expected:
+        raise SettingsError(
+            "environment",
+            read.raw("environment"),
+            f"must be {expected.value!r} in stack {stack!r}: the stack's name decides, and only the stack named "
+            f"{PROD_STACK!r} is production (the policy pack judges every resource by it too)",
+        )
     name_prefix = read.string("namePrefix")
     if not _PREFIX.match(name_prefix):
         raise SettingsError(
@@ -401,6 +417,12 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
                 handle,
                 "must be Datadog handles starting with @, e.g. @infrastructure-staff@python.org",
             )
+        if _PAGER.match(handle):
+            raise SettingsError(
+                "notifyHandles",
+                handle,
+                "must not page anyone: paging goes only through pagerdutyHandle, which pageOnCall switches on",
+            )
 
     locations = read.strings("syntheticsLocations", min_items=3)
     for location in locations:
@@ -417,6 +439,13 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             raise SettingsError(
                 "dkimKeys", shown, 'must be "selector=base64 public key" entries, e.g. "mail=MIIBIjAN..."'
             )
+        if any(selector == match.group(1) for selector, _ in dkim_keys):
+            raise SettingsError(
+                "dkimKeys",
+                match.group(1),
+                "must not repeat a selector: each selector publishes one key at <selector>._domainkey, so a "
+                "second one would replace the first",
+            )
         dkim_keys.append((match.group(1), match.group(2)))
 
     database_size = read.string("databaseSize")
@@ -425,7 +454,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "databaseSize", database_size, "must be a managed database size slug such as db-s-2vcpu-4gb"
         )
 
-    return Settings(
+    settings = Settings(
         stack=stack,
         environment=environment,
         name_prefix=name_prefix,
@@ -440,7 +469,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         ),
         replicas=read.integer("replicas", 1, 5),
         ssh_keys=ssh_keys,
-        admin_cidrs=tuple(_admin_cidr("adminCidrs", cidr) for cidr in read.strings("adminCidrs", min_items=1)),
+        admin_cidrs=_admin_networks("adminCidrs", read.strings("adminCidrs", min_items=1)),
         salt_master=_hostname("saltMaster", read.string("saltMaster")),
         protect=protect,
         backups=read.boolean("backups"),
@@ -474,20 +503,162 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             fastly_customer_id=read.secret("fastlyCustomerId"),
         ),
     )
+    if settings.is_prod:
+        _refuse_weakened_prod(settings, read)
+    own_public = {settings.public_domain(domain): domain for domain in _public_domains()}
+    if settings.internal_domain in own_public:
+        raise SettingsError(
+            "internalDomain",
+            settings.internal_domain,
+            f"must differ from every public zone, and this stack serves {own_public[settings.internal_domain]} "
+            "under that name; the internal zone needs a name of its own (prod uses psf.io)",
+        )
+    return settings
+
+
+# What prod must keep, with why, so that a stack file cannot quietly weaken production: each names the key.
+_PROD_REQUIRES: Final = (
+    ("protect", "it protects and retains zones, volumes, databases and file buckets, so no change can delete them"),
+    ("backups", "stateful droplets keep DigitalOcean's weekly backups"),
+    ("dnssec", "the public zones are signed, and with their DS records at the registrar unsigned answers fail"),
+    ("databaseReplica", "the PostgreSQL cluster keeps a replica in another zone, so one failure is not an outage"),
+    ("pageOnCall", "production alerts page the on-call rotation"),
+)
+
+
+def _refuse_weakened_prod(settings: Settings, read: _Reader) -> None:
+    values = {
+        "protect": settings.protect,
+        "backups": settings.backups,
+        "dnssec": settings.dnssec,
+        "databaseReplica": settings.database_replica,
+        "pageOnCall": settings.page_on_call,
+    }
+    for key, why in _PROD_REQUIRES:
+        if not values[key]:
+            raise SettingsError(
+                key, read.raw(key), f"must be true in prod: {why}; only non-prod stacks may turn it off"
+            )
+    if settings.replicas < 2:
+        raise SettingsError(
+            "replicas", read.raw("replicas"), "must be at least 2 in prod: two servers per web role, so one can fail"
+        )
+    missing = sorted(set(DATACENTERS) - {dc.name for dc in settings.datacenters})
+    if missing:
+        raise SettingsError(
+            "datacenters",
+            read.raw("datacenters"),
+            f"must list every datacenter in prod ({', '.join(sorted(DATACENTERS))}): leaving out {', '.join(missing)} "
+            "would delete its servers",
+        )
+
+
+def _public_domains() -> tuple[str, ...]:
+    # Imported here: stacks.dns builds zones from Settings, so it imports this module.
+    from stacks.dns import PUBLIC_DOMAINS
+
+    return PUBLIC_DOMAINS
+
+
+def public_domain(domain: str, suffix: str) -> str:
+    """A public domain as a stack with this ``domainSuffix`` names it (see :meth:`Settings.public_domain`)."""
+    return f"{domain.replace('.', '-')}.{suffix}" if suffix else domain
+
+
+@dataclass(frozen=True)
+class _Claims:
+    """What a stack claims in the accounts every stack shares: physical names and DNS zones."""
+
+    stack: str
+    name_prefix: str
+    internal_domain: str
+    public_domains: frozenset[str]
+
+
+def _claims_of_file(stack: str, values: Mapping[str, str], schema: Mapping[str, ConfigKey]) -> _Claims:
+    def value(key: str) -> str:
+        found = values.get(key, schema[key].default)
+        return str(found).strip() if found is not None else ""
+
+    suffix = value("domainSuffix")
+    public = frozenset(public_domain(domain, suffix) for domain in _public_domains())
+    return _Claims(stack, value("namePrefix"), value("internalDomain"), public)
+
+
+def _prefixes_collide(a: str, b: str) -> bool:
+    # Physical names are "<prefix>-<parts>", so "psf" would own every "psf-prod-..." name too.
+    return a == b or a.startswith(b + "-") or b.startswith(a + "-")
+
+
+def _check_siblings(settings: Settings, project_dir: Path, schema: Mapping[str, ConfigKey]) -> None:
+    """Refuse a stack that claims a name or zone another stack file of the project claims."""
+    mine = _Claims(
+        settings.stack,
+        settings.name_prefix,
+        settings.internal_domain,
+        frozenset(settings.public_domain(d) for d in _public_domains()),
+    )
+    for stack in stack_names(project_dir):
+        if stack == settings.stack:
+            continue
+        try:
+            other = _claims_of_file(stack, read_stack_file(project_dir, stack, schema).project_values(), schema)
+        except (ConfigFileError, SettingsError):
+            continue  # a stack file that does not load claims nothing: its own plan and preview refuse it
+        theirs = f"stack {stack!r} (Pulumi.{stack}.yaml)"
+        if _prefixes_collide(mine.name_prefix, other.name_prefix):
+            raise SettingsError(
+                "namePrefix",
+                mine.name_prefix,
+                f"collides with {other.name_prefix!r} of {theirs}: physical names (buckets, Fastly services, "
+                "monitors) share the accounts, so a prefix must be neither equal to nor a '-' extension of another",
+            )
+        if mine.internal_domain == other.internal_domain:
+            raise SettingsError(
+                "internalDomain",
+                mine.internal_domain,
+                f"is also the internalDomain of {theirs}: both would create that zone and the same host names",
+            )
+        if mine.internal_domain in other.public_domains:
+            raise SettingsError("internalDomain", mine.internal_domain, f"is a public zone of {theirs}")
+        shared = sorted((mine.public_domains & other.public_domains) | ({other.internal_domain} & mine.public_domains))
+        if shared:
+            raise SettingsError(
+                "domainSuffix",
+                settings.domain_suffix,
+                f"gives this stack public zones that {theirs} also creates ({shared[0]}); each stack needs its own",
+            )
+
+
+def settings_for_stack(stack: str, config: Mapping[str, Any], project_dir: Path | None = None) -> Settings:
+    """Settings from a stack's whole config (full keys, as the program receives them), checked against the others.
+
+    Keys of any namespace but this project's are refused (a typo such as ``psf-infr:replicas`` would otherwise
+    leave a default in force); ``pulumi:`` keys belong to the CLI and are left to it. Then the stack may claim
+    no name prefix or zone that another stack file in ``project_dir`` (default :data:`PROJECT_DIR`) claims.
+    """
+    schema = config_schema()
+    raw: dict[str, Any] = {}
+    for key in sorted(config):
+        if key.startswith("pulumi:"):
+            continue
+        _, name = check_key(key, schema, config[key])
+        raw[name] = config[key]
+    settings = parse_settings(stack, raw, schema)
+    _check_siblings(settings, project_dir if project_dir is not None else PROJECT_DIR.get(), schema)
+    return settings
 
 
 def load_settings() -> Settings:
-    """Read this stack's Pulumi config (project namespace only) and validate it."""
+    """Read this stack's Pulumi config and validate it (:func:`settings_for_stack`)."""
     import pulumi
     from pulumi.runtime.config import CONFIG, get_config, get_config_env
 
-    # Every key set in our namespace, not only the declared ones, so a typo in a stack file is refused
-    # instead of silently falling back to a default.
-    prefix = f"{PROJECT}:"
-    present = {k for k in (*CONFIG.get(), *get_config_env()) if k.startswith(prefix)}
-    raw: dict[str, Any] = {}
-    for full_key in sorted(present | {prefix + key for key in config_schema()}):
-        value = get_config(full_key)
+    # Every key set, not only the declared ones, so a typo in a key or its namespace is refused instead of
+    # silently falling back to a default.
+    config: dict[str, Any] = {}
+    for key in sorted({*CONFIG.get(), *get_config_env()}):
+        value = get_config(key)
         if value is not None:
-            raw[full_key[len(prefix) :]] = value
-    return parse_settings(pulumi.get_stack(), raw)
+            config[key] = value
+    return settings_for_stack(pulumi.get_stack(), config)

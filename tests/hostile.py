@@ -1,0 +1,548 @@
+"""Hostile configurations, each run through the offline plan as an operator would meet it.
+
+Every case is a stack file (a copy of a committed one with one change, or a file of its own), extra stack
+files beside it, and plan arguments. :func:`run` plans it with ``offline.plan.main`` in-process, from a
+temporary directory holding copies of the committed stack files, and returns the exit code and output.
+``tests/test_hostile_config.py`` asserts each outcome; ``python -m tests.hostile`` prints them as the
+Markdown table of the issue's closing note, so the table is what the tests check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from offline import plan
+from offline.recorder import PROJECT_ROOT
+
+Edit = Callable[[str], "str | bytes"]
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One bad input: what it is, how to make it, and the exit code and message the plan must give."""
+
+    id: str
+    category: str
+    what: str
+    edit: Edit | None = None
+    stack: str = "staging"
+    args: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+    exit: int = 2
+    says: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the plan did with a hostile input."""
+
+    exit: int
+    stdout: str
+    stderr: str
+
+    @property
+    def first_line(self) -> str:
+        """The first line the operator reads (stderr, where errors go; stdout when stderr is empty)."""
+        lines = (self.stderr or self.stdout).splitlines()
+        return lines[0] if lines else ""
+
+
+def committed(stack: str) -> str:
+    """A committed stack file's text."""
+    return (PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()
+
+
+def replace(old: str, new: str) -> Edit:
+    """Replace one exact piece of the file's text (which must be there)."""
+
+    def edit(text: str) -> str:
+        if old not in text:
+            raise AssertionError(f"{old!r} is not in the stack file: the case is stale")
+        return text.replace(old, new, 1)
+
+    return edit
+
+
+def setting(key: str, yaml_value: str) -> Edit:
+    """Set ``psf-infra:<key>`` to a YAML value written as text, replacing the line if the file has one."""
+
+    def edit(text: str) -> str:
+        lines = text.splitlines()
+        prefix = f"  psf-infra:{key}:"
+        for i, line in enumerate(lines):
+            if line.startswith(prefix):
+                # Drop a block sequence that belongs to the old value.
+                end = i + 1
+                while end < len(lines) and lines[end].startswith("    "):
+                    end += 1
+                lines[i:end] = [f"{prefix} {yaml_value}"]
+                return "\n".join(lines) + "\n"
+        return text.rstrip("\n") + f"\n{prefix} {yaml_value}\n"
+
+    return edit
+
+
+def append(line: str) -> Edit:
+    """Add a line at the end of the file (under config:, when indented)."""
+    return lambda text: text.rstrip("\n") + "\n" + line + "\n"
+
+
+def whole(content: str | bytes) -> Edit:
+    """Replace the whole file."""
+    return lambda _: content
+
+
+def sibling(**changes: str) -> str:
+    """A staging-like stack file of its own (no collision with the committed ones), with ``changes`` applied."""
+    text = committed("staging")
+    own = {"namePrefix": "psf-alice", "internalDomain": "int.alice.psf.io", "domainSuffix": "alice.psf.io"}
+    for key, value in {**own, **changes}.items():
+        text = setting(key, value)(text)  # type: ignore[assignment]
+    return text
+
+
+CASES: tuple[Hostile, ...] = (
+    # --- SSH networks that are not /0 but cover much of the internet ---------------------------------------
+    Hostile(
+        "admin-two-halves",
+        "admin networks",
+        "adminCidrs: [0.0.0.0/1, 128.0.0.0/1]",
+        setting("adminCidrs", "[0.0.0.0/1, 128.0.0.0/1]"),
+        says=("adminCidrs", "/16"),
+    ),
+    Hostile(
+        "admin-two-halves-prod",
+        "admin networks",
+        "prod, adminCidrs: two halves of the internet, via --set",
+        stack="prod",
+        args=("--set", 'adminCidrs=["0.0.0.0/1", "128.0.0.0/1"]'),
+        says=("adminCidrs", "/16"),
+    ),
+    Hostile("admin-slash-4", "admin networks", "adminCidrs: [16.0.0.0/4]", setting("adminCidrs", "[16.0.0.0/4]")),
+    Hostile("admin-v6-wide", "admin networks", "adminCidrs: ['2000::/3']", setting("adminCidrs", "['2000::/3']")),
+    Hostile("admin-v6-any", "admin networks", "adminCidrs: ['::/0']", setting("adminCidrs", "['::/0']")),
+    Hostile(
+        "admin-many-narrow",
+        "admin networks",
+        "adminCidrs: two /16s (together more than one /16)",
+        setting("adminCidrs", "[10.0.0.0/16, 10.2.0.0/16]"),
+        says=("together",),
+    ),
+    Hostile("admin-loopback", "admin networks", "adminCidrs: [127.0.0.1/32]", setting("adminCidrs", "[127.0.0.1/32]")),
+    Hostile(
+        "admin-v4-mapped",
+        "admin networks",
+        "adminCidrs: ['::ffff:0:0/96'] (all of IPv4, spelt as IPv6)",
+        setting("adminCidrs", "['::ffff:0:0/96']"),
+    ),
+    Hostile(
+        "admin-host-bits", "admin networks", "adminCidrs: [140.211.10.1/24]", setting("adminCidrs", "[140.211.10.1/24]")
+    ),
+    # --- what a stack is: one source of truth ------------------------------------------------------------------
+    Hostile(
+        "staging-says-prod",
+        "environment",
+        "stack staging with environment: prod and no domainSuffix",
+        lambda t: setting("environment", "prod")(replace("  psf-infra:domainSuffix: staging.psf.io\n", "")(t)),
+        says=("environment", "'staging'"),
+    ),
+    Hostile(
+        "staging-says-prod-suffix",
+        "environment",
+        "stack staging with environment: prod (suffix kept)",
+        setting("environment", "prod"),
+        says=("environment",),
+    ),
+    Hostile(
+        "prod-says-staging",
+        "environment",
+        "stack prod with environment: staging",
+        setting("environment", "staging"),
+        stack="prod",
+        says=("environment", "'prod'"),
+    ),
+    Hostile(
+        "dev-stack-says-prod",
+        "environment",
+        "a new stack alice with environment: prod",
+        stack="alice",
+        extra={"alice": sibling(environment="prod", domainSuffix='""')},
+        says=("environment",),
+    ),
+    # --- collisions with another stack file of the repository ------------------------------------------------------
+    Hostile(
+        "prefix-taken",
+        "collisions",
+        "stack alice with staging's namePrefix",
+        stack="alice",
+        extra={"alice": sibling(namePrefix="psf-staging")},
+        says=("namePrefix", "staging"),
+    ),
+    Hostile(
+        "prefix-extends",
+        "collisions",
+        "stack alice with namePrefix psf-prod-2 (a '-' extension of prod's)",
+        stack="alice",
+        extra={"alice": sibling(namePrefix="psf-prod-2")},
+        says=("namePrefix", "prod"),
+    ),
+    Hostile(
+        "internal-taken",
+        "collisions",
+        "stack alice with staging's internalDomain",
+        stack="alice",
+        extra={"alice": sibling(internalDomain="int.staging.psf.io")},
+        says=("internalDomain",),
+    ),
+    Hostile(
+        "internal-is-prod-public",
+        "collisions",
+        "stack alice with internalDomain python.org (prod's public zone)",
+        stack="alice",
+        extra={"alice": sibling(internalDomain="python.org")},
+        says=("internalDomain", "public zone"),
+    ),
+    Hostile(
+        "internal-is-own-public",
+        "collisions",
+        "internalDomain equal to one of the stack's own public zones",
+        setting("internalDomain", "python-org.staging.psf.io"),
+        says=("internalDomain",),
+    ),
+    Hostile(
+        "suffix-taken",
+        "collisions",
+        "stack alice with staging's domainSuffix",
+        stack="alice",
+        extra={"alice": sibling(domainSuffix="staging.psf.io")},
+        says=("domainSuffix",),
+    ),
+    Hostile(
+        "dkim-duplicate",
+        "collisions",
+        "dkimKeys with the selector mail twice",
+        setting("dkimKeys", "['mail=" + "A" * 216 + "', 'mail=" + "B" * 216 + "']"),
+        says=("dkimKeys", "selector"),
+    ),
+    # --- stack files the CLI refuses, or reads differently from PyYAML ----------------------------------------------
+    Hostile(
+        "plaintext-secret",
+        "stack file",
+        "a secret key in plain text",
+        append("  psf-infra:fastlyApiKey: abc123notencrypted"),
+        says=("fastlyApiKey", "encrypted"),
+    ),
+    Hostile(
+        "no-namespace",
+        "stack file",
+        "replicas: 3 (no namespace)",
+        append("  replicas: 3"),
+        says=("replicas", "namespace"),
+    ),
+    Hostile(
+        "namespace-typo",
+        "stack file",
+        "psf-infr:replicas: 3 (misspelt namespace)",
+        append("  psf-infr:replicas: 3"),
+        says=("psf-infr:replicas", "did you mean"),
+    ),
+    Hostile(
+        "provider-namespace",
+        "stack file",
+        "aws:region: us-west-2",
+        append("  aws:region: us-west-2"),
+        says=("aws:region", "default providers"),
+    ),
+    Hostile(
+        "legacy-config-form",
+        "stack file",
+        "psf-infra:config:replicas: 2",
+        append("  psf-infra:config:replicas: 2"),
+        says=("config",),
+    ),
+    Hostile(
+        "key-typo",
+        "stack file",
+        "psf-infra:replica: 2 (typo of replicas)",
+        append("  psf-infra:replica: 2"),
+        says=("replica", "did you mean psf-infra:replicas"),
+    ),
+    Hostile(
+        "duplicate-key",
+        "stack file",
+        "psf-infra:replicas written twice",
+        append("  psf-infra:replicas: 3"),
+        says=("written twice",),
+    ),
+    Hostile("yaml11-no", "stack file", "psf-infra:protect: no", setting("protect", "no"), says=("protect", "YAML 1.1")),
+    Hostile("yaml11-off", "stack file", "psf-infra:dnssec: off", setting("dnssec", "off"), says=("dnssec", "YAML 1.1")),
+    Hostile(
+        "yaml11-yes-prod", "stack file", "prod, psf-infra:backups: yes", setting("backups", "yes"), stack="prod"
+    ),
+    Hostile(
+        "octal-version",
+        "stack file",
+        "psf-infra:postgresVersion: 016 (octal 14 to the CLI)",
+        setting("postgresVersion", "016"),
+        says=("postgresVersion", "14"),
+    ),
+    Hostile(
+        "float-replicas", "stack file", "psf-infra:replicas: 1e0", setting("replicas", "1e0"), says=("replicas",)
+    ),
+    Hostile(
+        "underscore-number",
+        "stack file",
+        "psf-infra:hstsMaxAge: 63_072_000",
+        setting("hstsMaxAge", "63_072_000"),
+        says=("hstsMaxAge", "63072000"),
+    ),
+    Hostile("string-for-array", "stack file", "psf-infra:datacenters: nyc1", setting("datacenters", "nyc1")),
+    Hostile("list-for-string", "stack file", "psf-infra:saltMaster: [a, b]", setting("saltMaster", "[a, b]")),
+    Hostile("number-items", "stack file", "psf-infra:sshKeys: [123, 456]", setting("sshKeys", "[123, 456]")),
+    Hostile("empty-value", "stack file", "psf-infra:saltMaster: (no value)", setting("saltMaster", ""), says=("no value",)),
+    Hostile(
+        "secure-for-plain-key",
+        "stack file",
+        "psf-infra:saltMaster: {secure: ...} (not a secret key)",
+        setting("saltMaster", "{secure: v1:abcd}"),
+        says=("saltMaster", "not declare it secret"),
+    ),
+    Hostile(
+        "secure-empty", "stack file", "psf-infra:fastlyApiKey: {secure: ''}", append("  psf-infra:fastlyApiKey: {secure: ''}")
+    ),
+    Hostile(
+        "key-outside-config",
+        "stack file",
+        "psf-infra:replicas: 3 at the top level (not under config:)",
+        append("psf-infra:replicas: 3"),
+        says=("indent",),
+    ),
+    Hostile(
+        "esc-environment",
+        "stack file",
+        "environment: [psf/secrets] (a Pulumi ESC import)",
+        append("environment:\n  - psf/secrets"),
+        says=("ESC",),
+    ),
+    Hostile(
+        "default-providers-on",
+        "stack file",
+        "pulumi:disable-default-providers removed",
+        replace('  pulumi:disable-default-providers:\n    - "*"\n', ""),
+        says=("disable-default-providers",),
+    ),
+    Hostile(
+        "default-providers-empty",
+        "stack file",
+        "pulumi:disable-default-providers: []",
+        replace('  pulumi:disable-default-providers:\n    - "*"\n', "  pulumi:disable-default-providers: []\n"),
+        says=("disable-default-providers",),
+    ),
+    Hostile(
+        "pulumi-other", "stack file", "pulumi:template: x", append("  pulumi:template: x"), says=("pulumi:template",)
+    ),
+    Hostile(
+        "three-part-key", "stack file", "psf-infra:a:b: 1", append("  psf-infra:a:b: 1"), says=("psf-infra:a:b",)
+    ),
+    Hostile("numeric-key", "stack file", "1: x under config:", append("  1: x")),
+    # --- files the loader can meet, in every shape ------------------------------------------------------------------
+    Hostile(
+        "malformed-yaml",
+        "file shape",
+        "malformed YAML (a stray mapping)",
+        replace("  psf-infra:replicas: 1", "  psf-infra:replicas: 1: 2"),
+        says=("Pulumi.staging.yaml line", "invalid YAML"),
+    ),
+    Hostile(
+        "tab-indent",
+        "file shape",
+        "a tab in the indentation",
+        replace("  psf-infra:replicas: 1", "\tpsf-infra:replicas: 1"),
+        says=("line",),
+    ),
+    Hostile("file-is-list", "file shape", "the file is a YAML list", whole("- a\n- b\n"), says=("mapping",)),
+    Hostile("file-is-string", "file shape", "the file is a string", whole("just some text\n"), says=("mapping",)),
+    Hostile("file-is-number", "file shape", "the file is a number", whole("42\n"), says=("mapping",)),
+    Hostile("file-empty", "file shape", "the file is empty", whole(""), says=("disable-default-providers",)),
+    Hostile("config-is-list", "file shape", "config: is a list", whole("config:\n  - a\n"), says=("config:",)),
+    Hostile("config-is-string", "file shape", "config: is a string", whole("config: text\n"), says=("config:",)),
+    Hostile(
+        "not-utf8",
+        "file shape",
+        "not UTF-8 (a Latin-1 byte)",
+        lambda t: t.replace("# Staging", "# Stag\xe9ing", 1).encode("latin-1"),
+        says=("UTF-8",),
+    ),
+    Hostile(
+        "utf16", "file shape", "UTF-16 with a BOM", lambda t: t.encode("utf-16"), says=("UTF-8",)
+    ),
+    Hostile("nul-byte", "file shape", "a NUL byte", lambda t: t.replace("# Staging", "# \x00", 1), says=("U+0000",)),
+    Hostile(
+        "two-documents",
+        "file shape",
+        "two YAML documents (the CLI reads only the first)",
+        append("---\nconfig: {}"),
+        says=("single document",),
+    ),
+    Hostile("custom-tag", "file shape", "psf-infra:replicas: !Ref x", setting("replicas", "!Ref x"), says=("tag",)),
+    Hostile(
+        "python-tag",
+        "file shape",
+        "a !!python/object tag",
+        setting("replicas", "!!python/object:os.system x"),
+        says=("tag",),
+    ),
+    Hostile(
+        "alias-bomb",
+        "file shape",
+        "nested aliases (a billion laughs)",
+        append(
+            "  psf-infra:notifyHandles: &a [&b [&c ['@x','@x','@x','@x','@x','@x','@x','@x','@x','@x'],"
+            + ",".join(["*c"] * 30)
+            + "]"
+            + ",*b" * 30
+            + "]"
+        ),
+        says=("values",),
+    ),
+    Hostile(
+        "deep-nesting", "file shape", "10,000 nested lists", setting("sshKeys", "[" * 10_000 + "]" * 10_000), says=("deep",)
+    ),
+    Hostile(
+        "timestamp", "file shape", "psf-infra:postgresVersion: 2016-01-01", setting("postgresVersion", "2016-01-01")
+    ),
+    Hostile(
+        "huge-file", "file shape", "a 2 MB file", append("#" + "x" * 2_000_000), says=("bytes",)
+    ),
+    Hostile("unknown-stack", "file shape", "--stack dev (no such file)", stack="dev", says=("no stack file",)),
+    Hostile(
+        "bad-stack-name", "file shape", "--stack ../prod (not a stack name)", stack="../prod", says=("stack name",)
+    ),
+    # --- misleading messages, fixed ---------------------------------------------------------------------------------
+    Hostile(
+        "empty-secret",
+        "messages",
+        "--set fastlyOriginToken= (empty secret)",
+        args=("--set", "fastlyOriginToken="),
+        says=("fastlyOriginToken = ''", "must not be empty"),
+    ),
+    Hostile(
+        "long-domain",
+        "messages",
+        "a 300-character saltMaster",
+        setting("saltMaster", ("a" * 60 + ".") * 4 + "b" * 55 + ".org"),
+        says=("253 characters",),
+    ),
+    Hostile(
+        "long-label",
+        "messages",
+        "a 70-character DNS label",
+        setting("saltMaster", "x" * 70 + ".psf.io"),
+        says=("63 characters",),
+    ),
+    Hostile("empty-hostname", "messages", 'saltMaster: ""', setting("saltMaster", '""'), says=("must not be empty",)),
+    # --- settings that weaken prod name their key -------------------------------------------------------------------
+    *(
+        Hostile(
+            f"prod-{key}-off",
+            "weakened prod",
+            f"prod, {key}=false",
+            stack="prod",
+            args=("--set", f"{key}=false"),
+            says=(f"psf-infra:{key}", "must be true in prod"),
+        )
+        for key in ("protect", "dnssec", "backups", "databaseReplica", "pageOnCall")
+    ),
+    Hostile(
+        "prod-protect-off-file",
+        "weakened prod",
+        "prod, psf-infra:protect: false in the stack file",
+        setting("protect", "false"),
+        stack="prod",
+        says=("psf-infra:protect", "must be true in prod"),
+    ),
+    Hostile(
+        "prod-one-replica",
+        "weakened prod",
+        "prod, replicas=1",
+        stack="prod",
+        args=("--set", "replicas=1"),
+        says=("replicas", "at least 2"),
+    ),
+    Hostile(
+        "prod-one-datacenter",
+        "weakened prod",
+        'prod, datacenters=["nyc1"]',
+        stack="prod",
+        args=("--set", 'datacenters=["nyc1"]'),
+        says=("datacenters", "ams1, sfo1"),
+    ),
+    Hostile(
+        "staging-pages",
+        "paging",
+        "staging, notifyHandles with a @pagerduty handle",
+        args=("--set", 'notifyHandles=["@pagerduty-psf-infrastructure"]'),
+        says=("notifyHandles", "page"),
+    ),
+    # --- --set and other arguments ------------------------------------------------------------------------------------
+    Hostile("set-no-equals", "arguments", "--set replicas", args=("--set", "replicas"), says=("KEY=VALUE",)),
+    Hostile("set-no-key", "arguments", "--set =3", args=("--set", "=3"), says=("KEY=VALUE",)),
+    Hostile("set-twice", "arguments", "--set replicas=2 --set replicas=3", args=("--set", "replicas=2", "--set", "replicas=3")),
+    Hostile(
+        "set-array-not-json",
+        "arguments",
+        "--set adminCidrs=140.211.10.0/24 (not JSON)",
+        args=("--set", "adminCidrs=140.211.10.0/24"),
+        says=("JSON array",),
+    ),
+    Hostile("set-unknown-key", "arguments", "--set bogus=1", args=("--set", "bogus=1"), says=("bogus",)),
+    Hostile("set-foreign-key", "arguments", "--set aws:region=us-west-2", args=("--set", "aws:region=us-west-2")),
+    Hostile("set-bool-case", "arguments", "--set protect=True (the CLI stores the text True)", args=("--set", "protect=True")),
+    Hostile("set-replicas-zero", "arguments", "--set replicas=0", args=("--set", "replicas=0"), says=("1 to 5",)),
+    Hostile("set-replicas-word", "arguments", "--set replicas=two", args=("--set", "replicas=two")),
+    Hostile("bad-option", "arguments", "--frobnicate", args=("--frobnicate",), says=("usage",)),
+)
+
+
+def run(case: Hostile, workdir: Path) -> Outcome:
+    """Plan ``case`` from ``workdir`` (filled with copies of the committed stack files plus the case's files)."""
+    for stack in ("prod", "staging"):
+        (workdir / f"Pulumi.{stack}.yaml").write_text(committed(stack))
+    for stack, text in case.extra.items():
+        (workdir / f"Pulumi.{stack}.yaml").write_text(text)
+    if case.edit is not None:
+        content = case.edit(committed(case.stack))
+        target = workdir / f"Pulumi.{case.stack}.yaml"
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = plan.main(["--stack", case.stack, "--stack-dir", str(workdir), "--quiet", *case.args])
+        except SystemExit as exc:  # argparse's own usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+    return Outcome(code, out.getvalue(), err.getvalue())
+
+
+def table(cases: Sequence[Hostile] = CASES) -> str:
+    """The Markdown table of every case: input, exit code, first line of output."""
+    rows = ["| # | category | bad input | exit | first line of output |", "|---|---|---|---|---|"]
+    for number, case in enumerate(cases, start=1):
+        with tempfile.TemporaryDirectory() as tmp:
+            outcome = run(case, Path(tmp))
+        line = outcome.first_line.replace("|", "\\|")
+        what = case.what.replace("|", "\\|")
+        rows.append(f"| {number} | {case.category} | {what} | {outcome.exit} | `` {line} `` |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(table() + "\n")
