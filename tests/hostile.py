@@ -282,9 +282,7 @@ CASES: tuple[Hostile, ...] = (
     ),
     Hostile("yaml11-no", "stack file", "psf-infra:protect: no", setting("protect", "no"), says=("protect", "YAML 1.1")),
     Hostile("yaml11-off", "stack file", "psf-infra:dnssec: off", setting("dnssec", "off"), says=("dnssec", "YAML 1.1")),
-    Hostile(
-        "yaml11-yes-prod", "stack file", "prod, psf-infra:backups: yes", setting("backups", "yes"), stack="prod"
-    ),
+    Hostile("yaml11-yes-prod", "stack file", "prod, psf-infra:backups: yes", setting("backups", "yes"), stack="prod"),
     Hostile(
         "octal-version",
         "stack file",
@@ -292,9 +290,7 @@ CASES: tuple[Hostile, ...] = (
         setting("postgresVersion", "016"),
         says=("postgresVersion", "14"),
     ),
-    Hostile(
-        "float-replicas", "stack file", "psf-infra:replicas: 1e0", setting("replicas", "1e0"), says=("replicas",)
-    ),
+    Hostile("float-replicas", "stack file", "psf-infra:replicas: 1e0", setting("replicas", "1e0"), says=("replicas",)),
     Hostile(
         "underscore-number",
         "stack file",
@@ -305,7 +301,9 @@ CASES: tuple[Hostile, ...] = (
     Hostile("string-for-array", "stack file", "psf-infra:datacenters: nyc1", setting("datacenters", "nyc1")),
     Hostile("list-for-string", "stack file", "psf-infra:saltMaster: [a, b]", setting("saltMaster", "[a, b]")),
     Hostile("number-items", "stack file", "psf-infra:sshKeys: [123, 456]", setting("sshKeys", "[123, 456]")),
-    Hostile("empty-value", "stack file", "psf-infra:saltMaster: (no value)", setting("saltMaster", ""), says=("no value",)),
+    Hostile(
+        "empty-value", "stack file", "psf-infra:saltMaster: (no value)", setting("saltMaster", ""), says=("no value",)
+    ),
     Hostile(
         "secure-for-plain-key",
         "stack file",
@@ -314,7 +312,10 @@ CASES: tuple[Hostile, ...] = (
         says=("saltMaster", "not declare it secret"),
     ),
     Hostile(
-        "secure-empty", "stack file", "psf-infra:fastlyApiKey: {secure: ''}", append("  psf-infra:fastlyApiKey: {secure: ''}")
+        "secure-empty",
+        "stack file",
+        "psf-infra:fastlyApiKey: {secure: ''}",
+        append("  psf-infra:fastlyApiKey: {secure: ''}"),
     ),
     Hostile(
         "key-outside-config",
@@ -347,9 +348,7 @@ CASES: tuple[Hostile, ...] = (
     Hostile(
         "pulumi-other", "stack file", "pulumi:template: x", append("  pulumi:template: x"), says=("pulumi:template",)
     ),
-    Hostile(
-        "three-part-key", "stack file", "psf-infra:a:b: 1", append("  psf-infra:a:b: 1"), says=("psf-infra:a:b",)
-    ),
+    Hostile("three-part-key", "stack file", "psf-infra:a:b: 1", append("  psf-infra:a:b: 1"), says=("psf-infra:a:b",)),
     Hostile("numeric-key", "stack file", "1: x under config:", append("  1: x")),
     # --- files the loader can meet, in every shape ------------------------------------------------------------------
     Hostile(
@@ -379,9 +378,7 @@ CASES: tuple[Hostile, ...] = (
         lambda t: t.replace("# Staging", "# Stag\xe9ing", 1).encode("latin-1"),
         says=("UTF-8",),
     ),
-    Hostile(
-        "utf16", "file shape", "UTF-16 with a BOM", lambda t: t.encode("utf-16"), says=("UTF-8",)
-    ),
+    Hostile("utf16", "file shape", "UTF-16 with a BOM", lambda t: t.encode("utf-16"), says=("UTF-8",)),
     Hostile("nul-byte", "file shape", "a NUL byte", lambda t: t.replace("# Staging", "# \x00", 1), says=("U+0000",)),
     Hostile(
         "two-documents",
@@ -412,14 +409,16 @@ CASES: tuple[Hostile, ...] = (
         says=("values",),
     ),
     Hostile(
-        "deep-nesting", "file shape", "10,000 nested lists", setting("sshKeys", "[" * 10_000 + "]" * 10_000), says=("deep",)
+        "deep-nesting",
+        "file shape",
+        "10,000 nested lists",
+        setting("sshKeys", "[" * 10_000 + "]" * 10_000),
+        says=("deep",),
     ),
     Hostile(
         "timestamp", "file shape", "psf-infra:postgresVersion: 2016-01-01", setting("postgresVersion", "2016-01-01")
     ),
-    Hostile(
-        "huge-file", "file shape", "a 2 MB file", append("#" + "x" * 2_000_000), says=("bytes",)
-    ),
+    Hostile("huge-file", "file shape", "a 2 MB file", append("#" + "x" * 2_000_000), says=("bytes",)),
     Hostile("unknown-stack", "file shape", "--stack dev (no such file)", stack="dev", says=("no stack file",)),
     Hostile(
         "bad-stack-name", "file shape", "--stack ../prod (not a stack name)", stack="../prod", says=("stack name",)
@@ -493,7 +492,12 @@ CASES: tuple[Hostile, ...] = (
     # --- --set and other arguments ------------------------------------------------------------------------------------
     Hostile("set-no-equals", "arguments", "--set replicas", args=("--set", "replicas"), says=("KEY=VALUE",)),
     Hostile("set-no-key", "arguments", "--set =3", args=("--set", "=3"), says=("KEY=VALUE",)),
-    Hostile("set-twice", "arguments", "--set replicas=2 --set replicas=3", args=("--set", "replicas=2", "--set", "replicas=3")),
+    Hostile(
+        "set-twice",
+        "arguments",
+        "--set replicas=2 --set replicas=3",
+        args=("--set", "replicas=2", "--set", "replicas=3"),
+    ),
     Hostile(
         "set-array-not-json",
         "arguments",
@@ -503,7 +507,12 @@ CASES: tuple[Hostile, ...] = (
     ),
     Hostile("set-unknown-key", "arguments", "--set bogus=1", args=("--set", "bogus=1"), says=("bogus",)),
     Hostile("set-foreign-key", "arguments", "--set aws:region=us-west-2", args=("--set", "aws:region=us-west-2")),
-    Hostile("set-bool-case", "arguments", "--set protect=True (the CLI stores the text True)", args=("--set", "protect=True")),
+    Hostile(
+        "set-bool-case",
+        "arguments",
+        "--set protect=True (the CLI stores the text True)",
+        args=("--set", "protect=True"),
+    ),
     Hostile("set-replicas-zero", "arguments", "--set replicas=0", args=("--set", "replicas=0"), says=("1 to 5",)),
     Hostile("set-replicas-word", "arguments", "--set replicas=two", args=("--set", "replicas=two")),
     Hostile("bad-option", "arguments", "--frobnicate", args=("--frobnicate",), says=("usage",)),
