@@ -21,6 +21,7 @@ from offline import plan
 from offline.recorder import PROJECT_ROOT
 
 Edit = Callable[[str], "str | bytes"]
+TextEdit = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def committed(stack: str) -> str:
     return (PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()
 
 
-def replace(old: str, new: str) -> Edit:
+def replace(old: str, new: str) -> TextEdit:
     """Replace one exact piece of the file's text (which must be there)."""
 
     def edit(text: str) -> str:
@@ -69,7 +70,7 @@ def replace(old: str, new: str) -> Edit:
     return edit
 
 
-def setting(key: str, yaml_value: str) -> Edit:
+def setting(key: str, yaml_value: str) -> TextEdit:
     """Set ``psf-infra:<key>`` to a YAML value written as text, replacing the line if the file has one."""
 
     def edit(text: str) -> str:
@@ -88,7 +89,7 @@ def setting(key: str, yaml_value: str) -> Edit:
     return edit
 
 
-def append(line: str) -> Edit:
+def append(line: str) -> TextEdit:
     """Add a line at the end of the file (under config:, when indented)."""
     return lambda text: text.rstrip("\n") + "\n" + line + "\n"
 
@@ -103,7 +104,7 @@ def sibling(**changes: str) -> str:
     text = committed("staging")
     own = {"namePrefix": "psf-alice", "internalDomain": "int.alice.psf.io", "domainSuffix": "alice.psf.io"}
     for key, value in {**own, **changes}.items():
-        text = setting(key, value)(text)  # type: ignore[assignment]
+        text = setting(key, value)(text)
     return text
 
 
