@@ -80,4 +80,8 @@ def _staging_never_pages(alert: Resource) -> Iterable[Finding]:
 def _prod_pages(alert: Resource) -> Iterable[Finding]:
     """In production every alert pages on-call (an @pagerduty handle in its message)."""
     if alert.is_prod and not _PAGER_RE.search(_notifications(alert)):
-        yield _violation(alert, "does not page on-call in production. Fix: add the pagerdutyHandle to its message.")
+        yield _violation(
+            alert,
+            "does not page on-call in production. Fix: config psf-infra:pageOnCall true (the settings refuse false "
+            "in prod); in code, the pagerdutyHandle in its message.",
+        )

@@ -149,8 +149,9 @@ def _database_standby(resources: Sequence[Resource]) -> Iterable[Finding]:
         if nodes < 2 and not _cluster_ids(cluster) & replicas:
             yield _violation(
                 cluster,
-                "has one node and no replica in production, so one failure loses the service. Fix: add a "
-                "DatabaseReplica with its clusterId, or set node_count=2 for a standby.",
+                "has one node and no replica in production, so one failure loses the service. Fix: config "
+                "psf-infra:databaseReplica true (the settings refuse false in prod); in code, a DatabaseReplica "
+                "with its clusterId, or node_count=2 for a standby.",
             )
 
 
