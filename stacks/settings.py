@@ -6,7 +6,12 @@ validates every value. Any bad or missing value raises one :class:`SettingsError
 and what is allowed, before the program registers a single resource.
 
 The parsing core, :func:`parse_settings`, is a pure function of a ``{key: raw string}`` mapping so it can be
-tested exhaustively without the Pulumi engine; :func:`load_settings` feeds it from the running stack.
+tested exhaustively without the Pulumi engine. Besides each value's own rules it refuses what would be
+dangerous although well-formed: an ``environment`` that disagrees with the stack's name
+(:mod:`stacks.environment`), prod settings that weaken prod, admin networks that cover much of the internet.
+:func:`settings_for_stack` adds what needs more than one stack's values: keys of other namespaces, and names
+or zones another stack file of the project claims. :func:`load_settings` feeds it from the running stack;
+the offline plan feeds it from the stack file (:mod:`stacks.stack_files`) before evaluating anything.
 """
 
 from __future__ import annotations
