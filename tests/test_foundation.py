@@ -342,3 +342,23 @@ def test_readme_example_of_an_array_in_args_survives_make() -> None:
     result = subprocess.run(["bash", "-c", example], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert 'adminCidrs = \'["140.211.10.0/24", "192.0.2.0/24"]\'' in result.stdout
+
+
+def test_a_program_failure_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def failing(*args: Any, **kwargs: Any) -> Recording:
+        try:
+            raise KeyError("no such zone\nsecond line")
+        except KeyError as exc:
+            raise ProgramFailedError(exc, ()) from exc
+
+    monkeypatch.setattr(plan, "record_stack", failing)
+    assert plan.main(["--stack", "staging", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "error: the program failed (KeyError: 'no such zone\\nsecond line'); this is not a configuration error "
+        "the settings know of. Rerun with --traceback to see where."
+    ]
+    assert plan.main(["--stack", "staging", "--quiet", "--traceback"]) == 1
+    assert "Traceback" in capsys.readouterr().err
