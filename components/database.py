@@ -23,8 +23,11 @@ class ManagedPostgresArgs:
     """What the cluster holds and who may reach it.
 
     ``client_tags`` are droplet tags: the database firewall admits droplets carrying any of them and nothing
-    else, so a new client must be tagged to connect. The replica is a read-only standby in the same region
-    that can be promoted if the primary is lost; ask for it in production.
+    else, so a new client must be tagged to connect. ``clients`` are the resources that carry those tags:
+    the firewall waits for them, because DigitalOcean creates a tag with its first resource and a rule may
+    not name a tag that does not exist yet (its cloud firewalls fail that way: poseidon/typhoon#709). The
+    replica is a read-only standby in the same region that can be promoted if the primary is lost; ask for
+    it in production.
     """
 
     cluster_name: str
@@ -35,6 +38,7 @@ class ManagedPostgresArgs:
     node_count: int = 1
     databases: Sequence[str] = ()
     client_tags: Sequence[str] = ()
+    clients: Sequence[pulumi.Resource] = ()
     replica: bool = False
     replica_size: str | None = None
     tags: Sequence[str] = ()
@@ -73,7 +77,9 @@ class ManagedPostgres(pulumi.ComponentResource):
     """The cluster, its databases, an optional read replica, and a database firewall limited to its clients.
 
     Pass the DigitalOcean provider in ``opts``. With ``protect`` the cluster and replica are protected and
-    retained on delete, so neither ``pulumi destroy`` nor a rename can drop the data.
+    retained on delete, so neither ``pulumi destroy`` nor a rename can drop the data. The firewall names its
+    clients by tag: pass those tags' ``digitalocean.Tag`` resources as ``tag_resources`` so it is written
+    after they exist. ``project_urns`` holds the cluster's DigitalOcean URN, for a project to claim it.
     """
 
     cluster: digitalocean.DatabaseCluster
@@ -83,12 +89,19 @@ class ManagedPostgres(pulumi.ComponentResource):
     host: pulumi.Output[str]
     private_host: pulumi.Output[str]
     port: pulumi.Output[int]
+    project_urns: list[pulumi.Output[str]]
 
-    def __init__(self, name: str, args: ManagedPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: ManagedPostgresArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        tag_resources: Sequence[digitalocean.Tag] = (),
+    ) -> None:
         super().__init__("infra:database:ManagedPostgres", name, None, opts)
         if opts is None or (opts.provider is None and not opts.providers):
             raise _fail("opts", opts, "must carry the DigitalOcean provider (default providers are disabled)")
-        child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         self.cluster = digitalocean.DatabaseCluster(
@@ -121,7 +134,10 @@ class ManagedPostgres(pulumi.ComponentResource):
         rules = [digitalocean.DatabaseFirewallRuleArgs(type="tag", value=tag) for tag in args.client_tags]
         rules += [digitalocean.DatabaseFirewallRuleArgs(type="ip_addr", value=ip) for ip in args.extra_firewall_ips]
         self.firewall = digitalocean.DatabaseFirewall(
-            f"{name}-firewall", cluster_id=self.cluster.id, rules=rules, opts=child
+            f"{name}-firewall",
+            cluster_id=self.cluster.id,
+            rules=rules,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.clients, *tag_resources]),
         )
         # Databases go with the cluster: deleting the cluster deletes them, so they need no protection of
         # their own, and marking them deleted_with avoids a failing delete of each one first.
@@ -137,6 +153,7 @@ class ManagedPostgres(pulumi.ComponentResource):
         self.host = self.cluster.host
         self.private_host = self.cluster.private_host
         self.port = self.cluster.port
+        self.project_urns = [self.cluster.cluster_urn]
         self.register_outputs(
             {
                 "cluster_id": self.cluster.id,

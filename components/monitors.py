@@ -18,7 +18,9 @@ from typing import Final
 import pulumi
 import pulumi_datadog as datadog
 
+from components.common import DATADOG_TAG as _TAG
 from components.common import invalid as _fail
+from components.monitor_tls import CERTIFICATE_CHECK_TAG, SSL_TICK_EVERY, SSL_WARNING_TICK_EVERY, TlsCheck
 
 SERVICE_MONITORS_TYPE: Final = "infra:monitoring:ServiceMonitors"
 
@@ -38,7 +40,6 @@ _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][
 _PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
 _HANDLE = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9_.+@-]*$")
 _LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+$")
-_TAG = re.compile(r"^[a-z][a-z0-9_.\-/]*:[a-z0-9_.\-/:]+$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
 _PAGERDUTY: Final = "@pagerduty"
 
@@ -57,6 +58,13 @@ def _strings(argument: str, values: object) -> tuple[str, ...]:
     if len(set(items)) != len(items):
         raise _fail(argument, values, "must not repeat an item")
     return items
+
+
+def _items_of(argument: str, values: object, kind: type) -> tuple[object, ...]:
+    """``values`` as a tuple, when it is a list or tuple of ``kind``; one error line otherwise."""
+    if isinstance(values, str) or not isinstance(values, Sequence) or not all(isinstance(v, kind) for v in values):
+        raise _fail(argument, values, f"must be a list of {kind.__name__}")
+    return tuple(values)
 
 
 def _label(text: str) -> str:
@@ -105,17 +113,25 @@ class HttpCheck:
 
 @dataclass(frozen=True)
 class TcpCheck:
-    """A TCP connect check of a service reached directly, not through the CDN (SMTP on 25, a worker port)."""
+    """A TCP connect check of a service reached directly, not through the CDN (SMTP on 25, a worker port).
+
+    The test's logical name follows ``host``; ``previous_hosts`` are names the host had before, whose tests
+    this one is (an alias each), so a renamed host keeps its test and history.
+    """
 
     host: str
     port: int
     max_response_time_ms: int = 5000
+    previous_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not _HOST.match(self.host):
             raise _fail("TcpCheck.host", self.host, "must be a lower-case host name such as mail.example.org")
         _int_in("TcpCheck.port", self.port, 1, 65535)
         _int_in("TcpCheck.max_response_time_ms", self.max_response_time_ms, 1, 60_000)
+        for previous in self.previous_hosts:
+            if not isinstance(previous, str) or not _HOST.match(previous):
+                raise _fail("TcpCheck.previous_hosts", previous, "must be lower-case host names")
 
     @property
     def url(self) -> str:
@@ -165,6 +181,71 @@ class HostThresholds:
             )
 
 
+_METRIC = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+_COMPARATORS: Final = (">", ">=", "<", "<=")
+_AGGREGATIONS: Final = ("avg", "max", "min", "sum")
+
+
+@dataclass(frozen=True)
+class MetricAlert:
+    """A metric monitor on something other than the service's hosts: a cloud provider's metric, say.
+
+    The query is ``<aggregation>(last_<window_min>m):<aggregation>:<metric>{<scope>} by {<group_by>}
+    <comparator> <critical>``, so one monitor alerts separately for each group (each hosted zone, say).
+    ``scope`` may be an Output (it often names resource IDs). Metrics a cloud integration collects arrive
+    late: ``evaluation_delay_s`` makes the monitor judge only data old enough to be complete.
+    ``no_data_min`` alerts when the metric stops arriving (a broken integration would otherwise leave the
+    monitor silently green); None leaves silence alone.
+    """
+
+    key: str
+    title: str
+    metric: str
+    scope: pulumi.Input[str]
+    headline: str
+    critical: float
+    comparator: str = ">="
+    group_by: Sequence[str] = ()
+    aggregation: str = "max"
+    window_min: int = 15
+    evaluation_delay_s: int = 0
+    no_data_min: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not _SLUG.match(self.key):
+            raise _fail("MetricAlert.key", self.key, "must be a lower-case slug such as dnssec-internal-failure")
+        for name in ("title", "headline"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise _fail(f"MetricAlert.{name}", getattr(self, name), "must be a non-empty sentence")
+        if not isinstance(self.metric, str) or not _METRIC.match(self.metric):
+            raise _fail(
+                "MetricAlert.metric", self.metric, "must be a Datadog metric name such as aws.route53.dns_queries"
+            )
+        if self.comparator not in _COMPARATORS:
+            raise _fail("MetricAlert.comparator", self.comparator, "must be one of " + ", ".join(_COMPARATORS))
+        if self.aggregation not in _AGGREGATIONS:
+            raise _fail("MetricAlert.aggregation", self.aggregation, "must be one of " + ", ".join(_AGGREGATIONS))
+        if isinstance(self.critical, bool) or not isinstance(self.critical, int | float):
+            raise _fail("MetricAlert.critical", self.critical, "must be a number")
+        groups = _strings("MetricAlert.group_by", self.group_by)
+        for group in groups:
+            if not re.match(r"^[a-z][a-z0-9_.-]*$", group):
+                raise _fail("MetricAlert.group_by", group, "must be tag keys such as hostedzoneid")
+        object.__setattr__(self, "group_by", groups)
+        _int_in("MetricAlert.window_min", self.window_min, 1, 1440)
+        _int_in("MetricAlert.evaluation_delay_s", self.evaluation_delay_s, 0, 86_400)
+        if self.no_data_min is not None:
+            # Datadog's advice: wait at least twice the evaluation window before calling silence an alert.
+            _int_in("MetricAlert.no_data_min", self.no_data_min, 2 * self.window_min, 1440)
+
+    def query(self) -> pulumi.Output[str]:
+        """The monitor query (an Output, as the scope may be one)."""
+        by = f" by {{{','.join(self.group_by)}}}" if self.group_by else ""
+        head = f"{self.aggregation}(last_{self.window_min}m):{self.aggregation}:{self.metric}{{"
+        tail = f"}}{by} {self.comparator} {_fmt(self.critical)}"
+        return pulumi.Output.concat(head, self.scope, tail)
+
+
 @dataclass(frozen=True)
 class ServiceMonitorsArgs:
     """What to watch for one service in one environment, and whom to tell.
@@ -173,6 +254,7 @@ class ServiceMonitorsArgs:
       ``env:`` and ``datacenter:`` tags of everything created, and the environment is part of every name.
     - ``http_checks`` and ``tcp_checks``: what the synthetics probes request; at least one check, unless
       the service has no public face and its host monitors (``host_scope``) are what watch it.
+      ``tls_checks``: the certificates of its public names (:class:`TlsCheck`, two SSL tests each).
     - ``locations``: Datadog managed locations (at least three, so one region's trouble is not an outage).
     - ``owners`` and ``contact``: named in every message; ``notify_handles``: Datadog handles (``@team``,
       ``@someone@example.org``) notified on every alert.
@@ -180,6 +262,7 @@ class ServiceMonitorsArgs:
       PagerDuty handle appears anywhere, and PagerDuty handles are refused in ``notify_handles``.
     - ``host_scope``: the tags selecting this service's hosts (``service:docs``, ``env:prod``) for the host
       monitors; ``host_thresholds=None`` skips host monitors (a service with no hosts of its own).
+    - ``metric_alerts``: monitors on other metrics (:class:`MetricAlert`), notified like the rest.
     - ``min_location_failed`` defaults to 2 so one probe location's network trouble alerts nobody;
       ``min_failure_duration_s`` (180) and one retry further damp flapping.
     """
@@ -193,6 +276,7 @@ class ServiceMonitorsArgs:
     contact: str
     notify_handles: Sequence[str]
     tcp_checks: Sequence[TcpCheck] = ()
+    tls_checks: Sequence[TlsCheck] = ()
     page_on_call: bool = False
     pagerduty_handle: str | None = None
     host_scope: Sequence[str] = ()
@@ -204,6 +288,7 @@ class ServiceMonitorsArgs:
     renotify_interval_min: int = 120
     runbook_url: str | None = None
     extra_tags: Sequence[str] = ()
+    metric_alerts: Sequence[MetricAlert] = ()
 
     def __post_init__(self) -> None:
         for key in ("service", "environment", "datacenter"):
@@ -215,29 +300,29 @@ class ServiceMonitorsArgs:
                     "must be a lower-case slug of a-z, 0-9, '-' and '_', starting with a letter",
                 )
 
-        if (
-            isinstance(self.http_checks, str)
-            or not isinstance(self.http_checks, Sequence)
-            or not all(isinstance(c, HttpCheck) for c in self.http_checks)
-        ):
-            raise _fail("ServiceMonitorsArgs.http_checks", self.http_checks, "must be a list of HttpCheck")
-        object.__setattr__(self, "http_checks", tuple(self.http_checks))
-        if (
-            isinstance(self.tcp_checks, str)
-            or not isinstance(self.tcp_checks, Sequence)
-            or not all(isinstance(c, TcpCheck) for c in self.tcp_checks)
-        ):
-            raise _fail("ServiceMonitorsArgs.tcp_checks", self.tcp_checks, "must be a list of TcpCheck")
-        object.__setattr__(self, "tcp_checks", tuple(self.tcp_checks))
+        kinds: tuple[tuple[str, type], ...] = (
+            ("http_checks", HttpCheck),
+            ("tcp_checks", TcpCheck),
+            ("tls_checks", TlsCheck),
+            ("metric_alerts", MetricAlert),
+        )
+        for key, kind in kinds:
+            object.__setattr__(self, key, _items_of(f"ServiceMonitorsArgs.{key}", getattr(self, key), kind))
+        keys = [m.key for m in self.metric_alerts]
+        if len(set(keys)) != len(keys):
+            raise _fail("ServiceMonitorsArgs.metric_alerts", keys, "must not repeat a key")
         # A service must be watched somehow: public ones by synthetics, private hosts (a backup target)
-        # by their agent's host monitors at least.
-        if not self.http_checks and not self.tcp_checks and (not self.host_scope or self.host_thresholds is None):
+        # by their agent's host monitors at least, a managed service (DNS) by its provider's metrics.
+        hosts_watched = bool(self.host_scope) and self.host_thresholds is not None
+        checks = (*self.http_checks, *self.tcp_checks, *self.tls_checks)
+        if not checks and not hosts_watched and not self.metric_alerts:
             raise _fail(
                 "ServiceMonitorsArgs.http_checks",
                 self.http_checks,
-                "must hold at least one HttpCheck or TcpCheck, unless host monitors (host_scope) watch the service",
+                "must hold at least one HttpCheck or TcpCheck, unless host monitors (host_scope) or "
+                "metric_alerts watch the service",
             )
-        urls = [c.url for c in (*self.http_checks, *self.tcp_checks)]
+        urls = [c.url for c in (*self.http_checks, *self.tcp_checks, *self.tls_checks)]
         if len(set(urls)) != len(urls):
             raise _fail("ServiceMonitorsArgs.http_checks", urls, "must not check the same URL twice")
 
@@ -351,11 +436,12 @@ class ServiceMonitorsArgs:
         """The tags on every test and monitor."""
         return [f"env:{self.environment}", f"service:{self.service}", f"datacenter:{self.datacenter}", *self.extra_tags]
 
-    def message(self, headline: str) -> str:
+    def message(self, headline: str, *, page: bool = True) -> str:
         """The notification text: what broke, whose service it is, and the handles to notify.
 
         The PagerDuty handle is added only with ``page_on_call``, and only for alerts and their recovery
-        (so warnings never page, and PagerDuty resolves the incident it opened).
+        (so warnings never page, and PagerDuty resolves the incident it opened). ``page=False`` leaves it
+        out: a check that stands for a warning.
         """
         lines = [
             headline,
@@ -367,13 +453,13 @@ class ServiceMonitorsArgs:
         if self.runbook_url is not None:
             lines.append(f"Runbook: {self.runbook_url}")
         lines += ["", " ".join(self.notify_handles)]
-        if self.page_on_call and self.pagerduty_handle is not None:
+        if page and self.page_on_call and self.pagerduty_handle is not None:
             handle = self.pagerduty_handle
             lines.append(
                 f"{{{{#is_alert}}}}{handle}{{{{/is_alert}}}}{{{{#is_alert_recovery}}}}{handle}{{{{/is_alert_recovery}}}}"
             )
         text = "\n".join(lines)
-        if not self.page_on_call and _PAGERDUTY in text.lower():
+        if not (page and self.page_on_call) and _PAGERDUTY in text.lower():
             # The owners or contact text carried a handle: a service that must not page would page.
             raise _fail(
                 "ServiceMonitorsArgs.owners/contact",
@@ -392,10 +478,11 @@ class ServiceMonitors(pulumi.ComponentResource):
 
     ``provider`` must be an explicit Datadog provider (default providers are disabled).
 
-    Attributes: :attr:`tests` (URL -> synthetics test), :attr:`synthetics_public_ids` (URL -> public id,
+    Attributes: :attr:`tests` (URL -> synthetics test; a :class:`TlsCheck`'s two tests are
+    ``ssl://host:port`` and ``ssl://host:port#warning``), :attr:`synthetics_public_ids` (URL -> public id,
     the test's resource id), :attr:`synthetics_monitor_ids` (URL -> the test's monitor id),
     :attr:`monitors` and :attr:`monitor_ids` (``agent``, ``disk``, ``cpu``, ``memory`` -> monitor and id),
-    :attr:`checked_urls` (every URL and ``tcp://host:port`` checked).
+    :attr:`checked_urls` (every URL, ``tcp://host:port`` and ``ssl://host:port`` checked, once each).
     """
 
     tests: dict[str, datadog.SyntheticsTest]
@@ -430,13 +517,29 @@ class ServiceMonitors(pulumi.ComponentResource):
             self.tests[check.url] = self._http_test(name, check)
         for tcp in args.tcp_checks:
             self.tests[tcp.url] = self._tcp_test(name, tcp)
-        self.checked_urls = tuple(self.tests)
+        for tls in args.tls_checks:
+            self.tests[tls.url] = self._ssl_test(name, tls, warning=False)
+            self.tests[f"{tls.url}#warning"] = self._ssl_test(name, tls, warning=True)
+        self.checked_urls = tuple(dict.fromkeys(url.split("#", 1)[0] for url in self.tests))
         self.synthetics_public_ids = {url: test.id for url, test in self.tests.items()}
         self.synthetics_monitor_ids = {url: test.monitor_id for url, test in self.tests.items()}
 
         self.monitors = {}
         if args.host_thresholds is not None:
             self._host_monitors(name, args.host_thresholds)
+        for alert in args.metric_alerts:
+            self.monitors[alert.key] = self._monitor(
+                f"{name}-{alert.key}",
+                title=alert.title,
+                type_="metric alert",
+                query=alert.query(),
+                headline=alert.headline,
+                thresholds=datadog.MonitorMonitorThresholdsArgs(critical=_fmt(alert.critical)),
+                priority=args.priority,
+                notify_no_data=alert.no_data_min is not None,
+                no_data_min=alert.no_data_min,
+                evaluation_delay_s=alert.evaluation_delay_s or None,
+            )
         self.monitor_ids = {kind: monitor.id for kind, monitor in self.monitors.items()}
 
         self.register_outputs(
@@ -449,17 +552,26 @@ class ServiceMonitors(pulumi.ComponentResource):
         )
 
     def _options(
-        self, monitor_name: str, follow_redirects: bool | None = None
+        self,
+        monitor_name: str,
+        follow_redirects: bool | None = None,
+        *,
+        tick_every: int = TICK_EVERY,
+        ssl: bool = False,
+        priority: int | None = None,
     ) -> datadog.SyntheticsTestOptionsListArgs:
         args = self._args
         return datadog.SyntheticsTestOptionsListArgs(
-            tick_every=TICK_EVERY,
+            tick_every=tick_every,
+            # SSL tests only: a self-signed certificate, or one revoked in its stapled OCSP response, fails.
+            accept_self_signed=False if ssl else None,
+            check_certificate_revocation=True if ssl else None,
             follow_redirects=follow_redirects,
             min_failure_duration=args.min_failure_duration_s,
             min_location_failed=args.min_location_failed,
             retry=datadog.SyntheticsTestOptionsListRetryArgs(count=RETRY_COUNT, interval=args.retry_interval_ms),
             monitor_name=monitor_name,
-            monitor_priority=args.priority,
+            monitor_priority=priority or args.priority,
             monitor_options=datadog.SyntheticsTestOptionsListMonitorOptionsArgs(
                 renotify_interval=args.renotify_interval_min
             ),
@@ -516,6 +628,53 @@ class ServiceMonitors(pulumi.ComponentResource):
             options_list=self._options(title),
             message=args.message(f"{check.host} does not accept TCP connections on port {check.port}."),
             tags=args.tags,
+            opts=pulumi.ResourceOptions.merge(
+                self._child,
+                pulumi.ResourceOptions(
+                    aliases=[pulumi.Alias(name=f"{name}-tcp-{_label(h)}-{check.port}") for h in check.previous_hosts]
+                ),
+            ),
+        )
+
+    def _ssl_test(self, name: str, check: TlsCheck, *, warning: bool) -> datadog.SyntheticsTest:
+        args = self._args
+        days = check.warning_days if warning else check.alert_days
+        what = f"certificate of {check.host}" + ("" if check.port == 443 else f":{check.port}")
+        if warning:
+            title = f"[{args.environment}] {args.service}: {what} expires within {days} days (warning)"
+            headline = (
+                f"Warning: the {what} expires in under {days} days. Check that it is being renewed: the Fastly "
+                "subscription's state, its _acme-challenge record and the zone's CAA."
+            )
+        else:
+            title = f"[{args.environment}] {args.service}: {what}"
+            headline = (
+                f"The {what} expires in under {days} days or is not valid for the name (untrusted, "
+                "self-signed, revoked or for another name)."
+            )
+        assertion = datadog.SyntheticsTestAssertionArgs(type="certificate", operator="isInMoreThan", target=str(days))
+        options = self._options(
+            title,
+            tick_every=SSL_WARNING_TICK_EVERY if warning else SSL_TICK_EVERY,
+            ssl=True,
+            # A warning is less urgent than the service's alerts.
+            priority=min(args.priority + 1, 5) if warning else None,
+        )
+        suffix = "-warning" if warning else ""
+        return datadog.SyntheticsTest(
+            f"{name}-tls-{_label(check.host)}{'' if check.port == 443 else f'-{check.port}'}{suffix}",
+            name=title,
+            type="api",
+            subtype="ssl",
+            status="live",
+            locations=list(args.locations),
+            request_definition=datadog.SyntheticsTestRequestDefinitionArgs(
+                host=check.host, port=str(check.port), servername=check.host
+            ),
+            assertions=[assertion],
+            options_list=options,
+            message=args.message(headline, page=not warning),
+            tags=[*args.tags, *check.tags, f"{CERTIFICATE_CHECK_TAG}:{'warning' if warning else 'alert'}"],
             opts=self._child,
         )
 
@@ -525,11 +684,13 @@ class ServiceMonitors(pulumi.ComponentResource):
         *,
         title: str,
         type_: str,
-        query: str,
+        query: pulumi.Input[str],
         headline: str,
         thresholds: datadog.MonitorMonitorThresholdsArgs,
         priority: int,
         notify_no_data: bool = False,
+        no_data_min: int | None = None,
+        evaluation_delay_s: int | None = None,
     ) -> datadog.Monitor:
         args = self._args
         return datadog.Monitor(
@@ -540,7 +701,8 @@ class ServiceMonitors(pulumi.ComponentResource):
             message=args.message(headline),
             monitor_thresholds=thresholds,
             notify_no_data=notify_no_data,
-            no_data_timeframe=10 if notify_no_data else None,
+            no_data_timeframe=(no_data_min or 10) if notify_no_data else None,
+            evaluation_delay=evaluation_delay_s,
             priority=str(priority),
             renotify_interval=args.renotify_interval_min,
             include_tags=True,

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 import pulumi
@@ -29,13 +30,16 @@ from components.common import HOSTNAME as _HOSTNAME
 from components.common import ZoneRef
 from components.common import invalid as _fail
 from components.edge import (
+    DomainRedirect,
     EdgeArgs,
     EdgeDns,
     EdgeOptions,
     FastlyDnsTarget,
     FastlyEdge,
     HealthCheck,
+    MovedRecords,
     Origin,
+    OriginTokenGuard,
     PublicHost,
 )
 
@@ -43,16 +47,28 @@ VM_SERVICE_TYPE: Final = "infra:vm:VmService"
 EXTERNAL_ORIGIN_TYPE: Final = "infra:edge:ExternalOriginService"
 
 DROPLET_SIZES: Final = frozenset(slug.value for slug in digitalocean.DropletSlug)
-SALT_BOOTSTRAP_URL: Final = "https://github.com/saltstack/salt-bootstrap/releases/latest/download/bootstrap-salt.sh"
+# Where cloud-init writes the script that installs Salt; runcmd runs it once, at first boot.
+BOOTSTRAP_PATH: Final = "/usr/local/sbin/salt-bootstrap-verified"
+# How long the bootstrap waits for a volume it must mount first (attachment follows the droplet's creation).
+VOLUME_WAIT_SECONDS: Final = 600
+# DigitalOcean's recommended options for a volume in /etc/fstab ("How to Mount Volumes"): nofail lets the
+# droplet boot while the volume is not attached yet.
+VOLUME_MOUNT_OPTIONS: Final = "defaults,nofail,discard,noatime"
 EVERYWHERE: Final = ("0.0.0.0/0", "::/0")
 PROTOCOLS: Final = frozenset({"tcp", "udp"})
 # Ports that only Fastly may reach on a service behind the edge.
 WEB_PORTS: Final = frozenset({80, 443})
+# DigitalOcean: "a maximum of 10 Droplets per firewall" (Networking > Firewalls > Limits); the service's one
+# firewall names its droplets by ID, so a service has at most that many.
+MAX_DROPLETS_PER_FIREWALL: Final = 10
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
 _TAG = re.compile(r"^[a-zA-Z0-9:_-]{1,255}$")
 _IMAGE = re.compile(r"^([a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]+)$")
 _SSH_KEY = re.compile(r"^([0-9]+|([0-9a-f]{2}:){15}[0-9a-f]{2})$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SALT_VERSION = re.compile(r"^[0-9]{4}(\.[0-9]{1,2})?$")
+_MOUNT_POINT = re.compile(r"^(/[a-z0-9_.-]+)+$")
 
 
 def _check_cidrs(argument: str, cidrs: tuple[str, ...], *, allow_everywhere: bool) -> None:
@@ -73,16 +89,23 @@ class Volume:
 
     A DigitalOcean volume attaches to one droplet only, so each replica gets its own and keeps the same
     layout. ``protect`` (default on) makes Pulumi refuse to delete it; turn it off only for throw-away stacks.
+    With ``mount_point`` the droplet mounts it there (an fstab entry) and installs Salt only once it is
+    mounted, so what Salt writes there (a master's keys) never lands on the droplet's own disk.
     """
 
     name: str
     size_gib: int
     protect: bool = True
     filesystem: str = "ext4"
+    mount_point: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise _fail("Volume.name", self.name, "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter")
+        if self.mount_point is not None and not _MOUNT_POINT.match(self.mount_point):
+            raise _fail(
+                f"Volume({self.name}).mount_point", self.mount_point, "must be an absolute path such as /srv/data"
+            )
         if isinstance(self.size_gib, bool) or not isinstance(self.size_gib, int) or not 1 <= self.size_gib <= 16_384:
             raise _fail(f"Volume({self.name}).size_gib", self.size_gib, "must be a whole number of GiB from 1 to 16384")
         if self.filesystem not in ("ext4", "xfs"):
@@ -129,9 +152,14 @@ class PublicPort:
 class VmEdge:
     """Put a VM service behind Fastly: how the edge behaves and how it reaches the droplets.
 
-    Each droplet becomes one origin at its public IPv4 address, reached over TLS on ``origin_port``; the
-    certificate it presents must be valid for ``origin_tls_hostname``, by default the droplet's own internal
-    host name (``<name>-<n>.<dc>.<internal zone>``). Only Fastly's address ranges may reach that port.
+    Each droplet becomes one origin at its public IPv4 address, reached over TLS on ``origin_port``. The
+    certificate it presents must be valid for ``origin_tls_hostname``, the name Fastly checks and sends as
+    SNI: give the name the hosts' certificates really carry (an organisation usually issues one per role);
+    None checks each droplet's own internal host name (``<name>-<n>.<dc>.<internal zone>``).
+    ``origin_ca_certificate`` (PEM) is the private CA those certificates chain to (None: Fastly's public
+    CA bundle). ``origin_token_guard`` says the droplets refuse requests without the origin token except on
+    its exempt paths; the health check must then probe one of them. Only Fastly's address ranges may reach
+    the origin port.
     """
 
     options: EdgeOptions
@@ -139,6 +167,8 @@ class VmEdge:
     dns_target: FastlyDnsTarget
     shield_pop: str | None = None
     origin_tls_hostname: str | None = None
+    origin_ca_certificate: str | None = None
+    origin_token_guard: OriginTokenGuard | None = None
     origin_port: int = 443
     first_byte_timeout_ms: int = 15_000
 
@@ -152,11 +182,50 @@ class VmEdge:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SaltBootstrap:
+    """How a droplet installs Salt: a pinned salt-bootstrap release, checked against its SHA-256, and a Salt version.
+
+    The droplet downloads ``script_url`` and runs it only if its SHA-256 is ``script_sha256``; the script then
+    installs Salt ``salt_version`` (``stable <version>``). A changed checksum upstream stops the bootstrap.
+    """
+
+    script_url: str
+    script_sha256: str
+    salt_version: str
+
+    def __post_init__(self) -> None:
+        if not self.script_url.startswith("https://") or any(c.isspace() for c in self.script_url):
+            raise _fail("SaltBootstrap.script_url", self.script_url, "must be an https:// URL")
+        if not _SHA256.match(self.script_sha256):
+            raise _fail(
+                "SaltBootstrap.script_sha256", self.script_sha256, "must be 64 lower-case hexadecimal digits (SHA-256)"
+            )
+        if not _SALT_VERSION.match(self.salt_version):
+            raise _fail(
+                "SaltBootstrap.salt_version", self.salt_version, "must be a Salt release such as 3006 or 3006.9"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
 class VmServiceArgs:
     """What a VM service is: where it runs, on what, how many, who may reach it and under which names.
 
-    - ``name``: the service's short name (``docs``); droplets are ``<name>-<n>.<datacenter>.<internal zone>``.
-    - ``role``: the Salt role grain, by default ``name``.
+    - ``name``: the service's short name (``docs``), in tags, firewall and volume names.
+    - ``host_label``: the first label of the droplets' host names, by default ``name``; droplets are
+      ``<label>-<n>.<datacenter>.<internal zone>``, or ``<label>.<datacenter>.<internal zone>`` when not
+      ``numbered`` (one droplet only).
+    - ``role``: the ``role:`` droplet tag, by default ``name``.
+    - ``salt_master`` / ``salt_bootstrap``: the master the minions connect to, and how Salt is installed;
+      ``minion_ids`` (one per droplet, by default the host names) and ``datadog_tags`` (the ``datadog_tags``
+      grain the Datadog agent's host tags come from) are what the droplet tells Salt about itself;
+      ``runs_salt_master`` installs the master on these droplets as well.
+    - ``reserved_ipv4``: give each droplet a reserved IPv4 address that outlives it (protected and retained
+      with ``reserved_ipv4_protect``); the public names and the edge use it instead of the droplet's own
+      address. The host name keeps the droplet's own address: that is where the droplet's own traffic comes
+      from, and DigitalOcean gives reserved addresses no reverse DNS, so a name whose forward and reverse
+      lookups agree (a mail server's) must name the droplet's address. ``reserved_ipv4_label`` names the
+      reserved addresses in the internal zone (``<label>[-<n>].<datacenter>.<zone>``), for names others
+      write down, such as an MX target.
     - ``environment`` / ``datacenter``: go into tags, grains and physical names (``prod``, ``nyc1``).
     - ``size``: a ``pulumi_digitalocean.DropletSlug`` (or its value).
     - ``backups``: DigitalOcean's weekly droplet backups, for stateful roles.
@@ -185,8 +254,17 @@ class VmServiceArgs:
     admin_cidrs: tuple[str, ...]
     internal_zone: ZoneRef
     salt_master: str
+    salt_bootstrap: SaltBootstrap
     replicas: int = 1
+    host_label: str | None = None
+    numbered: bool = True
     role: str | None = None
+    minion_ids: tuple[str, ...] = ()
+    datadog_tags: tuple[str, ...] = ()
+    runs_salt_master: bool = False
+    reserved_ipv4: bool = False
+    reserved_ipv4_protect: bool = True
+    reserved_ipv4_label: str | None = None
     backups: bool = False
     volumes: tuple[Volume, ...] = ()
     private_cidrs: tuple[str, ...] = ()
@@ -197,7 +275,6 @@ class VmServiceArgs:
     egress: tuple[PublicPort, ...] | None = None
     extra_tags: tuple[str, ...] = ()
     dns_ttl: int = 3_600
-    salt_bootstrap_url: str = SALT_BOOTSTRAP_URL
 
     def __post_init__(self) -> None:
         for argument, value in (
@@ -211,6 +288,24 @@ class VmServiceArgs:
                     value,
                     "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter",
                 )
+        if self.host_label is not None and not _NAME.match(self.host_label):
+            raise _fail(
+                "VmServiceArgs.host_label",
+                self.host_label,
+                "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter",
+            )
+        if self.reserved_ipv4_label is not None and (
+            not self.reserved_ipv4 or not _NAME.match(self.reserved_ipv4_label)
+        ):
+            raise _fail(
+                "VmServiceArgs.reserved_ipv4_label",
+                self.reserved_ipv4_label,
+                "needs reserved_ipv4=True and 1-32 characters of a-z, 0-9 and '-', starting with a letter",
+            )
+        if not self.numbered and self.replicas != 1:
+            raise _fail(
+                "VmServiceArgs.numbered", False, f"needs replicas=1 (got {self.replicas}): unnumbered names repeat"
+            )
         if self.role is not None and not _NAME.match(self.role):
             raise _fail(
                 "VmServiceArgs.role", self.role, "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter"
@@ -228,8 +323,17 @@ class VmServiceArgs:
             raise _fail(
                 "VmServiceArgs.size", self.size, "must be a pulumi_digitalocean.DropletSlug value, e.g. s-1vcpu-2gb"
             )
-        if isinstance(self.replicas, bool) or not isinstance(self.replicas, int) or not 1 <= self.replicas <= 20:
-            raise _fail("VmServiceArgs.replicas", self.replicas, "must be a whole number from 1 to 20")
+        if (
+            isinstance(self.replicas, bool)
+            or not isinstance(self.replicas, int)
+            or not 1 <= self.replicas <= MAX_DROPLETS_PER_FIREWALL
+        ):
+            raise _fail(
+                "VmServiceArgs.replicas",
+                self.replicas,
+                f"must be a whole number from 1 to {MAX_DROPLETS_PER_FIREWALL} (a DigitalOcean firewall covers at "
+                f"most {MAX_DROPLETS_PER_FIREWALL} droplets)",
+            )
         if not self.ssh_keys:
             raise _fail("VmServiceArgs.ssh_keys", self.ssh_keys, "must list at least one SSH key, or nobody can log in")
         for key in self.ssh_keys:
@@ -245,8 +349,21 @@ class VmServiceArgs:
         _check_cidrs("VmServiceArgs.private_cidrs", self.private_cidrs, allow_everywhere=False)
         if not _HOSTNAME.match(self.salt_master):
             raise _fail("VmServiceArgs.salt_master", self.salt_master, "must be the Salt master's DNS name")
-        if not self.salt_bootstrap_url.startswith("https://"):
-            raise _fail("VmServiceArgs.salt_bootstrap_url", self.salt_bootstrap_url, "must be an https:// URL")
+        if not isinstance(self.salt_bootstrap, SaltBootstrap):
+            raise _fail("VmServiceArgs.salt_bootstrap", self.salt_bootstrap, "must be SaltBootstrap")
+        if self.minion_ids:
+            if len(self.minion_ids) != self.replicas or len(set(self.minion_ids)) != len(self.minion_ids):
+                raise _fail(
+                    "VmServiceArgs.minion_ids",
+                    list(self.minion_ids),
+                    f"must give {self.replicas} distinct IDs, one per droplet",
+                )
+            for minion in self.minion_ids:
+                if not _HOSTNAME.match(minion):
+                    raise _fail("VmServiceArgs.minion_ids", minion, "must be lower-case DNS names")
+        for tag in self.datadog_tags:
+            if not re.fullmatch(r"[a-z][a-z0-9_.:/-]*", tag) or len(tag) > 200:
+                raise _fail("VmServiceArgs.datadog_tags", tag, "must be lower-case Datadog tags in key:value form")
         if len({v.name for v in self.volumes}) != len(self.volumes):
             raise _fail("VmServiceArgs.volumes", [v.name for v in self.volumes], "must have unique names")
         for volume in self.volumes:
@@ -290,7 +407,7 @@ class VmServiceArgs:
 
     @property
     def role_name(self) -> str:
-        """The Salt role grain."""
+        """The ``role:`` tag's value."""
         return self.role or self.name
 
     @property
@@ -306,7 +423,21 @@ class VmServiceArgs:
 
     def host_name(self, index: int) -> str:
         """The internal host name of droplet ``index`` (1-based)."""
-        return f"{self.name}-{index}.{self.datacenter}.{self.internal_zone.name}"
+        label = self.host_label or self.name
+        first = f"{label}-{index}" if self.numbered else label
+        return f"{first}.{self.datacenter}.{self.internal_zone.name}"
+
+    def reserved_host_name(self, index: int) -> str | None:
+        """The internal name of droplet ``index``'s reserved address, when ``reserved_ipv4_label`` is set."""
+        if self.reserved_ipv4_label is None:
+            return None
+        label = self.reserved_ipv4_label
+        first = f"{label}-{index}" if self.numbered else label
+        return f"{first}.{self.datacenter}.{self.internal_zone.name}"
+
+    def minion_id(self, index: int) -> str:
+        """The Salt minion ID of droplet ``index`` (1-based): the one given, or its host name."""
+        return self.minion_ids[index - 1] if self.minion_ids else self.host_name(index)
 
     def volume_name(self, index: int, volume: Volume) -> str:
         """The physical name of ``volume`` on droplet ``index``.
@@ -326,6 +457,8 @@ class VmServiceArgs:
                 name=f"{self.name}-{n}",
                 address=address,
                 tls_hostname=edge.origin_tls_hostname or self.host_name(n),
+                ca_certificate=edge.origin_ca_certificate,
+                token_guard=edge.origin_token_guard,
                 health_check=edge.health_check,
                 port=edge.origin_port,
                 shield=edge.shield_pop,
@@ -347,34 +480,81 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _CloudConfigDumper.add_representer(str, _represent_str)
 
 
-def cloud_init(args: VmServiceArgs, host_name: str) -> str:
-    """The droplet's user data (cloud-init): just enough to hand the host over to Salt.
+def volume_device(volume_name: str) -> str:
+    """Where a DigitalOcean volume appears on its droplet (DigitalOcean's stable by-id path)."""
+    return f"/dev/disk/by-id/scsi-0DO_Volume_{volume_name}"
 
-    It names the host, points a Salt minion at the master with the service's grains, and installs the
-    minion with the Salt bootstrap. Everything else is Salt's job.
+
+def bootstrap_script(args: VmServiceArgs, index: int) -> str:
+    """The shell script that installs Salt on droplet ``index``, and nothing else unless the download verifies.
+
+    It stops at the first failure (``set -eu``): a download that fails, or whose SHA-256 is not the pinned
+    one, ends the script before anything it fetched runs. Volumes with a mount point are mounted first.
     """
-    grains = {
-        "role": args.role_name,
-        "roles": [args.role_name],
-        "datacenter": args.datacenter,
-        "environment": args.environment,
-    }
-    document = {
-        "fqdn": host_name,
-        "prefer_fqdn_over_hostname": True,
-        "write_files": [
-            {
-                "path": "/etc/salt/minion.d/master.conf",
-                "permissions": "0644",
-                "content": yaml.safe_dump({"master": args.salt_master, "id": host_name}, sort_keys=False),
-            },
-            {"path": "/etc/salt/grains", "permissions": "0644", "content": yaml.safe_dump(grains, sort_keys=False)},
-        ],
-        "runcmd": [
-            ["curl", "-fsSL", "--retry", "5", "-o", "/tmp/bootstrap-salt.sh", args.salt_bootstrap_url],
-            ["sh", "/tmp/bootstrap-salt.sh", "-A", args.salt_master, "-i", host_name, "stable"],
-        ],
-    }
+    q = shlex.quote
+    bootstrap = args.salt_bootstrap
+    lines = [
+        "#!/bin/sh",
+        "# Installs Salt with the pinned salt-bootstrap release, and only if it is byte for byte the one pinned.",
+        "set -eu",
+    ]
+    for volume in args.volumes:
+        if volume.mount_point is None:
+            continue
+        device = volume_device(args.volume_name(index, volume))
+        lines += [
+            f"# {volume.name}: attached after the droplet is created; wait for it, so nothing lands on the root disk.",
+            f"waited=0; until [ -e {q(device)} ]; do",
+            f'  [ "$waited" -lt {VOLUME_WAIT_SECONDS} ] || {{ echo "no volume {volume.name}" >&2; exit 1; }}',
+            "  sleep 5; waited=$((waited + 5))",
+            "done",
+            f"mkdir -p {q(volume.mount_point)}",
+            f"mountpoint -q {q(volume.mount_point)} || mount {q(volume.mount_point)}",
+        ]
+    command = ["sh", '"$script"', "-A", q(args.salt_master), "-i", q(args.minion_id(index))]
+    if args.runs_salt_master:
+        command.append("-M")
+    command += ["stable", q(bootstrap.salt_version)]
+    lines += [
+        'script="$(mktemp)"',
+        "trap 'rm -f \"$script\"' EXIT",
+        f'curl --fail --silent --show-error --location --proto =https --retry 5 -o "$script" {q(bootstrap.script_url)}',
+        f'echo "{bootstrap.script_sha256}  $script" | sha256sum --check --strict --quiet -',
+        " ".join(command),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def cloud_init(args: VmServiceArgs, index: int) -> str:
+    """Droplet ``index``'s user data (cloud-init): just enough to hand the host over to Salt.
+
+    It names the host, points a Salt minion at the master under its minion ID, gives it the ``datadog_tags``
+    grain, mounts its volumes, and runs :func:`bootstrap_script`. Everything else is Salt's job.
+    """
+    host_name = args.host_name(index)
+    write_files: list[dict[str, str]] = [
+        {
+            "path": "/etc/salt/minion.d/master.conf",
+            "permissions": "0644",
+            "content": yaml.safe_dump({"master": args.salt_master, "id": args.minion_id(index)}, sort_keys=False),
+        },
+    ]
+    if args.datadog_tags:
+        grains = {"datadog_tags": list(args.datadog_tags)}
+        write_files.append(
+            {"path": "/etc/salt/grains", "permissions": "0644", "content": yaml.safe_dump(grains, sort_keys=False)}
+        )
+    write_files.append({"path": BOOTSTRAP_PATH, "permissions": "0700", "content": bootstrap_script(args, index)})
+    document: dict[str, object] = {"fqdn": host_name, "prefer_fqdn_over_hostname": True, "write_files": write_files}
+    mounts = [
+        [volume_device(args.volume_name(index, v)), v.mount_point, v.filesystem, VOLUME_MOUNT_OPTIONS, "0", "2"]
+        for v in args.volumes
+        if v.mount_point is not None
+    ]
+    if mounts:
+        document["mounts"] = mounts
+    # One command, so nothing runs after a failed check: runcmd's lines do not stop at a failure.
+    document["runcmd"] = [[BOOTSTRAP_PATH]]
     return "#cloud-config\n" + yaml.dump(document, Dumper=_CloudConfigDumper, sort_keys=False)
 
 
@@ -392,13 +572,17 @@ class VmService(pulumi.ComponentResource):
     The single firewall covers every droplet: SSH from ``admin_cidrs`` only; with an edge, the origin port
     from Fastly's published ranges only (read from the Fastly data source, never written down); without
     one, the named ``public_ports`` to their sources; every port from ``private_cidrs``; ICMP from
-    anywhere (path-MTU discovery breaks without it). Egress is open: the hosts need package mirrors, the
-    Salt master, Datadog, backups and outgoing mail, and a list of those would break a host in ways nobody
-    sees until it matters. That is a deliberate waiver of the restricted-egress rule (DIG-0003).
+    anywhere (path-MTU discovery breaks without it). Egress is limited to ``egress``, or open when it is
+    None (a waiver of the restricted-egress rule, DIG-0003, the caller takes on).
 
-    Attributes: ``droplets``, ``droplet_ids``, ``ipv4_addresses``, ``ipv6_addresses``, ``host_names``
-    (internal), ``public_host_names``, ``volumes``, ``firewall``, ``internal_records``, ``public_records``
-    (direct variant only), ``edge`` (a FastlyEdge or None).
+    Firewall rules may name droplet tags; DigitalOcean resolves a tag when the rule is written, so pass the
+    ``digitalocean.Tag`` resources of those tags as ``tag_resources``: the droplets, volumes and firewall are
+    created after them.
+
+    Attributes: ``droplets``, ``droplet_ids``, ``ipv4_addresses`` (the reserved addresses with
+    ``reserved_ipv4``), ``ipv6_addresses``, ``host_names`` (internal), ``public_host_names``, ``volumes``,
+    ``reserved_ips``, ``firewall``, ``internal_records``, ``public_records`` (direct variant only), ``edge``
+    (a FastlyEdge or None), and ``project_urns``: the DigitalOcean URNs of everything a project can hold.
     """
 
     droplets: list[digitalocean.Droplet]
@@ -408,6 +592,8 @@ class VmService(pulumi.ComponentResource):
     host_names: tuple[str, ...]
     public_host_names: tuple[str, ...]
     volumes: list[digitalocean.Volume]
+    reserved_ips: list[digitalocean.ReservedIp]
+    project_urns: list[pulumi.Output[str]]
     firewall: digitalocean.Firewall
     internal_records: list[aws.route53.Record]
     public_records: list[aws.route53.Record]
@@ -421,6 +607,7 @@ class VmService(pulumi.ComponentResource):
         do_provider: digitalocean.Provider,
         aws_provider: aws.Provider,
         fastly_provider: fastly.Provider | None = None,
+        tag_resources: Sequence[digitalocean.Tag] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         if not isinstance(args, VmServiceArgs):
@@ -434,12 +621,15 @@ class VmService(pulumi.ComponentResource):
         super().__init__(VM_SERVICE_TYPE, name, None, opts)
         do_opts = pulumi.ResourceOptions(parent=self, provider=do_provider)
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
+        tagged_opts = pulumi.ResourceOptions.merge(do_opts, pulumi.ResourceOptions(depends_on=list(tag_resources)))
 
         self.host_names = tuple(args.host_name(n) for n in range(1, args.replicas + 1))
         self.public_host_names = tuple(h.host for h in args.public_hosts)
         self.droplets = []
         self.volumes = []
+        self.reserved_ips = []
         self.internal_records = []
+        ipv4_addresses: list[pulumi.Output[str]] = []
         for n, host in enumerate(self.host_names, start=1):
             droplet = digitalocean.Droplet(
                 f"{name}-{n}",
@@ -450,19 +640,43 @@ class VmService(pulumi.ComponentResource):
                 vpc_uuid=args.vpc_id,
                 ssh_keys=list(args.ssh_keys),
                 backups=args.backups,
+                # Without a policy DigitalOcean backs up daily (provider docs), not the weekly this promises.
+                backup_policy=(
+                    digitalocean.DropletBackupPolicyArgs(plan="weekly", weekday="SUN", hour=4) if args.backups else None
+                ),
                 monitoring=True,
                 ipv6=True,
                 tags=list(args.tags),
-                user_data=cloud_init(args, host),
-                # Wire names: a new key or bootstrap script applies to new droplets, never replaces old ones.
+                user_data=cloud_init(args, n),
+                # Wire names. The provider replaces a droplet when any of these changes; a new key, bootstrap
+                # script or image applies to new droplets only, and Salt keeps the running ones current. A
+                # rename (name) is an in-place droplet action.
                 opts=pulumi.ResourceOptions.merge(
-                    do_opts, pulumi.ResourceOptions(ignore_changes=["userData", "sshKeys"])
+                    tagged_opts, pulumi.ResourceOptions(ignore_changes=["userData", "sshKeys", "image"])
                 ),
             )
             self.droplets.append(droplet)
             for volume in args.volumes:
-                self.volumes.append(self._volume(name, n, volume, droplet, args, do_opts))
-            for suffix, kind, address in (("a", "A", droplet.ipv4_address), ("aaaa", "AAAA", droplet.ipv6_address)):
+                self.volumes.append(self._volume(name, n, volume, droplet, args, tagged_opts))
+            ipv4 = droplet.ipv4_address
+            if args.reserved_ipv4:
+                ipv4 = self._reserved_ip(name, n, droplet, args, do_opts)
+                reserved_host = args.reserved_host_name(n)
+                if reserved_host is not None:
+                    self.internal_records.append(
+                        aws.route53.Record(
+                            f"{name}-{n}-ipv4-a",
+                            zone_id=args.internal_zone.zone_id,
+                            name=args.internal_zone.record_name(reserved_host),
+                            type="A",
+                            ttl=args.dns_ttl,
+                            records=[ipv4],
+                            opts=aws_opts,
+                        )
+                    )
+            ipv4_addresses.append(ipv4)
+            own = (("a", "A", droplet.ipv4_address), ("aaaa", "AAAA", droplet.ipv6_address))
+            for suffix, kind, address in own:
                 self.internal_records.append(
                     aws.route53.Record(
                         f"{name}-{n}-{suffix}",
@@ -475,8 +689,13 @@ class VmService(pulumi.ComponentResource):
                     )
                 )
         self.droplet_ids = [d.id for d in self.droplets]
-        self.ipv4_addresses = [d.ipv4_address for d in self.droplets]
+        self.ipv4_addresses = ipv4_addresses
         self.ipv6_addresses = [d.ipv6_address for d in self.droplets]
+        self.project_urns = [
+            *(d.droplet_urn for d in self.droplets),
+            *(v.volume_urn for v in self.volumes),
+            *(r.reserved_ip_urn for r in self.reserved_ips),
+        ]
 
         self.firewall = digitalocean.Firewall(
             f"{name}-fw",
@@ -484,7 +703,7 @@ class VmService(pulumi.ComponentResource):
             droplet_ids=[_int_id(d) for d in self.droplets],
             inbound_rules=self._inbound_rules(args, fastly_provider),
             outbound_rules=self._outbound_rules(args),
-            opts=do_opts,
+            opts=tagged_opts,
         )
 
         self.edge = None
@@ -524,9 +743,14 @@ class VmService(pulumi.ComponentResource):
             description=f"{volume.name} for {self.host_names[n - 1]}",
             tags=list(args.tags),
             # Retained as well as protected: a protected volume can still be lost to a rename or a stack
-            # removal; retain_on_delete keeps the disk in DigitalOcean whatever happens to the state.
+            # removal; retain_on_delete keeps the disk in DigitalOcean whatever happens to the state. The
+            # provider replaces a volume whose description changes (ForceNew), and the description names the
+            # droplet, so a host rename must not touch it.
             opts=pulumi.ResourceOptions.merge(
-                do_opts, pulumi.ResourceOptions(protect=volume.protect, retain_on_delete=volume.protect)
+                do_opts,
+                pulumi.ResourceOptions(
+                    protect=volume.protect, retain_on_delete=volume.protect, ignore_changes=["description"]
+                ),
             ),
         )
         digitalocean.VolumeAttachment(
@@ -536,6 +760,28 @@ class VmService(pulumi.ComponentResource):
             opts=do_opts,
         )
         return resource
+
+    def _reserved_ip(
+        self, name: str, n: int, droplet: digitalocean.Droplet, args: VmServiceArgs, do_opts: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        # Separate from its assignment (the provider allows one or the other): replacing the droplet only
+        # replaces the assignment, and the address stays with the service.
+        protect = args.reserved_ipv4_protect
+        address = digitalocean.ReservedIp(
+            f"{name}-{n}-ipv4",
+            region=args.region,
+            opts=pulumi.ResourceOptions.merge(
+                do_opts, pulumi.ResourceOptions(protect=protect, retain_on_delete=protect)
+            ),
+        )
+        digitalocean.ReservedIpAssignment(
+            f"{name}-{n}-ipv4-assignment",
+            ip_address=address.ip_address,
+            droplet_id=_int_id(droplet),
+            opts=do_opts,
+        )
+        self.reserved_ips.append(address)
+        return address.ip_address
 
     def _outbound_rules(self, args: VmServiceArgs) -> list[digitalocean.FirewallOutboundRuleArgs]:
         if args.egress is None:
@@ -647,7 +893,8 @@ class ExternalOriginArgs:
 
     ``origin_host`` is both the address Fastly connects to and, unless ``tls_hostname`` says otherwise,
     the name checked on its certificate and sent as SNI (``example.herokuapp.com``). ``override_host`` sets
-    the Host header the origin sees, for platforms that route on it.
+    the Host header the origin sees, for platforms that route on it. ``redirects`` make some of the public
+    hosts (an apex) redirect instead; ``moved_dns`` names where a host's records were registered before.
     """
 
     origin_host: str
@@ -661,6 +908,8 @@ class ExternalOriginArgs:
     shield_pop: str | None = None
     first_byte_timeout_ms: int = 15_000
     extra_domains: tuple[str, ...] = ()
+    redirects: tuple[DomainRedirect, ...] = ()
+    moved_dns: Mapping[str, MovedRecords] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _HOSTNAME.match(self.origin_host):
@@ -709,6 +958,7 @@ class ExternalOriginService(pulumi.ComponentResource):
             domains=(*(h.host for h in args.public_hosts), *args.extra_domains),
             origins=(args.origin,),
             options=args.options,
+            redirects=args.redirects,
         )
         super().__init__(EXTERNAL_ORIGIN_TYPE, name, None, opts)
         self.public_host_names = tuple(h.host for h in args.public_hosts)
@@ -716,7 +966,7 @@ class ExternalOriginService(pulumi.ComponentResource):
             f"{name}-edge",
             edge_args,
             fastly_provider=fastly_provider,
-            dns=EdgeDns(hosts=args.public_hosts, target=args.dns_target),
+            dns=EdgeDns(hosts=args.public_hosts, target=args.dns_target, moved=args.moved_dns),
             aws_provider=aws_provider,
             opts=pulumi.ResourceOptions(parent=self),
         )

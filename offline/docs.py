@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from offline.certificates import host_certificates, is_challenge
 from offline.recorder import PROJECT_ROOT, STACK_TYPE, ProgramFailedError, Record, Recording, record_stack
 from stacks.catalog import SERVICES, Service
 from stacks.cli_yaml import ConfigFileError
@@ -51,6 +52,10 @@ VOLUME_ATTACHMENT: Final = "digitalocean:index/volumeAttachment:VolumeAttachment
 FIREWALL: Final = "digitalocean:index/firewall:Firewall"
 VPC: Final = "digitalocean:index/vpc:Vpc"
 PROJECT: Final = "digitalocean:index/project:Project"
+PROJECT_RESOURCES: Final = "digitalocean:index/projectResources:ProjectResources"
+DO_TAG: Final = "digitalocean:index/tag:Tag"
+RESERVED_IP: Final = "digitalocean:index/reservedIp:ReservedIp"
+RESERVED_IP_ASSIGNMENT: Final = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 DB_CLUSTER: Final = "digitalocean:index/databaseCluster:DatabaseCluster"
 DB_REPLICA: Final = "digitalocean:index/databaseReplica:DatabaseReplica"
 DB_DATABASE: Final = "digitalocean:index/databaseDb:DatabaseDb"
@@ -95,6 +100,10 @@ TYPE_NOUNS: Final[Mapping[str, tuple[str, str]]] = {
     FIREWALL: ("firewall", "firewalls"),
     VPC: ("VPC", "VPCs"),
     PROJECT: ("project", "projects"),
+    PROJECT_RESOURCES: ("project assignment", "project assignments"),
+    RESERVED_IP: ("reserved IPv4 address", "reserved IPv4 addresses"),
+    RESERVED_IP_ASSIGNMENT: ("reserved address assignment", "reserved address assignments"),
+    DO_TAG: ("droplet tag", "droplet tags"),
     DB_CLUSTER: ("PostgreSQL cluster", "PostgreSQL clusters"),
     DB_REPLICA: ("PostgreSQL replica", "PostgreSQL replicas"),
     DB_DATABASE: ("database", "databases"),
@@ -110,7 +119,10 @@ TYPE_NOUNS: Final[Mapping[str, tuple[str, str]]] = {
     IAM_ROLE: ("IAM role", "IAM roles"),
     IAM_ROLE_POLICY: ("IAM role policy", "IAM role policies"),
     FASTLY_SERVICE: ("VCL service", "VCL services"),
-    "fastly:index/serviceDictionaryItems:ServiceDictionaryItems": ("edge dictionary", "edge dictionaries"),
+    "fastly:index/serviceDynamicSnippetContent:ServiceDynamicSnippetContent": (
+        "dynamic VCL snippet content",
+        "dynamic VCL snippet contents",
+    ),
     SYNTHETICS: ("synthetics test", "synthetics tests"),
     MONITOR: ("monitor", "monitors"),
 }
@@ -120,6 +132,7 @@ BUCKET_SETTINGS_NOUN: Final = ("bucket setting", "bucket settings")
 
 _PAGERDUTY = re.compile(r"@pagerduty[A-Za-z0-9_.+@-]*")
 _LOCATION_LITERAL = re.compile(r'^"(?P<url>[^"]+)"')
+_HOST_TEST = re.compile(r'^req\.http\.host == "(?P<host>[^"]+)"$')
 _PATH_TEST = re.compile(r'req\.url\.path ~ "(?P<regex>(?:[^"\\]|\\.)*)"')
 _NEGATED_TERM = re.compile(r"!\([^()]*\)")
 
@@ -195,6 +208,10 @@ def _checked_url(test: Record) -> str:
     return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
 
 
+def _is_challenge(record: Record) -> bool:
+    return is_challenge(_str(record.inputs.get("name")))
+
+
 def _checked_host(test: Record) -> str:
     return re.sub(r"^[a-z]+://", "", _checked_url(test)).split("/", 1)[0].rsplit(":", 1)[0]
 
@@ -253,7 +270,10 @@ class Origin:
 
 @dataclass(frozen=True)
 class FastlyService:
-    """One Fastly VCL service: its domains, its origins by role, and what it redirects to."""
+    """One Fastly VCL service: its domains, its origins by role, and which of its domains redirect where.
+
+    ``redirects`` are ``(domain, status, target URL)``: a domain answered by a redirect, not the origins.
+    """
 
     name: str
     domains: tuple[str, ...]
@@ -262,8 +282,7 @@ class FastlyService:
     routes: tuple[tuple[str, tuple[Origin, ...]], ...]
     fallback: tuple[Origin, ...]
     fallback_paths: tuple[str, ...]
-    redirect: str | None
-    redirect_status: int | None
+    redirects: tuple[tuple[str, int, str], ...]
     log_buckets: tuple[str, ...]
     log_roles: tuple[str, ...]
 
@@ -405,6 +424,11 @@ class _Index:
         # as the droplet reports, so they still say which droplet a backend is.
         self.droplet_by_ip = {_str(d.outputs.get("ipv4Address")): d for d in self.droplets}
         self.droplet_by_id = {_id_key(d.id): d for d in self.droplets}
+        # A reserved address stands for the droplet it is assigned to.
+        for assignment in (r for r in self.records if r.type == RESERVED_IP_ASSIGNMENT):
+            droplet = self.droplet_by_id.get(_id_key(assignment.inputs.get("dropletId")))
+            if droplet is not None:
+                self.droplet_by_ip[_str(assignment.inputs.get("ipAddress"))] = droplet
         self.zone_by_id: dict[str, Record] = {}
         for zone in (r for r in self.records if r.type == ZONE):
             for zone_id in (zone.outputs.get("zoneId"), zone.id):
@@ -426,7 +450,7 @@ class _Index:
                 self.key_by_checked_host.setdefault(_checked_host(test), key)
         self.zone_by_host: dict[str, str] = {}
         for record in (r for r in self.records if r.type == DNS_RECORD):
-            if _str(record.inputs.get("type")) in ADDRESS_RECORD_TYPES:
+            if _str(record.inputs.get("type")) in ADDRESS_RECORD_TYPES and not _is_challenge(record):
                 self.zone_by_host.setdefault(_str(record.inputs.get("name")), self.zone_name(record))
         # The zone that holds the droplets' own names is the internal one.
         self.internal_zones = {self.zone_by_host[name] for name in self.droplet_by_name if name in self.zone_by_host}
@@ -476,7 +500,7 @@ def _unit_key(index: _Index, members: Sequence[Record]) -> str | None:
     if any(m.type in (ZONE, DELEGATION_SET) for m in members):
         return DNS_SERVICE_KEY
     hosts = [_str(d.get("name")) for m in members if m.type == FASTLY_SERVICE for d in _dicts(m.inputs.get("domains"))]
-    hosts += [_str(m.inputs.get("name")) for m in members if m.type == DNS_RECORD]
+    hosts += [_str(m.inputs.get("name")) for m in members if m.type == DNS_RECORD and not _is_challenge(m)]
     keys = _unique(index.key_by_checked_host.get(h, "") for h in hosts)
     return keys[0] if len(keys) == 1 else None
 
@@ -501,13 +525,18 @@ def _fastly_service(index: _Index, vcl: Record, place: str | None) -> FastlyServ
         # Only the positive path tests: a "!(...)" term keeps path-routed traffic away from the fallback.
         positive = _NEGATED_TERM.sub("", conditions.get(FALLBACK_CONDITION, ""))
         fallback_paths = [m.group("regex").replace("\\\\", "\\") for m in _PATH_TEST.finditer(positive)]
-    redirect = None
+    # A redirecting domain: a response object under a Host test, and a Location header under the same test.
+    location_of: dict[str, str] = {}
     for header in _dicts(inputs.get("headers")):
-        if _str(header.get("destination")) == "http.Location":
-            source = _str(header.get("source"))
-            match = _LOCATION_LITERAL.match(source)
-            redirect = match.group("url") if match else source
-    statuses = [int(o["status"]) for o in _dicts(inputs.get("responseObjects")) if "status" in o]
+        host = _HOST_TEST.match(conditions.get(_str(header.get("responseCondition")), ""))
+        if host is not None and _str(header.get("destination")) == "http.Location":
+            match = _LOCATION_LITERAL.match(_str(header.get("source")))
+            location_of[host.group("host")] = match.group("url") if match else _str(header.get("source"))
+    redirects: list[tuple[str, int, str]] = []
+    for response in _dicts(inputs.get("responseObjects")):
+        host = _HOST_TEST.match(conditions.get(_str(response.get("requestCondition")), ""))
+        if host is not None and "status" in response and host.group("host") in location_of:
+            redirects.append((host.group("host"), int(response["status"]), location_of[host.group("host")]))
     logging = _dicts(inputs.get("loggingS3s"))
     domains = tuple(_unique(_str(d.get("name")) for d in _dicts(inputs.get("domains"))))
     return FastlyService(
@@ -518,8 +547,7 @@ def _fastly_service(index: _Index, vcl: Record, place: str | None) -> FastlyServ
         routes=tuple((prefix, tuple(origins)) for prefix, origins in routes.items()),
         fallback=tuple(fallback),
         fallback_paths=tuple(fallback_paths),
-        redirect=redirect,
-        redirect_status=statuses[0] if redirect and statuses else None,
+        redirects=tuple(redirects),
         log_buckets=tuple(_unique(_str(x.get("bucketName")) for x in logging)),
         # The role's ARN carries the (mock) account ID; its name is what people look for.
         log_roles=tuple(_unique(_str(x.get("s3IamRole")).rsplit("role/", 1)[-1] for x in logging)),
@@ -597,7 +625,9 @@ def describe(recording: Recording) -> Estate:
         if key is None or key not in SERVICES:
             continue
         s = _facts_of(facts, key)
-        if record.type == SYNTHETICS:
+        if record.type == SYNTHETICS and _str(record.inputs.get("subtype")) == "ssl":
+            pass  # certificate checks: the certificates table shows them
+        elif record.type == SYNTHETICS:
             s.synthetics = sorted({*s.synthetics, _checked_url(record)})
         else:
             s.host_monitors = sorted({*s.host_monitors, _str(record.inputs.get("name"))})
@@ -615,8 +645,10 @@ def describe(recording: Recording) -> Estate:
     other: list[Record] = []
     for unit in _units(index):
         members = index.subtree(unit)
-        if unit.type in (VPC, PROJECT) and unit.datacenter:
+        if unit.type in (VPC, PROJECT, PROJECT_RESOURCES) and unit.datacenter:
             continue  # a datacenter's own network and project: the datacenters table shows them
+        if unit.type == DO_TAG:
+            continue  # the stack's droplet tags, which firewall rules name: no service's own
         if all(m.type in (SYNTHETICS, MONITOR) for m in members if m.custom):
             continue  # monitors: attributed above, by their own tags
         key = _unit_key(index, members)
@@ -638,8 +670,8 @@ def describe(recording: Recording) -> Estate:
             s.zones = _unique([*s.zones, *edge.zones])
         for record in (m for m in members if m.type == DNS_RECORD):
             name, kind, zone = _str(record.inputs.get("name")), _str(record.inputs.get("type")), index.zone_name(record)
-            if kind not in ADDRESS_RECORD_TYPES:
-                continue
+            if kind not in ADDRESS_RECORD_TYPES or _is_challenge(record):
+                continue  # a certificate's ACME challenge is no host: the certificates table shows it
             s.zones = _unique([*s.zones, zone])
             if name in index.droplet_by_name or name in s.hosts:
                 continue
@@ -783,7 +815,13 @@ def _name_server_output(recording: Recording) -> str | None:
     """The stack output that maps every zone to its name servers: the values to hand to the registrar."""
     zones = {_str(z.inputs.get("name")) for z in recording.of_type(ZONE)}
     for key, value in sorted(recording.stack_outputs.items()):
-        if zones and isinstance(value, Mapping) and zones <= set(value):
+        # Name servers are lists; other per-zone outputs (the DS records) are not.
+        if (
+            zones
+            and isinstance(value, Mapping)
+            and zones <= set(value)
+            and all(isinstance(v, list) for v in value.values())
+        ):
             return key
     return None
 
@@ -836,10 +874,10 @@ def _origins_text(origins: Sequence[Origin]) -> str:
 def _edge_lines(edge: FastlyService) -> list[str]:
     """One line for a Fastly service, and one more per path route and fallback."""
     head = f"`{edge.name}` for {', '.join(edge.domains)}"
-    if edge.redirect:
-        status = f"{edge.redirect_status} " if edge.redirect_status else ""
-        return [f"{head}: {status}redirect of every request to {edge.redirect}"]
     lines = [f"{head}: origin{'s' if len(edge.primaries) > 1 else ''} {_origins_text(edge.primaries)}"]
+    lines += [
+        f"{domain} answers every request with a {status} redirect to {url}" for domain, status, url in edge.redirects
+    ]
     lines += [f"`{prefix}` goes to {_origins_text(origins)}" for prefix, origins in edge.routes]
     if edge.fallback:
         scope = f", for paths matching {_code(edge.fallback_paths)} only" if edge.fallback_paths else ""
@@ -850,9 +888,11 @@ def _edge_lines(edge: FastlyService) -> list[str]:
 def _host_monitors_text(names: Sequence[str]) -> str:
     # The names share a "[prod] docs: " prefix; say it once.
     prefix = names[0].split(": ", 1)[0] + ": " if names and all(": " in n for n in names) else ""
+    # Host monitors alert per host; others (DNSSEC, per hosted zone) watch a provider's metrics.
+    kind = "host monitors" if all("{{host.name}}" in n for n in names) else "monitors"
     if prefix and all(n.startswith(prefix) for n in names):
-        return f"host monitors named `{prefix}…`: " + "; ".join(n.removeprefix(prefix) for n in names)
-    return f"host monitors {_code(names)}"
+        return f"{kind} named `{prefix}…`: " + "; ".join(n.removeprefix(prefix) for n in names)
+    return f"{kind} {_code(names)}"
 
 
 def _service_section(s: ServiceFacts, estate: Estate) -> list[str]:
@@ -1040,7 +1080,7 @@ def render_overview(recording: Recording) -> str:
         kinds = ", ".join(f"{n} {t}" for t, n in z.record_types) or "—"
         hosts = "droplet host names" if z.internal else ", ".join(z.hosts) or "—"
         lines.append(f"| {z.name} | {'yes' if z.dnssec else 'no'} | {kinds} | {_cell(hosts)} |")
-    lines += ["", "## Services", ""]
+    lines += ["", "## Certificates", "", *_certificates_table(recording), "", "## Services", ""]
     for s in estate.services:
         lines += _service_section(s, estate)
     if estate.unplaced:
@@ -1051,6 +1091,28 @@ def render_overview(recording: Recording) -> str:
         lines += [f"- `{r.name}` ({r.type})" for r in estate.other]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _certificates_table(recording: Recording) -> list[str]:
+    """Every host's certificate: who makes it, the authority, the subscription, and what watches it."""
+    lines = [
+        "The certificate Fastly presents for each public name. *Managed*: a Fastly TLS subscription of this",
+        "program, answered by an `_acme-challenge` CNAME in the zone shown and validated (`pulumi up` waits for",
+        "the certificate). *External*: made outside this program, watched all the same. Two Datadog SSL tests",
+        "per name: one alerts below the first number of days left (or on an invalid certificate), one warns",
+        "below the second.",
+        "",
+        "| Host | Certificate | Authority | Subscription | Challenge record in | Expiry checks (days) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in host_certificates(recording).values():
+        subscription = f"`{c.subscription}`" + (" (validated)" if c.validated else " (not validated)")
+        days = "/".join(str(d) for d in (c.alert_days, c.warning_days) if d is not None) or "—"
+        lines.append(
+            f"| {c.host} | {c.owner} | {c.authority_name or '—'} | {subscription if c.subscription else '—'} "
+            f"| {c.challenge_zone or '—'} | {days} |"
+        )
+    return lines
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1122,9 +1184,10 @@ def render_dot(recording: Recording) -> str:
     for s in estate.services:
         for edge in s.edges:
             node = f"fastly:{edge.name}"
-            label = "\n".join(edge.domains)
-            if edge.redirect:
-                label += f"\n→ {edge.redirect.removeprefix('https://')}"
+            redirected = {domain: url for domain, _, url in edge.redirects}
+            label = "\n".join(
+                f"{d} → {redirected[d].removeprefix('https://')}" if d in redirected else d for d in edge.domains
+            )
             fastly.append(_node(node, label))
             for zone in edge.zones:
                 link(f"zone:{zone}", node)

@@ -36,6 +36,7 @@ from typing import Any, TextIO
 
 from offline.recorder import (
     PROJECT_ROOT,
+    STACK_REFERENCE_TYPE,
     STACK_TYPE,
     ProgramFailedError,
     Record,
@@ -77,6 +78,7 @@ class TreeRow:
     type: str
     name: str
     info: str
+    plan: str = "create"
 
 
 def _info(record: Record) -> str:
@@ -95,7 +97,9 @@ def _tree_rows(recording: Recording) -> list[TreeRow]:
 
     def walk(record: Record, prefix: str, last: bool, depth: int) -> None:
         branch = "" if depth == 0 else prefix + ("└─ " if last else "├─ ")
-        rows.append(TreeRow(branch + record.type, record.name, _info(record)))
+        # A stack reference is read from the state backend, never created; the CLI marks it ">".
+        plan = "read" if record.type == STACK_REFERENCE_TYPE else "create"
+        rows.append(TreeRow(branch + record.type, record.name, _info(record), plan))
         kids = children.get(record.urn, [])
         deeper = "" if depth == 0 else prefix + ("   " if last else "│  ")
         for i, kid in enumerate(kids):
@@ -117,6 +121,8 @@ class PlanSummary:
     vcpus: int
     protected: int = 0
     retained: int = 0
+    reads: int = 0
+    """Of ``resources``, the ones read from elsewhere (stack references), not created."""
 
 
 def summary(recording: Recording) -> PlanSummary:
@@ -131,6 +137,7 @@ def summary(recording: Recording) -> PlanSummary:
         vcpus=sum(vcpus(str(d.inputs.get("size", ""))) for d in droplets),
         protected=sum(r.options.protect for r in resources),
         retained=sum(r.options.retain_on_delete for r in resources),
+        reads=sum(r.type == STACK_REFERENCE_TYPE for r in resources),
     )
 
 
@@ -141,7 +148,8 @@ def render_tree(recording: Recording, out: TextIO) -> None:
     name_width = max((len(r.name) for r in [*rows, TreeRow("", "Name", "")]), default=4)
     print(f"     {'Type':<{type_width}}  {'Name':<{name_width}}  {'Plan':<6}  Info", file=out)
     for row in rows:
-        line = f" +   {row.type:<{type_width}}  {row.name:<{name_width}}  {'create':<6}  {row.info}"
+        mark = ">" if row.plan == "read" else "+"
+        line = f" {mark}   {row.type:<{type_width}}  {row.name:<{name_width}}  {row.plan:<6}  {row.info}"
         print(line.rstrip(), file=out)
 
 
@@ -152,7 +160,11 @@ def render(recording: Recording, out: TextIO, *, tree: bool = True) -> None:
         print(file=out)
     facts = summary(recording)
     extra = len(recording) - facts.resources
-    print(f"Resources: {facts.resources} to create (plus {extra} for the stack and its providers)", file=out)
+    reads = f", {facts.reads} to read" if facts.reads else ""
+    print(
+        f"Resources: {facts.resources - facts.reads} to create{reads} (plus {extra} for the stack and its providers)",
+        file=out,
+    )
     print(
         f"Protected: {facts.protected} (a delete fails until unprotected); retained on delete: {facts.retained}",
         file=out,

@@ -19,6 +19,7 @@ import gc
 import hashlib
 import ipaddress
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,12 @@ PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 SECRET: Final = "[secret]"
 UNKNOWN: Final = "[unknown]"
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE: Final = "pulumi:pulumi:StackReference"
 DATACENTER_TYPE: Final = "psf:estate:Datacenter"
+ZONE_TYPE: Final = "aws:route53/zone:Zone"
+DELEGATION_SET_TYPE: Final = "aws:route53/delegationSet:DelegationSet"
+# A fully qualified name of a stack of this project, as a config value names it for a stack reference.
+_STACK_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/" + PROJECT + r"/([A-Za-z0-9][A-Za-z0-9_.-]*)$")
 
 # Fastly's published ranges (api.fastly.com/public-ip-list) as the mock answer to the IP-ranges data
 # source. The program itself never contains these: it reads them from the provider.
@@ -52,6 +58,20 @@ FASTLY_IPV4: Final = (
     "172.111.64.0/18", "185.31.16.0/22", "199.27.72.0/21", "199.232.0.0/16",
 )  # fmt: skip
 FASTLY_IPV6: Final = ("2a04:4e40::/32", "2a04:4e42::/32")
+TLS_SUBSCRIPTION_TYPE: Final = "fastly:index/tlsSubscription:TlsSubscription"
+TLS_VALIDATION_TYPE: Final = "fastly:index/tlsSubscriptionValidation:TlsSubscriptionValidation"
+GET_TLS_CONFIGURATION: Final = "fastly:index/getTlsConfiguration:getTlsConfiguration"
+# The mock answer to the TLS configuration data source: the targets the PSF's own Terraform points its names
+# at (pypi/infra, python/pythondotorg infra/: the account's dual-stack map and its anycast apex addresses), as
+# Fastly's API lists them, each in the `global` region. The program itself contains none of these: it reads
+# them from the provider.
+MOCK_TLS_CONFIGURATION_ID: Final = "p5FtLsC0nfIgurAt10n7Xy"
+MOCK_TLS_DNS_RECORDS: Final = (
+    ("CNAME", "dualstack.python.map.fastly.net"),
+    ("A", "151.101.0.223"), ("A", "151.101.64.223"), ("A", "151.101.128.223"), ("A", "151.101.192.223"),
+    ("AAAA", "2a04:4e42::223"), ("AAAA", "2a04:4e42:200::223"), ("AAAA", "2a04:4e42:400::223"),
+    ("AAAA", "2a04:4e42:600::223"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -218,6 +238,13 @@ class UnansweredCallError(Exception):
     """The program called a data source the mocks do not know; add an answer to MockCloud.call."""
 
 
+class UnknownStackError(Exception):
+    """The program references a stack (or a delegation set of one) that the recorder has not recorded.
+
+    A real deployment fails the same way when the referenced stack was never deployed.
+    """
+
+
 def _digits(seed: str, n: int) -> int:
     return int(hashlib.sha256(seed.encode()).hexdigest(), 16) % (10**n)
 
@@ -232,7 +259,52 @@ class MockCloud(pulumi_mocks.Mocks):
 
     IDs and addresses are derived from the logical name, so two evaluations of the same program produce the
     same records, which the rename guard and the generated docs rely on.
+
+    ``references`` are the recordings of the stacks the program reads with a ``pulumi.StackReference``,
+    keyed by fully qualified stack name. Reading one answers what the engine would: that stack's outputs
+    (secret ones as the recorder's secret marker, and named in ``secretOutputNames``). A zone created on a
+    reusable delegation set gets the set's name servers, as Route 53 gives it, whether this stack or a
+    referenced one made the set; naming a set nobody made fails, as Route 53's NoSuchDelegationSet would.
     """
+
+    def __init__(self, references: Mapping[str, Recording] | None = None) -> None:
+        self._references = dict(references or {})
+        self._delegation_sets: dict[str, list[str]] = {}
+        for recording in self._references.values():
+            for record in recording.of_type(DELEGATION_SET_TYPE):
+                if record.id is not None:
+                    self._delegation_sets[record.id] = list(record.outputs.get("nameServers", []))
+
+    def _stack_reference(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        name = str(args.inputs.get("name") or args.resource_id or args.name)
+        recording = self._references.get(name)
+        if recording is None:
+            known = ", ".join(sorted(self._references)) or "none"
+            raise UnknownStackError(
+                f"the program reads stack {name!r}, which the recorder has not recorded (recorded: {known}); "
+                "name a stack of this project whose stack file exists, e.g. organization/psf-infra/prod"
+            )
+        outputs = dict(recording.stack_outputs)
+        secret = sorted(key for key, value in outputs.items() if value == SECRET)
+        return name, {"name": name, "outputs": outputs, "secretOutputNames": secret}
+
+    def _name_servers(self, typ: str, seed: str, inputs: Mapping[str, Any]) -> list[str]:
+        set_id = inputs.get("delegationSetId")
+        if typ == ZONE_TYPE and set_id:
+            if set_id not in self._delegation_sets:
+                raise UnknownStackError(
+                    f"zone {inputs.get('name')!r} names delegation set {set_id!r}, which no stack made"
+                )
+            # The provider reads a zone's name servers back sorted.
+            return sorted(self._delegation_sets[set_id])
+        n = _digits(seed, 4)
+        servers = [
+            f"ns-{n % 512}.awsdns-{n % 64:02d}.com",
+            f"ns-{512 + n % 512}.awsdns-{(n + 7) % 64:02d}.net",
+            f"ns-{1024 + n % 512}.awsdns-{(n + 13) % 64:02d}.org",
+            f"ns-{1536 + n % 512}.awsdns-{(n + 29) % 64:02d}.co.uk",
+        ]
+        return sorted(servers) if typ == ZONE_TYPE else servers
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         """Return a deterministic ID and the resource's state: its inputs plus the provider's computed outputs."""
@@ -242,6 +314,8 @@ class MockCloud(pulumi_mocks.Mocks):
         rid: str = _uuid(seed)
         if typ.startswith("pulumi:providers:"):
             return rid, state
+        if typ == STACK_REFERENCE_TYPE:
+            return self._stack_reference(args)
         if typ == "digitalocean:index/droplet:Droplet":
             rid = str(300_000_000 + _digits(seed, 8))
             n = _digits(seed, 6)
@@ -249,13 +323,26 @@ class MockCloud(pulumi_mocks.Mocks):
                 "ipv4Address": str(ipaddress.IPv4Address("159.89.0.0") + n % 65_000),
                 "ipv4AddressPrivate": str(ipaddress.IPv4Address("10.100.0.0") + n % 4_000),
                 "ipv6Address": str(ipaddress.IPv6Address("2604:a880:400:d1::") + n),
-                "urn": f"do:droplet:{rid}",
+                # The provider's `urn` attribute, renamed by the bridge (a Pulumi resource's `urn` is its own).
+                "dropletUrn": f"do:droplet:{rid}",
                 "status": "active",
                 "vcpus": 2,
             }
-        elif typ.startswith("digitalocean:index/") and typ.endswith((":Vpc", ":Volume", ":Firewall", ":Project")):
+        elif typ in ("digitalocean:index/vpc:Vpc", "digitalocean:index/volume:Volume"):
             kind = typ.rsplit(":", 1)[1].lower()
-            state |= {"urn": f"do:{kind}:{rid}", "status": "succeeded"}
+            state |= {f"{kind}Urn": f"do:{kind}:{rid}"}
+        elif typ in ("digitalocean:index/firewall:Firewall", "digitalocean:index/project:Project"):
+            state |= {"status": "succeeded"}
+        elif typ == "digitalocean:index/reservedIp:ReservedIp":
+            # Reserved IPs are identified by their address (DigitalOcean's own range in that region).
+            address = str(ipaddress.IPv4Address("164.90.0.0") + _digits(seed, 6) % 65_000)
+            rid = address
+            state |= {"ipAddress": address, "reservedIpUrn": f"do:reservedip:{address}"}
+        elif typ == "digitalocean:index/tag:Tag":
+            rid = str(inputs.get("name", name))
+            state |= {"totalResourceCount": 0}
+        elif typ == "digitalocean:index/projectResources:ProjectResources":
+            rid = str(inputs.get("project", rid))
         elif typ == "digitalocean:index/databaseCluster:DatabaseCluster":
             host = f"{inputs.get('name', name)}-do-user-{_digits(seed, 7)}-0.db.ondigitalocean.com"
             state |= {
@@ -263,25 +350,17 @@ class MockCloud(pulumi_mocks.Mocks):
                 "privateHost": f"private-{host}",
                 "port": 25060,
                 "user": "doadmin",
-                "urn": f"do:dbaas:{rid}",
                 "clusterUrn": f"do:dbaas:{rid}",
             }
         elif typ == "digitalocean:index/databaseReplica:DatabaseReplica":
             state |= {"uuid": rid, "host": f"{inputs.get('name', name)}.db.ondigitalocean.com", "port": 25060}
-        elif typ in ("aws:route53/zone:Zone", "aws:route53/delegationSet:DelegationSet"):
+        elif typ in (ZONE_TYPE, DELEGATION_SET_TYPE):
             zone_id = "Z" + hashlib.sha256(seed.encode()).hexdigest()[:13].upper()
             rid = zone_id
-            n = _digits(seed, 4)
-            state |= {
-                "zoneId": zone_id,
-                "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
-                "nameServers": [
-                    f"ns-{n % 512}.awsdns-{n % 64:02d}.com",
-                    f"ns-{512 + n % 512}.awsdns-{(n + 7) % 64:02d}.net",
-                    f"ns-{1024 + n % 512}.awsdns-{(n + 13) % 64:02d}.org",
-                    f"ns-{1536 + n % 512}.awsdns-{(n + 29) % 64:02d}.co.uk",
-                ],
-            }
+            name_servers = self._name_servers(typ, seed, inputs)
+            if typ == DELEGATION_SET_TYPE:
+                self._delegation_sets[rid] = name_servers
+            state |= {"zoneId": zone_id, "arn": f"arn:aws:route53:::hostedzone/{zone_id}", "nameServers": name_servers}
         elif typ.startswith("aws:s3/bucket:Bucket") or typ == "aws:s3/bucketV2:BucketV2":
             bucket = inputs.get("bucket") or f"{name}-{_digits(seed, 6)}"
             rid = bucket
@@ -302,11 +381,32 @@ class MockCloud(pulumi_mocks.Mocks):
         elif typ == "aws:iam/role:Role":
             role = inputs.get("name") or name
             state |= {"arn": f"arn:aws:iam::123456789012:role/{role}", "uniqueId": "AROA" + rid[:17].upper()}
+        elif typ == "aws:route53/keySigningKey:KeySigningKey":
+            # What Route 53 reports for a KSK made from a KMS ECC_NIST_P256 key: algorithm 13
+            # (ECDSAP256SHA256), flags 257 (a key-signing key), and its DS record with a SHA-256 digest.
+            key_tag = _digits(seed, 5) % 65_536
+            digest = hashlib.sha256(f"dnskey::{seed}".encode()).hexdigest().upper()
+            state |= {
+                "keyTag": key_tag,
+                "flag": 257,
+                "signingAlgorithmMnemonic": "ECDSAP256SHA256",
+                "signingAlgorithmType": 13,
+                "digestAlgorithmMnemonic": "SHA-256",
+                "digestAlgorithmType": 2,
+                "digestValue": digest,
+                "dsRecord": f"{key_tag} 13 2 {digest}",
+            }
         elif typ == "aws:kms/key:Key":
             state |= {"arn": f"arn:aws:kms:us-east-1:123456789012:key/{rid}", "keyId": rid}
         elif typ.startswith("fastly:index/serviceVcl"):
             rid = hashlib.sha256(seed.encode()).hexdigest()[:22]
             state |= {"activeVersion": 1, "clonedVersion": 1}
+        elif typ == TLS_SUBSCRIPTION_TYPE:
+            rid, subscription = _tls_subscription(seed, inputs)
+            state |= subscription
+        elif typ == TLS_VALIDATION_TYPE:
+            # The provider gives the validation its subscription's ID, and the certificate's once issued.
+            rid = str(inputs.get("subscriptionId") or rid)
         elif typ == "datadog:index/syntheticsTest:SyntheticsTest":
             h = hashlib.sha256(seed.encode()).hexdigest()
             rid = f"{h[:3]}-{h[3:6]}-{h[6:9]}"
@@ -324,6 +424,8 @@ class MockCloud(pulumi_mocks.Mocks):
                 "ipv6CidrBlocks": list(FASTLY_IPV6),
                 "id": "fastly-ip-ranges",
             }, []
+        if args.token == GET_TLS_CONFIGURATION:
+            return _tls_configuration(dict(args.args)), []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": "123456789012",
@@ -334,6 +436,61 @@ class MockCloud(pulumi_mocks.Mocks):
         raise UnansweredCallError(
             f"the recorder has no mock answer for data source {args.token!r}; add one to MockCloud.call"
         )
+
+
+def _tls_configuration(query: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``get_tls_configuration`` answers: one configuration, with its DNS records.
+
+    By ``id`` it returns that configuration; by ``default`` the account's default, which is this one too.
+    """
+    wanted = query.get("id")
+    return {
+        "id": wanted or MOCK_TLS_CONFIGURATION_ID,
+        "name": "TLS v1.3 + HTTP/2 (PSF)",
+        "default": not wanted,
+        "tlsProtocols": ["1.2", "1.3"],
+        "httpProtocols": ["http/1.1", "http/2"],
+        "tlsService": "CUSTOM",
+        "dnsRecords": [
+            {"recordType": kind, "recordValue": value, "region": "global"} for kind, value in MOCK_TLS_DNS_RECORDS
+        ],
+        "createdAt": "2024-01-15T10:00:00Z",
+        "updatedAt": "2024-01-15T10:00:00Z",
+    }
+
+
+def _tls_subscription(seed: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A TLS subscription's ID and computed state, as after issuance.
+
+    One managed DNS challenge per challenge name (a domain and its wildcard share one, as Fastly answers),
+    a CNAME to ``<token>.fastly-validations.com``; one HTTP challenge set per domain, pointing at the
+    configuration's targets; the certificate's ID; the state ``issued``.
+    """
+    rid = hashlib.sha256(seed.encode()).hexdigest()[:22]
+    domains = [str(d) for d in inputs.get("domains") or ()]
+    names = list(dict.fromkeys(d.removeprefix("*.") for d in domains))
+    dns = [
+        {
+            "recordName": f"_acme-challenge.{name}",
+            "recordType": "CNAME",
+            "recordValue": hashlib.sha256(f"{seed}::{name}".encode()).hexdigest()[:18] + ".fastly-validations.com",
+        }
+        for name in names
+    ]
+    http = [
+        {"recordName": domain, "recordType": kind, "recordValues": [v for k, v in MOCK_TLS_DNS_RECORDS if k == kind]}
+        for domain in domains
+        if not domain.startswith("*.")
+        for kind in ("CNAME", "A", "AAAA")
+    ]
+    return rid, {
+        "commonName": inputs.get("commonName") or (domains[0] if domains else ""),
+        "configurationId": inputs.get("configurationId") or MOCK_TLS_CONFIGURATION_ID,
+        "certificateId": hashlib.sha256(f"certificate::{seed}".encode()).hexdigest()[:22],
+        "managedDnsChallenges": dns,
+        "managedHttpChallenges": http,
+        "state": "issued",
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -437,6 +594,33 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 self.records.append(record)
         return response
 
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Record a read (a stack reference), then let the SDK's mock monitor answer it from the mocks."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        with self._lock:
+            if urn in self._urns:
+                raise DuplicateUrnError(f"duplicate resource URN {urn}: two resources share type, parent type and name")
+            self._urns.add(urn)
+        response = super().ReadResource(request)
+        record = Record(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=True,
+            inputs=_plain(rpc.deserialize_properties(request.properties)),
+            options=Options(
+                provider=_provider_urn(request.provider),
+                dependencies=tuple(sorted(set(request.dependencies))),
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            ),
+            id=request.id or None,
+            outputs=_plain(rpc.deserialize_properties(response.properties)),
+        )
+        with self._lock:
+            self.records.append(record)
+        return response
+
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """Keep the stack's exported outputs (secrets as markers)."""
         if request.urn.split("::")[-2] == STACK_TYPE:
@@ -502,12 +686,31 @@ def _quiet_leftovers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -
         loop.default_exception_handler(context)
 
 
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed program left running on ``loop`` and let it unwind, before the loop closes.
+
+    A program that fails inside an ``apply`` leaves tasks that never started; freed later, each would warn
+    that its coroutine was never awaited. Cancelled and run once, they end quietly.
+    """
+    for _ in range(3):
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 def _evaluate(
-    program: Callable[[], object], stack: str, config: Mapping[str, Any], secret_keys: Sequence[str]
+    program: Callable[[], object],
+    stack: str,
+    config: Mapping[str, Any],
+    secret_keys: Sequence[str],
+    references: Mapping[str, Recording],
 ) -> Recording:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = RecordingMonitor(MockCloud())
+    monitor = RecordingMonitor(MockCloud(references))
     # The SDK tracks pending outputs in a process-wide set rather than a context variable. Tasks left in
     # it by an evaluation that failed belong to a closed loop and would be awaited forever by the next one.
     _clear_pending_outputs()
@@ -525,6 +728,7 @@ def _evaluate(
             loop.run_until_complete(run_in_stack(run))
         except BaseException as exc:
             loop.set_exception_handler(_quiet_leftovers)
+            _cancel_leftovers(loop)
             raise ProgramFailedError(exc, tuple(monitor.records)) from exc
     finally:
         _clear_pending_outputs()
@@ -539,14 +743,18 @@ def record_program(
     stack: str = "test",
     config: Mapping[str, Any] | None = None,
     secret_keys: Sequence[str] = (),
+    references: Mapping[str, Recording] | None = None,
 ) -> Recording:
     """Run ``program`` under the recording mocks and return what it registered.
 
-    ``config`` maps full keys (``psf-infra:replicas``) to values. Raises :class:`ProgramFailedError` when the
-    program raises; its ``cause`` is the original exception.
+    ``config`` maps full keys (``psf-infra:replicas``) to values. ``references`` are the recordings the
+    program's stack references read, by fully qualified stack name (see :class:`MockCloud`). Raises
+    :class:`ProgramFailedError` when the program raises; its ``cause`` is the original exception.
     """
     with collector_paused():
-        return contextvars.Context().run(_evaluate, program, stack, dict(config or {}), secret_keys)
+        return contextvars.Context().run(
+            _evaluate, program, stack, dict(config or {}), secret_keys, dict(references or {})
+        )
 
 
 @contextlib.contextmanager
@@ -614,13 +822,41 @@ def _record_stack(stack: str, overrides: Mapping[str, Any] | None, root: Path) -
     from stacks.settings import PROJECT_DIR
 
     config, secret_keys = program_config(stack, overrides, root=root)
+    references = referenced_recordings(stack, config, root=root)
 
     def program() -> None:
         # The other stack files the settings compare this stack with are the ones beside its own.
         PROJECT_DIR.set(root)
         main()
 
-    return record_program(program, stack=stack, config=config, secret_keys=secret_keys)
+    return record_program(program, stack=stack, config=config, secret_keys=secret_keys, references=references)
+
+
+_RECORDING_NOW: set[tuple[str, Path]] = set()
+
+
+def referenced_recordings(stack: str, config: Mapping[str, Any], *, root: Path = PROJECT_ROOT) -> dict[str, Recording]:
+    """The recordings of the stacks ``stack``'s config names for stack references, recorded first.
+
+    A config value of the form ``<organization>/psf-infra/<name>`` names another stack of this project; when
+    ``Pulumi.<name>.yaml`` exists that stack is recorded (once per process, as committed) and its recording
+    answers the reference, as the deployed stack's state would. Prod must be deployed before staging for
+    real; here it is recorded before staging. A cycle of references is refused.
+    """
+    found: dict[str, Recording] = {}
+    for value in config.values():
+        match = _STACK_NAME.match(value) if isinstance(value, str) else None
+        if match is None or match.group(1) == stack or not (root / f"Pulumi.{match.group(1)}.yaml").exists():
+            continue
+        key = (match.group(1), root)
+        if key in _RECORDING_NOW:
+            raise UnknownStackError(f"stacks {stack!r} and {match.group(1)!r} reference each other")
+        _RECORDING_NOW.add(key)
+        try:
+            found[value] = record_stack(match.group(1), root=root)
+        finally:
+            _RECORDING_NOW.discard(key)
+    return found
 
 
 def program_config(

@@ -24,6 +24,7 @@ from pulumi_policy import (
     PolicyPack,
     PolicyProviderResource,
     PolicyResource,
+    PolicyResourceOptions,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -49,8 +50,9 @@ def _view(
     name: str,
     urn: str,
     props: Mapping[str, Any],
-    protect: bool,
+    opts: PolicyResourceOptions,
     provider: PolicyProviderResource | None,
+    dependencies: tuple[str, ...] = (),
 ) -> Resource:
     # The analyzer sends no `custom` flag: a resource with a provider is custom, one without is a component.
     return Resource(
@@ -59,23 +61,31 @@ def _view(
         urn=urn,
         props=props,
         outputs=props,
-        protect=bool(protect),
+        protect=bool(opts.protect),
+        ignore_changes=tuple(opts.ignore_changes or ()),
         retain_on_delete=None,
         provider=provider.urn if provider is not None else None,
         custom=True if provider is not None else None,
         secrets_marked=False,
+        dependencies=dependencies,
     )
 
 
 def resource_view(args: ResourceValidationArgs) -> Resource:
     """The rules' view of the resource CrossGuard is validating (its inputs as ``props``)."""
-    return _view(args.resource_type, args.name, args.urn, args.props, args.opts.protect, args.provider)
+    return _view(args.resource_type, args.name, args.urn, args.props, args.opts, args.provider)
 
 
 def stack_resource_view(resource: PolicyResource) -> Resource:
     """The rules' view of one resource of the stack (CrossGuard passes its state as ``props``)."""
     return _view(
-        resource.resource_type, resource.name, resource.urn, resource.props, resource.opts.protect, resource.provider
+        resource.resource_type,
+        resource.name,
+        resource.urn,
+        resource.props,
+        resource.opts,
+        resource.provider,
+        tuple(d.urn for d in resource.dependencies),
     )
 
 

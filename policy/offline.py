@@ -2,8 +2,8 @@
 
 The same :data:`policy.rules.RULES` as the CrossGuard pack, fed from :class:`offline.recorder.Recording`
 records instead of the analyzer. A recording sees more than CrossGuard does (``retain_on_delete``, whether a
-resource is custom, which values are secret), so nothing is left unverified here except header checks on a
-Fastly service whose whole ``headers`` list is secret.
+resource is custom, which values are secret), so nothing is left unverified here except checks inside a
+Fastly list that one secret value hides as a whole (``headers``, ``healthchecks``, ``loggingDatadogs``).
 
 Public API: :func:`resource_view`, :func:`evaluate` (violations), :func:`exemptions` (waived and unverified
 findings, so no exception is silent), :func:`check` (both in one pass), :func:`blocking` and
@@ -54,6 +54,8 @@ def resource_view(record: Record) -> Resource:
         provider=record.options.provider,
         custom=record.custom,
         secrets_marked=True,
+        ignore_changes=record.options.ignore_changes,
+        dependencies=record.options.dependencies,
     )
 
 

@@ -124,6 +124,13 @@ SERVICES: Final[dict[str, Service]] = {
         ),
         _service("backup", "Backup host", INFRA_TEAM, INFRA_CONTACT, "rdiff-backup target for every host."),
         _service(
+            "salt",
+            "Salt master",
+            INFRA_TEAM,
+            INFRA_CONTACT,
+            "Configures every droplet from python/psf-salt; minions connect to it on 4505-4506.",
+        ),
+        _service(
             "database",
             "Managed PostgreSQL",
             INFRA_TEAM,
@@ -149,3 +156,26 @@ def service(key: str) -> Service:
         return SERVICES[key]
     except KeyError:
         raise KeyError(f"unknown service {key!r}; known: {', '.join(sorted(SERVICES))}") from None
+
+
+# The services with a Fastly edge, whose public names get a certificate there: the parts whose certificate
+# ownership (settings ``tlsCertificates``) can be set. tests/test_estate_tls.py keeps it equal to the
+# services that have a Fastly service in each stack's recording.
+EDGE_SERVICES: Final = frozenset(
+    {
+        "buildbot",
+        "bugs",
+        "docs",
+        "hg",
+        "jython",
+        "legacy",
+        "mail",
+        "planet",
+        "pycon",
+        "pypi",
+        "pypy",
+        "python-org",
+        "speed",
+        "wiki",
+    }
+)

@@ -8,6 +8,7 @@ one place.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import pulumi
+import pulumi_digitalocean as digitalocean
 
 from components.common import ZoneRef
 from components.dns_zone import DnsZone
@@ -25,33 +27,50 @@ from components.edge import (
     FastlyDnsTarget,
     HealthCheck,
     Origin,
+    OriginTokenGuard,
     PathRoute,
     PublicHost,
 )
-from components.monitors import HostThresholds, HttpCheck, ServiceMonitors, ServiceMonitorsArgs, TcpCheck
-from components.vm_service import PublicPort, VmEdge, VmService, VmServiceArgs, Volume
+from components.monitors import (
+    HostThresholds,
+    HttpCheck,
+    MetricAlert,
+    ServiceMonitors,
+    ServiceMonitorsArgs,
+    TcpCheck,
+    TlsCheck,
+)
+from components.vm_service import PublicPort, SaltBootstrap, VmEdge, VmService, VmServiceArgs, Volume
+from stacks import psf_salt
 from stacks.catalog import Service as CatalogService
 from stacks.catalog import service
+from stacks.datacenter import DatacenterSite
 from stacks.providers import Providers
 from stacks.settings import Datacenter, Settings
+from stacks.tls import EstateTls, build_tls
 
-# Fastly's dual-stack map for the PSF's account (reference: python.org and PyPI Terraform). Subdomains CNAME
-# to it; zone apexes get Fastly's anycast addresses instead.
-FASTLY_CNAME: Final = "dualstack.python.map.fastly.net"
-# What droplets may reach beyond their own datacenter's network: package mirrors, ACME and the Datadog
-# intake (HTTP/S), DNS, NTP, and the Salt master's publish and return ports (4505-4506). Backups go over
-# SSH to the sfo1 backup host, admitted by tag, and mail hosts also deliver SMTP.
+# What droplets may reach anywhere beyond their own datacenter's network: package mirrors, ACME and the
+# Datadog intake (HTTP/S), DNS and NTP. The Salt master's publish and return ports (4505-4506) and SSH (to
+# the sfo1 backup host) are open only towards the stack's own droplets, by tag; mail hosts also deliver SMTP.
 EGRESS: Final = (
     PublicPort(80),
     PublicPort(443),
     PublicPort(53, "udp"),
     PublicPort(53),
     PublicPort(123, "udp"),
-    PublicPort(4505),
-    PublicPort(4506),
 )
+# The ports a Salt minion opens to its master: publish (4505) and return (4506).
+SALT_PORTS: Final = (4505, 4506)
 # Where Fastly shields origins outside DigitalOcean: AWS us-east and Heroku's US region sit in Virginia.
 SHIELD_US_EAST: Final = "iad-va-us"
+# How the PSF's hosts meet Fastly (psf-salt). Their certificates come from the Salt master's private CA
+# (PSF_CA), issued per role for <name>.psf.io (pillar/base/tls.sls gen_certs, the same pillar in every
+# environment, so a staging master issues the same names from its own CA). Their Fastly frontend refuses
+# requests without the Fastly-Token except HAProxy's monitor URI (salt/haproxy: `monitor-uri
+# /_haproxy_status`, answered before any http-request rule), which is what the live health checks probe.
+PSF_CERT_DOMAIN: Final = "psf.io"
+PSF_STATUS_PATH: Final = "/_haproxy_status"
+PSF_TOKEN_GUARD: Final = OriginTokenGuard((PSF_STATUS_PATH,))
 
 Weight = Literal["small", "medium", "large"]
 
@@ -71,7 +90,18 @@ class WebRole:
     ``single`` says why the role runs on one server: the bar (seed 004) is two servers wherever the
     software allows it, so a single server needs a reason in the code. ``database`` tags the droplets so
     the PostgreSQL firewall admits them. ``fallback`` lets Fastly use the static mirror when every primary is
-    unhealthy.
+    unhealthy. ``certificate_name`` is the name on the certificate its hosts present to Fastly, where
+    psf-salt's tls.sls names it differently from the key (Buildbot's is ``buildbot-master.psf.io``);
+    ``health_path`` is what Fastly probes, a path the hosts answer without the origin token.
+
+    ``salt_role`` is the psf-salt role (:mod:`stacks.psf_salt`) whose states configure the hosts, None where
+    psf-salt has none; ``host_label`` starts the host names (by default ``key``), chosen so the role's
+    pattern matches. Single-server roles are named without a number (``bugs.nyc1.psf.io``), as the PSF names
+    them and as some patterns require. ``reserved_ip`` gives each host an address that survives its
+    replacement, for names others write down (the test suite's host, the MX target, which ``reserved_name``
+    names in the internal zone: the host name itself keeps the droplet's own address, which its outgoing
+    traffic comes from and reverse DNS names). ``salt_master`` makes the
+    hosts this stack's Salt master: minions may reach 4505-4506 on them.
     """
 
     key: str
@@ -85,9 +115,15 @@ class WebRole:
     stateful: bool = False
     database: bool = False
     fallback: bool = False
-    health_path: str = "/"
+    health_path: str = PSF_STATUS_PATH
+    certificate_name: str | None = None
     tcp_checks: tuple[tuple[str, int], ...] = ()
     ssh_from_estate: bool = False
+    salt_role: str | None = None
+    host_label: str | None = None
+    reserved_ip: bool = False
+    reserved_name: str | None = None
+    salt_master: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +170,21 @@ class Estate:
     zones: Mapping[str, DnsZone]
     logging: tuple[EdgeLogging, ...]
     services: dict[str, VmService] = field(default_factory=dict)
+    # Per role key, the name on its hosts' certificates, for edges that reach them outside their own service.
+    origin_certificates: dict[str, str] = field(default_factory=dict)
+    # Where the stack's droplet tags live in the resource tree (the global component); None: the stack.
+    tag_parent: pulumi.Resource | None = None
+    _tags: dict[str, digitalocean.Tag] = field(default_factory=dict)
+
+    # The TLS configuration and certificate owners; read from Fastly on first use unless given.
+    edge_tls: EstateTls | None = None
+
+    @property
+    def tls(self) -> EstateTls:
+        """The stack's TLS configuration, authority and certificate owners (read from Fastly once)."""
+        if self.edge_tls is None:
+            self.edge_tls = build_tls(self.settings, self.providers)
+        return self.edge_tls
 
     @property
     def internal(self) -> ZoneRef:
@@ -142,22 +193,85 @@ class Estate:
 
     @property
     def dns_target(self) -> FastlyDnsTarget:
-        """How public names point at Fastly."""
-        return FastlyDnsTarget(cname=FASTLY_CNAME)
+        """How public names point at Fastly: the targets of the TLS configuration their certificates are on."""
+        return self.tls.dns_target
 
     @property
     def database_client_tag(self) -> str:
-        """The droplet tag the database firewall admits; per environment, as both share one account."""
-        return f"postgres-client:{self.settings.environment.value}"
+        """The droplet tag the database firewall admits; per stack, as every stack shares one account."""
+        return f"postgres-client:{self.settings.name_prefix}"
+
+    @property
+    def minion_tag(self) -> str:
+        """The tag on every droplet of this stack: its Salt master and the backup host admit it."""
+        return f"salt-minion:{self.settings.name_prefix}"
+
+    @property
+    def master_tag(self) -> str:
+        """The tag on this stack's Salt master: every droplet's egress to 4505-4506 names it."""
+        return f"salt-master:{self.settings.name_prefix}"
+
+    def tag(self, name: str) -> digitalocean.Tag:
+        """The ``digitalocean.Tag`` resource of a tag firewall rules name, created once per stack.
+
+        DigitalOcean resolves a tag when a firewall rule naming it is written, so the tag must exist first
+        (a tag that only droplets create races the rule). Every such tag is named after this stack
+        (``namePrefix``): deleting a tag untags everything carrying it, so no two stacks may share one.
+        """
+        if name not in self._tags:
+            self._tags[name] = digitalocean.Tag(
+                f"tag-{re.sub(r'[^a-z0-9]+', '-', name.split(':', 1)[0])}",
+                name=name,
+                opts=pulumi.ResourceOptions(parent=self.tag_parent, provider=self.providers.digitalocean),
+            )
+        return self._tags[name]
+
+    @property
+    def salt_bootstrap(self) -> SaltBootstrap:
+        """How every droplet installs Salt: the pinned, checksummed bootstrap and Salt version of the settings."""
+        s = self.settings
+        return SaltBootstrap(
+            script_url=s.salt_bootstrap_url, script_sha256=s.salt_bootstrap_sha256, salt_version=s.salt_version
+        )
 
     def public(self, host: Host) -> PublicHost:
         """A prod host name as this stack names it, in this stack's copy of its zone."""
         return PublicHost(self.settings.public_host(host.name, host.zone), self.zones[host.zone].ref)
 
+    def certificate_name(self, role: WebRole) -> str:
+        """The name on the certificate a role's hosts present: psf-salt's ``<role>.psf.io`` unless it says otherwise."""
+        return role.certificate_name or f"{role.key}.{PSF_CERT_DOMAIN}"
+
+    def psf_origin(
+        self, name: str, address: pulumi.Input[str], certificate_name: str, health: HealthCheck, shield: str
+    ) -> Origin:
+        """A PSF host as a Fastly origin outside its own service's edge (a fallback, a path route).
+
+        Checked like every PSF host: the role's certificate name, the PSF CA, and the origin token guard.
+        """
+        return Origin(
+            name=name,
+            address=address,
+            tls_hostname=certificate_name,
+            ca_certificate=self.settings.psf_ca_certificate,
+            token_guard=PSF_TOKEN_GUARD,
+            health_check=health,
+            shield=shield,
+        )
+
     def edge_options(
-        self, key: str, *, fallback: Fallback | None = None, path_routes: tuple[PathRoute, ...] = ()
+        self,
+        key: str,
+        *,
+        fallback: Fallback | None = None,
+        path_routes: tuple[PathRoute, ...] = (),
+        service: str | None = None,
     ) -> EdgeOptions:
-        """Fastly settings every PSF service shares: origin token, HSTS, stale, logging, activation."""
+        """Fastly settings every PSF service shares: origin token, HSTS, stale, logging, activation, teardown.
+
+        And its certificate: managed for ``service`` (the catalog key, by default ``key``) unless its owner
+        is external.
+        """
         s = self.settings
         return EdgeOptions(
             service_name=s.physical_name(key),
@@ -168,6 +282,9 @@ class Estate:
             fallback=fallback,
             path_routes=path_routes,
             activate=s.fastly_activate,
+            # Fastly refuses to delete an active service without it: on in throw-away stacks only.
+            force_destroy=not s.protect,
+            certificate=self.tls.certificate(service or key),
         )
 
     def size(self, weight: Weight) -> str:
@@ -181,15 +298,37 @@ class Estate:
     def vm_service(
         self, parent: pulumi.Resource, dc: Datacenter, vpc_id: pulumi.Input[str], role: WebRole, mirror: MirrorOrigin
     ) -> VmService:
-        """Build one role's droplets, firewall, DNS and edge, and its monitors."""
+        """Build one role's droplets, firewall, DNS and edge, and its monitors.
+
+        The droplets join ``parent``'s DigitalOcean project when ``parent`` is a :class:`DatacenterSite`.
+        """
         s = self.settings
+        minion, master = self.minion_tag, self.master_tag
         ports = list(role.public_ports)
         if role.ssh_from_estate:
-            ports.append(PublicPort(22, source_tags=(f"environment:{s.environment.value}",)))
+            ports.append(PublicPort(22, source_tags=(minion,)))
+        if role.salt_master:
+            ports += [PublicPort(port, source_tags=(minion,)) for port in SALT_PORTS]
         # SSH out only to the estate's own droplets: that is how backups reach the sfo1 backup host.
-        egress = [*EGRESS, PublicPort(22, source_tags=(f"environment:{s.environment.value}",))]
+        egress = [
+            *EGRESS,
+            *(PublicPort(port, source_tags=(master,)) for port in SALT_PORTS),
+            PublicPort(22, source_tags=(minion,)),
+        ]
         if any(p.port == 25 for p in role.public_ports):
             egress.append(PublicPort(25))
+        rule_tags = [minion, master]
+        extra_tags = [minion]
+        if role.salt_master:
+            extra_tags.append(master)
+        if role.database:
+            extra_tags.append(self.database_client_tag)
+            rule_tags.append(self.database_client_tag)
+        salt_role = psf_salt.role(role.salt_role)
+        replicas = self.replicas(role)
+        numbered = not role.single
+        label = role.host_label or role.key
+        first_labels = [f"{label}-{n}" if numbered else label for n in range(1, replicas + 1)]
         edge = None
         if role.behind_fastly:
             edge = VmEdge(
@@ -197,6 +336,9 @@ class Estate:
                 health_check=HealthCheck(role.health_path),
                 dns_target=self.dns_target,
                 shield_pop=dc.shield_pop,
+                origin_tls_hostname=self.certificate_name(role),
+                origin_ca_certificate=s.psf_ca_certificate,
+                origin_token_guard=PSF_TOKEN_GUARD,
             )
         args = VmServiceArgs(
             name=role.key,
@@ -210,16 +352,26 @@ class Estate:
             admin_cidrs=s.admin_cidrs,
             internal_zone=self.internal,
             salt_master=s.salt_master,
-            replicas=self.replicas(role),
+            salt_bootstrap=self.salt_bootstrap,
+            replicas=replicas,
+            host_label=label,
+            numbered=numbered,
+            role=salt_role.name if salt_role is not None else None,
+            minion_ids=tuple(psf_salt.minion_id(first, dc.name, salt_role) for first in first_labels),
+            datadog_tags=psf_salt.datadog_tags(s.environment.value, role.key, dc.name, salt_role),
+            runs_salt_master=role.salt_master,
+            reserved_ipv4=role.reserved_ip,
+            reserved_ipv4_protect=s.protect,
+            reserved_ipv4_label=role.reserved_name,
             backups=role.stateful and s.backups,
-            volumes=tuple(Volume(v.name, v.size_gib, protect=s.protect, filesystem=v.filesystem) for v in role.volumes),
+            volumes=tuple(dataclasses.replace(v, protect=s.protect) for v in role.volumes),
             private_cidrs=(dc.vpc_cidr,),
             public_ports=tuple(ports),
             public_hosts=tuple(self.public(h) for h in role.hosts),
             edge=edge,
             fastly_origin=role.fastly_origin,
             egress=tuple(egress),
-            extra_tags=(self.database_client_tag,) if role.database else (),
+            extra_tags=tuple(extra_tags),
         )
         vm = VmService(
             f"{dc.name}-{role.key}",
@@ -227,15 +379,29 @@ class Estate:
             do_provider=self.providers.digitalocean,
             aws_provider=self.providers.aws,
             fastly_provider=self.providers.fastly,
+            tag_resources=[self.tag(t) for t in rule_tags],
             opts=pulumi.ResourceOptions(parent=parent),
         )
+        if isinstance(parent, DatacenterSite):
+            parent.assign(vm.project_urns)
         self.services[role.key] = vm
+        self.origin_certificates[role.key] = self.certificate_name(role)
         self.monitors(
             parent,
             role.key,
             dc.name,
             http=[HttpCheck(h.host) for h in args.public_hosts],
-            tcp=[TcpCheck(args.host_name(1), port) for _, port in role.tcp_checks],
+            # A single-server role's host was <key>-1 before psf-salt's names (mail-1.ams1 -> mail.ams1).
+            tcp=[
+                TcpCheck(
+                    # Checked where others reach it: the reserved address's name, if it has one.
+                    args.reserved_host_name(1) or args.host_name(1),
+                    port,
+                    previous_hosts=() if numbered else (f"{role.key}-1.{dc.name}.{self.internal.name}",),
+                )
+                for _, port in role.tcp_checks
+            ],
+            tls=self.tls.checks(role.key, (h.host for h in args.public_hosts)) if role.behind_fastly else (),
             on_droplets=True,
         )
         return vm
@@ -248,13 +414,18 @@ class Estate:
         *,
         http: Sequence[HttpCheck] = (),
         tcp: Sequence[TcpCheck] = (),
+        tls: Sequence[TlsCheck] = (),
         on_droplets: bool = False,
         name: str | None = None,
+        metrics: Sequence[MetricAlert] = (),
     ) -> ServiceMonitors:
         """Synthetics for a service's public names (and host monitors for droplets), naming its owners.
 
+        ``tls`` are the certificate checks of the names served at the edge (:meth:`EstateTls.checks`).
+
         ``name`` is the logical name, by default ``<key>-monitors``; give one when a service has several
-        edges (python.org and staging.python.org both belong to python-org).
+        edges (python.org and staging.python.org both belong to python-org). ``metrics`` are monitors on
+        a provider's metrics, for a service with no URL or host of its own to watch (DNS).
         """
         s = self.settings
         entry = service(key)
@@ -266,15 +437,18 @@ class Estate:
                 datacenter=datacenter,
                 http_checks=tuple(http),
                 tcp_checks=tuple(tcp),
+                tls_checks=tuple(tls),
                 locations=s.synthetics_locations,
                 owners=entry.owners,
                 contact=entry.contact,
                 notify_handles=s.notify_handles,
                 page_on_call=s.page_on_call,
                 pagerduty_handle=s.pagerduty_handle if s.page_on_call else None,
-                host_scope=(f"service:{key}", f"environment:{s.environment.value}") if on_droplets else (),
+                # The tags psf-salt's Datadog state gives the agent (psf_salt.datadog_tags, the droplets' grain).
+                host_scope=(f"service:{key}", f"env:{s.environment.value}") if on_droplets else (),
                 host_thresholds=HostThresholds() if on_droplets else None,
                 extra_tags=owner_tags(entry),
+                metric_alerts=tuple(metrics),
             ),
             provider=self.providers.datadog,
             opts=pulumi.ResourceOptions(parent=parent),

@@ -1,8 +1,11 @@
 """The whole estate for one stack: settings in, resources out. ``__main__.py`` and the recorder both call it.
 
-Order matters only where one part feeds another: zones first (every host name goes in one), then sfo1,
+Order matters only where one part feeds another: the Fastly TLS configuration first (read, not created: a
+configuration that cannot serve the estate stops the program before any resource), zones next (every host
+name goes in one), then sfo1,
 whose mirror is the fallback origin for nyc1 and PyPI, then nyc1, whose downloads servers are
-www.python.org's /ftp/ origin, then ams1, then the global edge.
+www.python.org's /ftp/ origin, then ams1, then the global edge, and last each datacenter's project
+assignment, which needs everything in the datacenter to exist.
 """
 
 from __future__ import annotations
@@ -13,19 +16,24 @@ from stacks import ams1, nyc1, sfo1
 from stacks import global_edge as edge
 from stacks.context import Estate, MirrorOrigin
 from stacks.datacenter import DatacenterSite
-from stacks.dns import build_zones
+from stacks.dns import build_dnssec_monitors, build_zones
 from stacks.providers import make_providers
 from stacks.settings import Settings, load_settings
+from stacks.tls import TLS_OUTPUT, build_tls
 
 
 def build(settings: Settings) -> Estate:
     """Create every resource of the estate described by ``settings``."""
     providers = make_providers(settings)
+    tls = build_tls(settings, providers)
     global_parent = edge.GlobalEdge()
     enabled = {dc.name for dc in settings.datacenters}
     mail_hosts = ams1.mail_hosts(settings) if "ams1" in enabled else ()
-    zones = build_zones(settings, providers, global_parent, mail_hosts)
-    estate = Estate(settings, providers, zones, edge.build_logging(settings, providers, global_parent))
+    senders = ams1.mail_senders(settings) if "ams1" in enabled else ()
+    dns = build_zones(settings, providers, global_parent, mail_hosts, senders)
+    logging = edge.build_logging(settings, providers, global_parent)
+    estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent, edge_tls=tls)
+    build_dnssec_monitors(estate, global_parent)
 
     sites = {dc.name: DatacenterSite(dc, settings, providers) for dc in settings.datacenters}
     mirror = sfo1.build(sites["sfo1"], estate) if "sfo1" in sites else MirrorOrigin(None)
@@ -33,12 +41,36 @@ def build(settings: Settings) -> Estate:
     if "ams1" in sites:
         ams1.build(sites["ams1"], estate)
     edge.build(estate, global_parent, downloads=downloads, mirror=mirror)
+    # Last, once every droplet, volume, database and address of a datacenter exists.
+    for site in sites.values():
+        site.assign_to_project()
 
     pulumi.export("environment", settings.environment.value)
     pulumi.export("vpcs", {name: site.vpc.id for name, site in sites.items()})
-    pulumi.export("name_servers", {zone.name: zone.name_servers for zone in zones.values()})
+    for key, value in dns.outputs().items():
+        pulumi.export(key, value)
     pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
+    # The DNS targets read from Fastly, as deployed: `make verify` expects them, not the recording's mock ones.
+    pulumi.export(TLS_OUTPUT, tls.output())
+    pulumi.export("droplet_addresses", droplet_addresses(estate))
+    pulumi.export("salt_master", settings.salt_master)
     return estate
+
+
+def droplet_addresses(estate: Estate) -> dict[str, dict[str, pulumi.Output[str]]]:
+    """The real addresses behind the droplets' DNS records and Fastly backends, by host: `make verify` checks them.
+
+    A droplet with a reserved address has it as ``reserved_ipv4``: its public names and edge use that one.
+    """
+    addresses: dict[str, dict[str, pulumi.Output[str]]] = {}
+    for vm in estate.services.values():
+        reserved = [r.ip_address for r in vm.reserved_ips]
+        for n, (host, droplet) in enumerate(zip(vm.host_names, vm.droplets, strict=True)):
+            entry = {"ipv4": droplet.ipv4_address, "ipv6": droplet.ipv6_address}
+            if reserved:
+                entry["reserved_ipv4"] = reserved[n]
+            addresses[host] = entry
+    return addresses
 
 
 def main() -> None:

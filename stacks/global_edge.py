@@ -15,20 +15,19 @@ import pulumi_aws as aws
 
 from components.bucket import PrivateBucket, PrivateBucketArgs
 from components.edge import (
+    EDGE_TYPE,
     DatadogLogging,
-    EdgeArgs,
-    EdgeDns,
+    DomainRedirect,
     EdgeLogging,
-    FastlyEdge,
     HealthCheck,
-    Origin,
+    MovedRecords,
     PathRoute,
     S3Logging,
 )
 from components.monitors import HttpCheck, TcpCheck
 from components.static_site import StaticSite, StaticSiteArgs
 from components.vm_service import ExternalOriginArgs, ExternalOriginService, VmService
-from stacks.context import SHIELD_US_EAST, Estate, Host, MirrorOrigin
+from stacks.context import PSF_STATUS_PATH, SHIELD_US_EAST, Estate, Host, MirrorOrigin
 from stacks.providers import AWS_GLOBAL_REGION, Providers
 from stacks.settings import Settings
 
@@ -37,6 +36,10 @@ GLOBAL_TYPE: Final = "psf:estate:Global"
 FASTLY_AWS_ACCOUNT: Final = "717331877981"
 # The downloads servers sit in nyc1; Fastly's POP next to them shields them.
 NYC_SHIELD: Final = "lga-ny-us"
+# What the live python.org service sends on its apex redirect (python/pythondotorg infra/cdn/main.tf,
+# "HSTS w/o subdomains"): ten years, preload, and no includeSubDomains, because not every python.org name
+# is served over HTTPS (psf-salt's HAProxy redirects planet.python.org with tls: False).
+APEX_HSTS_MAX_AGE: Final = 315_360_000
 
 
 class GlobalEdge(pulumi.ComponentResource):
@@ -50,7 +53,12 @@ class GlobalEdge(pulumi.ComponentResource):
 def build_logging(settings: Settings, providers: Providers, parent: pulumi.Resource) -> tuple[EdgeLogging, ...]:
     """The CDN log bucket and the role Fastly assumes to write to it; or Datadog, if the stack says so."""
     if settings.fastly_logging == "datadog":
-        return (DatadogLogging(token=pulumi.Output.secret(settings.secrets.datadog_api_key.value)),)
+        return (
+            DatadogLogging(
+                token=pulumi.Output.secret(settings.secrets.datadog_api_key.value),
+                region=settings.fastly_datadog_region,
+            ),
+        )
     opts = pulumi.ResourceOptions(parent=parent, provider=providers.aws)
     bucket_name = settings.physical_name("cdn-logs")
     bucket = PrivateBucket(
@@ -60,6 +68,8 @@ def build_logging(settings: Settings, providers: Providers, parent: pulumi.Resou
             protect=settings.protect,
             tags={"stateful": "true", "service": "cdn-logs"},
             noncurrent_version_days=30,
+            # Request logs hold visitors' addresses: keep them only as long as configured.
+            expiration_days=settings.cdn_log_retention_days,
             # Staging's logs are disposable; without this `pulumi destroy` stops at a non-empty bucket.
             force_destroy=not settings.protect,
         ),
@@ -98,7 +108,9 @@ def build_logging(settings: Settings, providers: Providers, parent: pulumi.Resou
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Action": "s3:PutObject",
+                        # What Fastly's guide grants ("Creating an AWS IAM role for Fastly logging"): large
+                        # log files go up in parts, and a failed upload must be abortable.
+                        "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
                         "Resource": pulumi.Output.concat(bucket.bucket_arn, "/*"),
                     }
                 ],
@@ -117,7 +129,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
             origin_host=origin,
             health_check=HealthCheck("/"),
             public_hosts=tuple(estate.public(h) for h in hosts),
-            options=estate.edge_options(key),
+            options=estate.edge_options(key, service=_monitor_key(key)),
             dns_target=estate.dns_target,
             shield_pop=SHIELD_US_EAST,
         ),
@@ -130,6 +142,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
         _monitor_key(key),
         "heroku",
         http=[HttpCheck(h) for h in service.public_host_names],
+        tls=estate.tls.checks(_monitor_key(key), service.public_host_names),
         name=f"{key}-monitors",
     )
 
@@ -140,28 +153,44 @@ def _monitor_key(key: str) -> str:
 
 
 def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmService | None) -> None:
-    """www.python.org on Heroku with /ftp/ from the downloads servers, the apex redirect, staging.python.org."""
+    """www.python.org on Heroku with /ftp/ from the downloads servers, the apex redirect, staging.python.org.
+
+    The apex is a domain of the www service that answers with a redirect, as in the live configuration:
+    Fastly activates no service without a backend, so it cannot be a service of its own.
+    """
     s = estate.settings
     routes: tuple[PathRoute, ...] = ()
     if downloads is not None:
         ftp = tuple(
-            Origin(
-                name=f"downloads-{n}",
-                address=address,
-                tls_hostname=host,
-                health_check=HealthCheck("/"),
-                shield=NYC_SHIELD,
+            estate.psf_origin(
+                f"downloads-{n}",
+                address,
+                estate.origin_certificates["downloads"],
+                HealthCheck(PSF_STATUS_PATH),
+                NYC_SHIELD,
             )
-            for n, (address, host) in enumerate(zip(downloads.ipv4_addresses, downloads.host_names, strict=True), 1)
+            for n, address in enumerate(downloads.ipv4_addresses, 1)
         )
         routes = (PathRoute("/ftp/", ftp),)
     www = estate.public(Host("www.python.org", "python.org"))
-    www_service = ExternalOriginService(
+    apex = estate.public(Host("python.org", "python.org"))
+    ExternalOriginService(
         "python-org",
         ExternalOriginArgs(
             origin_host=s.python_org_origin,
             health_check=HealthCheck("/"),
-            public_hosts=(www,),
+            public_hosts=(www, apex),
+            redirects=(
+                DomainRedirect(
+                    domain=apex.host, to=f"https://{www.host}", hsts_max_age=APEX_HSTS_MAX_AGE, hsts_preload=True
+                ),
+            ),
+            # The apex's records were the children of a redirect-only edge of their own until it was merged.
+            moved_dns={
+                apex.host: MovedRecords(
+                    "python-org-apex-dns", pulumi.create_urn("python-org-apex", EDGE_TYPE, parent=parent)
+                )
+            },
             options=estate.edge_options("python-org", path_routes=routes),
             dns_target=estate.dns_target,
             shield_pop=SHIELD_US_EAST,
@@ -170,24 +199,12 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
         aws_provider=estate.providers.aws,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    apex = estate.public(Host("python.org", "python.org"))
-    FastlyEdge(
-        "python-org-apex",
-        EdgeArgs(
-            domains=(apex.host,),
-            options=estate.edge_options("python-org-apex"),
-            redirect_to=f"https://{www.host}",
-        ),
-        fastly_provider=estate.providers.fastly,
-        dns=EdgeDns(hosts=(apex,), target=estate.dns_target),
-        aws_provider=estate.providers.aws,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    checks = [HttpCheck(h) for h in www_service.public_host_names]
-    checks.append(HttpCheck(apex.host, expected_status=301))
+    checks = [HttpCheck(www.host), HttpCheck(apex.host, expected_status=301)]
     if downloads is not None:
         checks.append(HttpCheck(www.host, path="/ftp/python/"))
-    estate.monitors(parent, "python-org", "heroku", http=checks)
+    estate.monitors(
+        parent, "python-org", "heroku", http=checks, tls=estate.tls.checks("python-org", (www.host, apex.host))
+    )
     # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
     _heroku(
         estate,
@@ -233,7 +250,7 @@ def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) ->
     )
     checks = [HttpCheck(h) for h in service.public_host_names]
     checks.append(HttpCheck(hosts[0].host, path="/simple/pip/"))
-    estate.monitors(parent, "pypi", "aws", http=checks)
+    estate.monitors(parent, "pypi", "aws", http=checks, tls=estate.tls.checks("pypi", service.public_host_names))
 
 
 def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
@@ -248,7 +265,7 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
             StaticSiteArgs(
                 bucket_name=s.physical_name(key, "site"),
                 hosts=(estate.public(host),),
-                edge=estate.edge_options(f"{key}-site"),
+                edge=estate.edge_options(f"{key}-site", service=key),
                 dns_target=estate.dns_target,
                 shield_pop=SHIELD_US_EAST,
                 protect=s.protect,
@@ -259,7 +276,13 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
             fastly_provider=estate.providers.fastly,
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        estate.monitors(parent, key, "aws", http=[HttpCheck(h) for h in site.host_names])
+        estate.monitors(
+            parent,
+            key,
+            "aws",
+            http=[HttpCheck(h) for h in site.host_names],
+            tls=estate.tls.checks(key, site.host_names),
+        )
 
 
 def build_benchmarks(estate: Estate, parent: pulumi.Resource) -> None:

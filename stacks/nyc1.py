@@ -1,4 +1,4 @@
-"""nyc1 (DigitalOcean NYC3): the web services, and the managed PostgreSQL they share.
+"""nyc1 (DigitalOcean NYC3): the web services, the managed PostgreSQL they share, and the Salt master.
 
 Read it like the overview page: each role says what it serves, how big it is, and, where it runs on one
 server, why the software allows no more.
@@ -6,6 +6,7 @@ server, why the software allows no more.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pulumi
@@ -20,10 +21,12 @@ BUILDBOT = WebRole(
     hosts=(Host("buildbot.python.org", "python.org"),),
     weight="large",
     single="a Buildbot master schedules every build; two masters would both hand out the same work",
+    certificate_name="buildbot-master.psf.io",
     # Workers connect to the master on their own port, not through Fastly (reference: psf-salt).
     public_ports=(PublicPort(9020),),
     database=True,
     stateful=True,
+    salt_role="buildbot",
 )
 BUGS = WebRole(
     key="bugs",
@@ -37,6 +40,7 @@ BUGS = WebRole(
     volumes=(Volume("trackers", 100),),
     database=True,
     stateful=True,
+    salt_role="bugs",
 )
 DOCS = WebRole(
     key="docs",
@@ -44,6 +48,7 @@ DOCS = WebRole(
     weight="large",
     # Static HTML: the mirror can answer for it when both servers are down.
     fallback=True,
+    salt_role="docs",
 )
 DOWNLOADS = WebRole(
     key="downloads",
@@ -53,6 +58,7 @@ DOWNLOADS = WebRole(
     fastly_origin=True,
     volumes=(Volume("ftp", 500),),
     stateful=True,
+    salt_role="downloads",
 )
 HG = WebRole(
     key="hg",
@@ -61,26 +67,36 @@ HG = WebRole(
     single="the Mercurial repositories are written in place on one volume; hg has no replication of its own",
     volumes=(Volume("repos", 50),),
     stateful=True,
+    salt_role="hg",
 )
 PLANET = WebRole(
     key="planet",
     hosts=(Host("planetpython.org", "planetpython.org"), Host("planet.jython.org", "jython.org")),
     weight="small",
+    salt_role="planet",
 )
 SPEED = WebRole(
     key="speed",
     hosts=(Host("speed.python.org", "python.org"),),
     weight="medium",
     database=True,
+    # psf-salt's role for speed.python.org is codespeed, on codespeed*.nyc1.psf.io with codespeed.psf.io's certificate.
+    certificate_name="codespeed.psf.io",
+    salt_role="codespeed",
+    host_label="codespeed",
 )
 WIKI = WebRole(
     key="wiki",
     hosts=(Host("wiki.python.org", "python.org"),),
     weight="medium",
     single="MoinMoin stores pages and their locks as files on local disk, so only one server may write them",
+    # psf-salt's role for the wiki is moin.
+    certificate_name="moin.psf.io",
     volumes=(Volume("wiki", 50),),
     stateful=True,
+    salt_role="moin",
 )
+# psf-salt has no role for pypy.org: its hosts get the states every host gets.
 PYPY = WebRole(key="pypy", hosts=(Host("pypy.org", "pypy.org"),), weight="small")
 PYTHONTEST = WebRole(
     key="pythontest",
@@ -89,6 +105,22 @@ PYTHONTEST = WebRole(
     # The test suite needs the raw host (its own TLS, plain HTTP, odd responses), so no CDN in front.
     behind_fastly=False,
     public_ports=(PublicPort(80), PublicPort(443)),
+    salt_role="pythontest",
+    # The test suite connects to pythontest.net's address: it must outlive a rebuilt droplet.
+    reserved_ip=True,
+)
+SALT = WebRole(
+    key="salt",
+    weight="medium",
+    single="every minion trusts one master's key and the master holds every minion's accepted key; "
+    "a second master would be a second trust root",
+    behind_fastly=False,
+    # /etc/salt/pki: the master's key pair and the accepted minion keys, kept on a volume in prod so a
+    # rebuilt master keeps its identity and no minion has to be re-keyed.
+    volumes=(Volume("pki", 10, mount_point="/etc/salt/pki"),),
+    stateful=True,
+    salt_role="salt-master",
+    salt_master=True,
 )
 
 WEB_ROLES = (BUILDBOT, BUGS, DOCS, DOWNLOADS, HG, PLANET, SPEED, WIKI, PYPY, PYTHONTEST)
@@ -104,8 +136,12 @@ class Nyc1:
 
 
 def build(site: DatacenterSite, estate: Estate, mirror: MirrorOrigin) -> Nyc1:
-    """Create nyc1's services and database."""
+    """Create nyc1's Salt master, services and database."""
     s = estate.settings
+    # The master's host name is the one every droplet bootstraps against (saltMaster, validated to be
+    # salt<suffix>.nyc1.<internalDomain>), so its own A record is the master's record.
+    master = dataclasses.replace(SALT, host_label=s.salt_master.split(".", 1)[0])
+    estate.vm_service(site, site.dc, site.vpc.id, master, MirrorOrigin(None))
     for role in WEB_ROLES:
         estate.vm_service(site, site.dc, site.vpc.id, role, mirror)
     database = ManagedPostgres(
@@ -118,10 +154,13 @@ def build(site: DatacenterSite, estate: Estate, mirror: MirrorOrigin) -> Nyc1:
             version=s.postgres_version,
             databases=DATABASES,
             client_tags=(estate.database_client_tag,),
+            clients=tuple(d for role in WEB_ROLES if role.database for d in estate.services[role.key].droplets),
             replica=s.database_replica,
             tags=(f"environment:{s.environment.value}", "service:database"),
             protect=s.protect,
         ),
         opts=pulumi.ResourceOptions(parent=site, provider=estate.providers.digitalocean),
+        tag_resources=[estate.tag(estate.database_client_tag)],
     )
+    site.assign(database.project_urns)
     return Nyc1(downloads=estate.services.get("downloads"), database=database)

@@ -19,28 +19,58 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
 from pulumi_digitalocean import DropletSlug, Region
 
-from stacks.cli_yaml import ConfigFileError
+from stacks.catalog import EDGE_SERVICES
 from stacks.environment import PROD_STACK, Environment, expected_environment
 from stacks.schema import PROJECT as PROJECT
 from stacks.schema import PROJECT_ROOT, ConfigKey, SettingsError, config_schema
-from stacks.stack_files import check_key, read_stack_file, stack_names
+from stacks.settings_values import ADMIN_MAX_PREFIX as ADMIN_MAX_PREFIX
+from stacks.settings_values import DIGITALOCEAN_RESERVED as DIGITALOCEAN_RESERVED
+from stacks.settings_values import RFC1918 as RFC1918
+from stacks.settings_values import VPC_PREFIXES as VPC_PREFIXES
+from stacks.settings_values import admin_networks, ca_certificate, public_ipv4, vpc_ranges
+from stacks.stack_claims import check_siblings, public_domain, public_domains
+from stacks.stack_files import check_key
 
 PROJECT_DIR: ContextVar[Path] = ContextVar("PROJECT_DIR", default=PROJECT_ROOT)
 """The directory whose stack files are this stack's siblings: the repository under the CLI; the recorder
 points it at the directory it reads stack files from."""
 
 
+class Ownership(StrEnum):
+    """Who makes a part of the estate.
+
+    ``managed``: this program. ``external``: something else; the program refers to it and monitors it, and
+    never creates or changes it.
+
+    Today only certificates (``tlsCertificates``) have an owner; adopting the live estate adds ``import``
+    (adopt the live resource on the next ``pulumi up``) and owners for services and zones.
+    """
+
+    MANAGED = "managed"
+    EXTERNAL = "external"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a PSF datacenter is: its short name, the DigitalOcean region behind it and its nearest Fastly shield."""
+
+    name: str
+    region: Region
+    shield_pop: str
+
+
 @dataclass(frozen=True)
 class Datacenter:
-    """A PSF datacenter: its short name, the DigitalOcean region behind it and its nearest Fastly shield."""
+    """A PSF datacenter as one stack deploys it: its location and the private range of its VPC in this stack."""
 
     name: str
     region: Region
@@ -49,19 +79,29 @@ class Datacenter:
 
 
 # The PSF's datacenter names map onto DigitalOcean regions (seed 000). Shield POPs are the Fastly POPs
-# nearest each region, so a cache miss crosses the ocean at most once; VPC ranges must not overlap so the
-# datacenters can be peered later.
-DATACENTERS: Final[Mapping[str, Datacenter]] = {
-    "ams1": Datacenter("ams1", Region.AMS3, "amsterdam-nl", "10.110.0.0/20"),
-    "nyc1": Datacenter("nyc1", Region.NYC3, "lga-ny-us", "10.120.0.0/20"),
-    "sfo1": Datacenter("sfo1", Region.SFO2, "sjc-ca-us", "10.130.0.0/20"),
+# nearest each region, so a cache miss crosses the ocean at most once. VPC ranges are per stack
+# (``vpcRanges``): prod and staging share one DigitalOcean account, which refuses overlapping ranges.
+DATACENTERS: Final[Mapping[str, Location]] = {
+    "ams1": Location("ams1", Region.AMS3, "amsterdam-nl"),
+    "nyc1": Location("nyc1", Region.NYC3, "lga-ny-us"),
+    "sfo1": Location("sfo1", Region.SFO2, "sjc-ca-us"),
 }
+# The Salt master every droplet bootstraps against runs here (psf-salt: salt*.nyc1.psf.io).
+SALT_MASTER_DATACENTER: Final = "nyc1"
 
 DATADOG_SITES: Final = frozenset(
     {"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ddog-gov.com"}
 )
 FASTLY_LOGGING: Final = frozenset({"s3", "datadog"})
+# The Datadog sites Fastly's Datadog logging endpoint can reach, and the region it calls each: the
+# provider documents logging_datadog.region as "One of US or EU" (pulumi-fastly 10, service_vcl.md).
+FASTLY_DATADOG_REGIONS: Final[Mapping[str, str]] = {"datadoghq.com": "US", "datadoghq.eu": "EU"}
 POSTGRES_VERSIONS: Final = frozenset({"14", "15", "16", "17"})
+# The authorities Fastly may request managed certificates from, as the provider names them
+# (components.edge_tls.CERTIFICATE_AUTHORITIES maps them to their CAA names).
+TLS_AUTHORITIES: Final = ("lets-encrypt", "globalsign")
+# A Fastly TLS configuration ID (the API's alphanumeric IDs, 21 or 22 characters in its examples).
+_TLS_CONFIGURATION = re.compile(r"^[A-Za-z0-9]{10,64}$")
 DROPLET_SLUGS: Final = frozenset(slug.value for slug in DropletSlug)
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -73,6 +113,17 @@ _LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+
 _DKIM = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})=([A-Za-z0-9+/]{64,}={0,2})$")
 _DB_SIZE = re.compile(r"^db-[a-z0-9]+-[0-9]+vcpu-[0-9]+gb$")
 _PAGER = re.compile(r"^@pagerduty\b", re.IGNORECASE)
+# Fastly writes the origin token into a VCL string literal, which cannot hold '"' and reads '%' as an escape.
+_ORIGIN_TOKEN = re.compile(r"^[\x21\x23\x24\x26-\x5b\x5d-\x7a\x7c\x7e]{16,1024}$")
+# A fully qualified Pulumi stack name of this project: <organization>/psf-infra/<stack>.
+_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/psf-infra/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Names SPF looks up may hold underscores (_spf.google.com).
+_SPF_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+# RFC 7208 4.6.4; the mail domain's own `mx` term costs one more.
+SPF_LOOKUP_LIMIT: Final = 10
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SALT_VERSION = re.compile(r"^3[0-9]{3}(\.[0-9]{1,2})?$")
+_BOOTSTRAP_VERSION = re.compile(r"^v20[0-9]{2}\.[0-9]{2}\.[0-9]{2}$")
 
 
 @dataclass(frozen=True)
@@ -102,6 +153,26 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class MailSenders:
+    """Who may send mail as one domain (prod name): SPF terms, besides the domain's own MX hosts.
+
+    ``includes`` are other domains' SPF records (``include:``), ``hosts`` single hosts (``a:``),
+    ``ipv4``/``ipv6`` networks. A domain with no entry sends no mail at all.
+    """
+
+    domain: str
+    includes: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+
+    @property
+    def lookups(self) -> int:
+        """DNS lookups these terms cost an SPF check (RFC 7208 4.6.4), not counting nested includes."""
+        return len(self.includes) + len(self.hosts)
+
+
+@dataclass(frozen=True)
 class DropletSizes:
     """Droplet size slugs by weight class; staging sets all three to the smallest size."""
 
@@ -126,6 +197,9 @@ class Settings:
     ssh_keys: tuple[str, ...]
     admin_cidrs: tuple[str, ...]
     salt_master: str
+    salt_version: str
+    salt_bootstrap_version: str
+    salt_bootstrap_sha256: str
     protect: bool
     backups: bool
     page_on_call: bool
@@ -147,12 +221,32 @@ class Settings:
     synthetics_locations: tuple[str, ...]
     dkim_keys: tuple[tuple[str, str], ...]
     dnssec: bool
+    delegated_domains: tuple[str, ...]
+    delegation_stack: str
+    mail_senders: tuple[MailSenders, ...]
+    cdn_log_retention_days: int
     secrets: Secrets
+    # The PSF CA's certificate (PEM) the droplet origins' certificates chain to; None until it is known.
+    psf_ca_certificate: str | None = None
+    # Fastly-managed certificates: the authority, the TLS configuration ("" = the account's default) and
+    # who owns each edge service's certificate (services not listed: managed).
+    tls_certificate_authority: str = "lets-encrypt"
+    fastly_tls_configuration: str = ""
+    tls_certificates: tuple[tuple[str, Ownership], ...] = ()
 
     @property
     def is_prod(self) -> bool:
         """True for the production estate."""
         return self.environment is Environment.PROD
+
+    @property
+    def fastly_datadog_region(self) -> str:
+        """The region of Fastly's Datadog logging endpoint for ``datadog_site`` (validated when logging there)."""
+        return FASTLY_DATADOG_REGIONS.get(self.datadog_site, "US")
+
+    def certificate_owner(self, service: str) -> Ownership:
+        """Who makes the certificate of an edge service's names (``tlsCertificates``; managed by default)."""
+        return dict(self.tls_certificates).get(service, Ownership.MANAGED)
 
     def datacenter(self, name: str) -> Datacenter:
         """The enabled datacenter called ``name``; a clear error if this stack does not deploy there."""
@@ -177,6 +271,11 @@ class Settings:
         if host != zone and not host.endswith("." + zone):
             raise ValueError(f"{host!r} is not inside zone {zone!r}")
         return host[: len(host) - len(zone)] + self.public_domain(zone)
+
+    @property
+    def salt_bootstrap_url(self) -> str:
+        """Where droplets fetch the pinned Salt bootstrap script (a release asset, never ``latest``)."""
+        return f"https://github.com/saltstack/salt-bootstrap/releases/download/{self.salt_bootstrap_version}/bootstrap-salt.sh"
 
     def physical_name(self, *parts: str) -> str:
         """A globally unique physical name (bucket, Fastly service, monitor): the stack's prefix plus parts."""
@@ -284,67 +383,148 @@ def _droplet_size(key: str, value: str) -> str:
     return value
 
 
-# The widest admin network allowed, per IP version. Admin networks are where the team's SSH comes from (an
-# office, a VPN, OSUOSL's /24 and /48 in prod). A /16 is the largest IPv4 block a single organisation's site
-# holds (a legacy class B, a large campus) and a /32 the smallest IPv6 allocation an ISP receives: anything
-# wider is not "our network" but a slice of other people's internet. The same bound caps all networks of a
-# version together, so no set of narrower ones (two /1 halves, 256 /16s) adds up to more.
-ADMIN_MAX_PREFIX: Final[Mapping[int, int]] = {4: 16, 6: 32}
-
-
-def _admin_cidr(key: str, value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError:
+def _origin_token(secret: Secret) -> Secret:
+    if not _ORIGIN_TOKEN.match(secret.value):
         raise SettingsError(
-            key, value, "must be networks in CIDR notation with no host bits set, e.g. 192.0.2.0/24"
-        ) from None
-    if network.prefixlen == 0:
-        raise SettingsError(key, value, "must not open SSH to the whole internet (0.0.0.0/0 or ::/0)")
-    bound = ADMIN_MAX_PREFIX[network.version]
-    if network.prefixlen < bound:
+            "fastlyOriginToken",
+            secret.value,
+            "must be 16-1024 visible ASCII characters without '\"', '%', '\\', '{' or '}' (Fastly writes it "
+            "into a VCL string); e.g. `openssl rand -hex 32`",
+            hidden=True,
+        )
+    return secret
+
+
+def _mail_senders(entries: tuple[str, ...]) -> tuple[MailSenders, ...]:
+    """``"<domain> <term> <term> ..."`` entries as :class:`MailSenders`, every term checked."""
+    allowed = "include:<domain>, a:<host>, ip4:<network> or ip6:<network>, without a qualifier"
+    parsed: list[MailSenders] = []
+    for entry in entries:
+        if not entry.split():
+            raise SettingsError("mailSenders", entry, 'must be "<domain> <spf term> ..." entries, not empty')
+        domain, *terms = entry.split()
+        _hostname("mailSenders", domain)
+        if domain in {p.domain for p in parsed}:
+            raise SettingsError("mailSenders", entry, f"names {domain} twice; give it one entry with every sender")
+        parts: dict[str, list[str]] = {"include": [], "a": [], "ip4": [], "ip6": []}
+        for term in terms:
+            kind, _, value = term.partition(":")
+            if term.lower().endswith("all") or kind not in parts or not value:
+                raise SettingsError(
+                    "mailSenders", term, f"must be SPF terms {allowed}; the program writes the domain's mx and -all"
+                )
+            if kind in ("include", "a") and not _SPF_NAME.match(value):
+                raise SettingsError(
+                    "mailSenders", term, f"{kind}: takes a lower-case DNS name, e.g. {kind}:example.net"
+                )
+            if kind in ("ip4", "ip6"):
+                try:
+                    network = ipaddress.ip_network(value, strict=True)
+                except ValueError:
+                    network = None
+                if network is None or f"ip{network.version}" != kind:
+                    raise SettingsError(
+                        "mailSenders", term, f"{kind}: takes an IPv{kind[-1]} network with no host bits"
+                    )
+            if value in parts[kind]:
+                raise SettingsError("mailSenders", term, f"is listed twice for {domain}")
+            parts[kind].append(value)
+        senders = MailSenders(domain, *(tuple(parts[k]) for k in ("include", "a", "ip4", "ip6")))
+        if senders.lookups + 1 > SPF_LOOKUP_LIMIT:
+            raise SettingsError(
+                "mailSenders",
+                entry,
+                f"needs {senders.lookups + 1} DNS lookups with the domain's mx; SPF allows {SPF_LOOKUP_LIMIT}",
+            )
+        parsed.append(senders)
+    return tuple(parsed)
+
+
+def _tls_certificates(entries: tuple[str, ...]) -> tuple[tuple[str, Ownership], ...]:
+    """``"<service>=<owner>"`` entries, each service one of the edge services, each owner an Ownership."""
+    owners = ", ".join(o.value for o in Ownership)
+    parsed: dict[str, Ownership] = {}
+    for entry in entries:
+        service, sep, owner = entry.partition("=")
+        service, owner = service.strip(), owner.strip()
+        if not sep or not service or not owner:
+            raise SettingsError("tlsCertificates", entry, f'must be "<service>=<owner>" entries, owner one of {owners}')
+        if service not in EDGE_SERVICES:
+            raise SettingsError(
+                "tlsCertificates",
+                entry,
+                f"names no service with a Fastly edge; services: {', '.join(sorted(EDGE_SERVICES))}",
+            )
+        if service in parsed:
+            raise SettingsError("tlsCertificates", entry, f"names {service} twice")
+        if owner not in {o.value for o in Ownership}:
+            raise SettingsError("tlsCertificates", entry, f"owner must be one of {owners}")
+        parsed[service] = Ownership(owner)
+    return tuple(sorted(parsed.items()))
+
+
+def _delegation(
+    environment: Environment, stack: str, domain_suffix: str, internal_domain: str, read: _Reader
+) -> tuple[tuple[str, ...], str]:
+    """``delegatedDomains`` (prod) and ``delegationStack`` (every other stack), checked against each other."""
+    delegated = tuple(_hostname("delegatedDomains", d) for d in read.strings("delegatedDomains"))
+    for domain in delegated:
+        inner = [d for d in delegated if d != domain and d.endswith("." + domain)]
+        if inner:
+            raise SettingsError(
+                "delegatedDomains",
+                inner[0],
+                f"lies inside {domain}: Route 53 refuses parent and child zones on one delegation set; "
+                f"let the {domain} stack delegate it",
+            )
+    delegation_stack = read.string("delegationStack")
+    if environment is Environment.PROD:
+        # Found here rather than when the zones are built, so nothing is registered before the error.
+        zones = sorted({*public_domains(), internal_domain})
+        for domain in delegated:
+            if not any(domain.endswith("." + zone) for zone in zones):
+                raise SettingsError(
+                    "delegatedDomains", domain, f"must lie inside one of this stack's zones: {', '.join(zones)}"
+                )
+        if delegation_stack:
+            raise SettingsError(
+                "delegationStack", delegation_stack, "must be empty in prod, whose zones the registrar delegates"
+            )
+        return delegated, ""
+    if delegated:
+        raise SettingsError(
+            "delegatedDomains", list(delegated), "must be empty outside prod: only prod delegates to other stacks"
+        )
+    if not _STACK_NAME.match(delegation_stack) or delegation_stack.rsplit("/", 1)[1] == stack:
+        raise SettingsError(
+            "delegationStack",
+            delegation_stack,
+            "must name the stack that delegates this stack's domainSuffix, as <organization>/psf-infra/<stack> "
+            "(organization/psf-infra/prod on a self-managed backend), and not this stack",
+        )
+    if not internal_domain.endswith("." + domain_suffix):
+        raise SettingsError(
+            "internalDomain",
+            internal_domain,
+            f"must lie inside domainSuffix {domain_suffix}, the one zone {delegation_stack} delegates to this stack",
+        )
+    return (), delegation_stack
+
+
+def _salt_master(key: str, value: str, internal_domain: str) -> str:
+    """The master's name: ``salt<...>.nyc1.<internalDomain>`` (``salt`` when empty), the host the estate creates."""
+    if not value:
+        return f"salt.{SALT_MASTER_DATACENTER}.{internal_domain}"
+    _hostname(key, value)
+    label, _, rest = value.partition(".")
+    expected = f"{SALT_MASTER_DATACENTER}.{internal_domain}"
+    if rest != expected or not label.startswith("salt"):
         raise SettingsError(
             key,
             value,
-            f"must be no wider than /{bound} (IPv{network.version}): a /{network.prefixlen} is "
-            f"{network.num_addresses:,} addresses, a slice of the internet rather than an admin network",
+            f"must be salt<suffix>.{expected}: this stack's own master, which the estate creates in "
+            f"{SALT_MASTER_DATACENTER} and psf-salt's salt-master role (salt*.nyc1.psf.io) recognises",
         )
-    if network.is_loopback or network.is_multicast or network.is_unspecified or network.is_link_local:
-        raise SettingsError(
-            key, value, "must be a routable network: SSH never arrives from loopback, link-local or multicast"
-        )
-    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(ipaddress.IPv6Network("::ffff:0:0/96")):
-        raise SettingsError(key, value, "must not be an IPv4-mapped IPv6 range; write IPv4 networks as IPv4")
-    return network
-
-
-def _admin_networks(key: str, values: Sequence[str]) -> tuple[str, ...]:
-    """Each network checked alone, then all of one IP version together (merged where they touch)."""
-    networks = [_admin_cidr(key, value) for value in values]
-    for version, bound in ADMIN_MAX_PREFIX.items():
-        mine = [n for n in networks if n.version == version]
-        merged = list(ipaddress.collapse_addresses(mine))  # pyright: ignore[reportArgumentType]
-        if any(n.prefixlen == 0 for n in merged):
-            raise SettingsError(
-                key, list(values), f"must not together cover the whole IPv{version} internet, as these networks do"
-            )
-        total = sum(n.num_addresses for n in merged)
-        if total > 2 ** ((32 if version == 4 else 128) - bound):
-            raise SettingsError(
-                key,
-                list(values),
-                f"must together span at most a /{bound}'s worth of IPv{version} addresses; these span {total:,}",
-            )
-    return tuple(str(n) for n in networks)
-
-
-def _public_ipv4(key: str, value: str) -> str:
-    try:
-        address = ipaddress.IPv4Address(value)
-    except ValueError:
-        raise SettingsError(key, value, "must be a public IPv4 address such as 140.211.10.71") from None
-    if not address.is_global:
-        raise SettingsError(key, value, "must be a public IPv4 address, not a private or reserved one")
     return value
 
 
@@ -378,6 +558,14 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     dc_names = read.strings("datacenters", min_items=1)
     for name in dc_names:
         _choice("datacenters", name, DATACENTERS)
+    if SALT_MASTER_DATACENTER not in dc_names:
+        raise SettingsError(
+            "datacenters",
+            list(dc_names),
+            f"must include {SALT_MASTER_DATACENTER}, where the Salt master every droplet bootstraps against runs",
+        )
+    ranges = vpc_ranges("vpcRanges", read.strings("vpcRanges", min_items=1), dc_names, DATACENTERS)
+    internal_domain = _hostname("internalDomain", read.string("internalDomain"))
 
     domain_suffix = read.string("domainSuffix")
     if domain_suffix:
@@ -453,18 +641,65 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             )
         dkim_keys.append((match.group(1), match.group(2)))
 
+    fastly_logging = _choice("fastlyLogging", read.string("fastlyLogging"), FASTLY_LOGGING)
+    datadog_site = _choice("datadogSite", read.string("datadogSite"), DATADOG_SITES)
+    if fastly_logging == "datadog" and datadog_site not in FASTLY_DATADOG_REGIONS:
+        raise SettingsError(
+            "datadogSite",
+            datadog_site,
+            "Fastly can send logs only to " + ", ".join(sorted(FASTLY_DATADOG_REGIONS)) + " (its US and EU "
+            "regions); with this site set fastlyLogging to s3",
+        )
+    psf_ca = read.string("psfCaCertificate")
+    if not psf_ca and environment is Environment.PROD:
+        raise SettingsError(
+            "psfCaCertificate",
+            psf_ca,
+            "required in prod: the PEM of the PSF CA that issues the droplet origins' certificates "
+            "(psf-salt docs/services/cdn.rst); without it Fastly cannot verify them and answers 503",
+        )
+    salt_version = read.string("saltVersion")
+    if not _SALT_VERSION.match(salt_version):
+        raise SettingsError("saltVersion", salt_version, "must be a Salt release such as 3006 or 3006.9")
+    bootstrap_version = read.string("saltBootstrapVersion")
+    if not _BOOTSTRAP_VERSION.match(bootstrap_version):
+        raise SettingsError(
+            "saltBootstrapVersion", bootstrap_version, "must be a salt-bootstrap release tag such as v2025.02.24"
+        )
+    bootstrap_sha256 = read.string("saltBootstrapSha256").lower()
+    if not _SHA256.match(bootstrap_sha256):
+        raise SettingsError(
+            "saltBootstrapSha256",
+            bootstrap_sha256,
+            f"must be the 64 hexadecimal digits of the SHA-256 of bootstrap-salt.sh {bootstrap_version} "
+            "(`sha256sum bootstrap-salt.sh`)",
+        )
+
     database_size = read.string("databaseSize")
     if not _DB_SIZE.match(database_size):
         raise SettingsError(
             "databaseSize", database_size, "must be a managed database size slug such as db-s-2vcpu-4gb"
         )
 
+    tls_configuration = read.string("fastlyTlsConfiguration")
+    if tls_configuration and not _TLS_CONFIGURATION.match(tls_configuration):
+        raise SettingsError(
+            "fastlyTlsConfiguration",
+            tls_configuration,
+            "must be a Fastly TLS configuration ID (letters and digits, from the TLS configurations page or "
+            "`GET /tls/configurations`), or empty for the account's default configuration",
+        )
+    delegated_domains, delegation_stack = _delegation(environment, stack, domain_suffix, internal_domain, read)
+
     settings = Settings(
         stack=stack,
         environment=environment,
         name_prefix=name_prefix,
-        datacenters=tuple(DATACENTERS[name] for name in dc_names),
-        internal_domain=_hostname("internalDomain", read.string("internalDomain")),
+        datacenters=tuple(
+            Datacenter(loc.name, loc.region, loc.shield_pop, ranges[loc.name])
+            for loc in (DATACENTERS[name] for name in dc_names)
+        ),
+        internal_domain=internal_domain,
         domain_suffix=domain_suffix,
         droplet_image=droplet_image,
         droplet_sizes=DropletSizes(
@@ -474,15 +709,18 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         ),
         replicas=read.integer("replicas", 1, 5),
         ssh_keys=ssh_keys,
-        admin_cidrs=_admin_networks("adminCidrs", read.strings("adminCidrs", min_items=1)),
-        salt_master=_hostname("saltMaster", read.string("saltMaster")),
+        admin_cidrs=admin_networks("adminCidrs", read.strings("adminCidrs", min_items=1)),
+        salt_master=_salt_master("saltMaster", read.string("saltMaster"), internal_domain),
+        salt_version=salt_version,
+        salt_bootstrap_version=bootstrap_version,
+        salt_bootstrap_sha256=bootstrap_sha256,
         protect=protect,
         backups=read.boolean("backups"),
         page_on_call=page_on_call,
         pagerduty_handle=pagerduty_handle,
         notify_handles=notify_handles,
         fastly_activate=read.boolean("fastlyActivate"),
-        fastly_logging=_choice("fastlyLogging", read.string("fastlyLogging"), FASTLY_LOGGING),
+        fastly_logging=fastly_logging,
         hsts_max_age=read.integer("hstsMaxAge", 31_536_000, 63_072_000),
         stale_if_error_ttl=read.integer("staleIfErrorTtl", 60, 604_800),
         database_size=database_size,
@@ -492,11 +730,15 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         python_org_staging_origin=_hostname("pythonOrgStagingOrigin", read.string("pythonOrgStagingOrigin")),
         pycon_origin=_hostname("pyconOrigin", read.string("pyconOrigin")),
         pypi_origin=_hostname("pypiOrigin", read.string("pypiOrigin")),
-        benchmark_host_address=_public_ipv4("benchmarkHostAddress", read.string("benchmarkHostAddress")),
-        datadog_site=_choice("datadogSite", read.string("datadogSite"), DATADOG_SITES),
+        benchmark_host_address=public_ipv4("benchmarkHostAddress", read.string("benchmarkHostAddress")),
+        datadog_site=datadog_site,
         synthetics_locations=locations,
         dkim_keys=tuple(dkim_keys),
         dnssec=read.boolean("dnssec"),
+        delegated_domains=delegated_domains,
+        delegation_stack=delegation_stack,
+        mail_senders=_mail_senders(read.strings("mailSenders")),
+        cdn_log_retention_days=read.integer("cdnLogRetentionDays", 1, 3650),
         secrets=Secrets(
             digitalocean_token=read.secret("digitaloceanToken"),
             aws_access_key_id=read.secret("awsAccessKeyId"),
@@ -504,13 +746,19 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             fastly_api_key=read.secret("fastlyApiKey"),
             datadog_api_key=read.secret("datadogApiKey"),
             datadog_app_key=read.secret("datadogAppKey"),
-            fastly_origin_token=read.secret("fastlyOriginToken"),
+            fastly_origin_token=_origin_token(read.secret("fastlyOriginToken")),
             fastly_customer_id=read.secret("fastlyCustomerId"),
         ),
+        psf_ca_certificate=ca_certificate("psfCaCertificate", psf_ca) if psf_ca else None,
+        tls_certificate_authority=_choice(
+            "tlsCertificateAuthority", read.string("tlsCertificateAuthority"), frozenset(TLS_AUTHORITIES)
+        ),
+        fastly_tls_configuration=tls_configuration,
+        tls_certificates=_tls_certificates(read.strings("tlsCertificates")),
     )
     if settings.is_prod:
         _refuse_weakened_prod(settings, read)
-    own_public = {settings.public_domain(domain): domain for domain in _public_domains()}
+    own_public = {settings.public_domain(domain): domain for domain in public_domains()}
     if settings.internal_domain in own_public:
         raise SettingsError(
             "internalDomain",
@@ -558,83 +806,6 @@ def _refuse_weakened_prod(settings: Settings, read: _Reader) -> None:
         )
 
 
-def _public_domains() -> tuple[str, ...]:
-    # Imported here: stacks.dns builds zones from Settings, so it imports this module.
-    from stacks.dns import PUBLIC_DOMAINS
-
-    return PUBLIC_DOMAINS
-
-
-def public_domain(domain: str, suffix: str) -> str:
-    """A public domain as a stack with this ``domainSuffix`` names it (see :meth:`Settings.public_domain`)."""
-    return f"{domain.replace('.', '-')}.{suffix}" if suffix else domain
-
-
-@dataclass(frozen=True)
-class _Claims:
-    """What a stack claims in the accounts every stack shares: physical names and DNS zones."""
-
-    stack: str
-    name_prefix: str
-    internal_domain: str
-    public_domains: frozenset[str]
-
-
-def _claims_of_file(stack: str, values: Mapping[str, str], schema: Mapping[str, ConfigKey]) -> _Claims:
-    def value(key: str) -> str:
-        found = values.get(key, schema[key].default)
-        return str(found).strip() if found is not None else ""
-
-    suffix = value("domainSuffix")
-    public = frozenset(public_domain(domain, suffix) for domain in _public_domains())
-    return _Claims(stack, value("namePrefix"), value("internalDomain"), public)
-
-
-def _prefixes_collide(a: str, b: str) -> bool:
-    # Physical names are "<prefix>-<parts>", so "psf" would own every "psf-prod-..." name too.
-    return a == b or a.startswith(b + "-") or b.startswith(a + "-")
-
-
-def _check_siblings(settings: Settings, project_dir: Path, schema: Mapping[str, ConfigKey]) -> None:
-    """Refuse a stack that claims a name or zone another stack file of the project claims."""
-    mine = _Claims(
-        settings.stack,
-        settings.name_prefix,
-        settings.internal_domain,
-        frozenset(settings.public_domain(d) for d in _public_domains()),
-    )
-    for stack in stack_names(project_dir):
-        if stack == settings.stack:
-            continue
-        try:
-            other = _claims_of_file(stack, read_stack_file(project_dir, stack, schema).project_values(), schema)
-        except (ConfigFileError, SettingsError):
-            continue  # a stack file that does not load claims nothing: its own plan and preview refuse it
-        theirs = f"stack {stack!r} (Pulumi.{stack}.yaml)"
-        if _prefixes_collide(mine.name_prefix, other.name_prefix):
-            raise SettingsError(
-                "namePrefix",
-                mine.name_prefix,
-                f"collides with {other.name_prefix!r} of {theirs}: physical names (buckets, Fastly services, "
-                "monitors) share the accounts, so a prefix must be neither equal to nor a '-' extension of another",
-            )
-        if mine.internal_domain == other.internal_domain:
-            raise SettingsError(
-                "internalDomain",
-                mine.internal_domain,
-                f"is also the internalDomain of {theirs}: both would create that zone and the same host names",
-            )
-        if mine.internal_domain in other.public_domains:
-            raise SettingsError("internalDomain", mine.internal_domain, f"is a public zone of {theirs}")
-        shared = sorted((mine.public_domains & other.public_domains) | ({other.internal_domain} & mine.public_domains))
-        if shared:
-            raise SettingsError(
-                "domainSuffix",
-                settings.domain_suffix,
-                f"gives this stack public zones that {theirs} also creates ({shared[0]}); each stack needs its own",
-            )
-
-
 def settings_for_stack(stack: str, config: Mapping[str, Any], project_dir: Path | None = None) -> Settings:
     """Settings from a stack's whole config (full keys, as the program receives them), checked against the others.
 
@@ -650,7 +821,7 @@ def settings_for_stack(stack: str, config: Mapping[str, Any], project_dir: Path 
         _, name = check_key(key, schema, config[key])
         raw[name] = config[key]
     settings = parse_settings(stack, raw, schema)
-    _check_siblings(settings, project_dir if project_dir is not None else PROJECT_DIR.get(), schema)
+    check_siblings(stack, raw, project_dir if project_dir is not None else PROJECT_DIR.get(), schema)
     return settings
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from components.edge import HealthCheck, Origin
+from components.edge import HealthCheck
 from components.vm_service import Volume
-from stacks.context import Estate, MirrorOrigin, WebRole
+from stacks.context import PSF_STATUS_PATH, Estate, MirrorOrigin, WebRole
 from stacks.datacenter import DatacenterSite
 
 BACKUP = WebRole(
@@ -21,6 +21,7 @@ BACKUP = WebRole(
     stateful=True,
     ssh_from_estate=True,
     volumes=(Volume("backups", 1000),),
+    salt_role="backup-server",
 )
 MIRROR = WebRole(
     key="mirror",
@@ -29,10 +30,13 @@ MIRROR = WebRole(
     behind_fastly=False,
     fastly_origin=True,
     volumes=(Volume("mirror", 500),),
+    # psf-salt has no role for the static mirror yet: its host gets the states every host gets.
 )
-# The mirror answers this cheap path with the time of its last sync (reference: PyPI's Mirror backend).
+# Probed often, as PyPI's Mirror backend is, so the fallback is known good before it is needed. Not its
+# /last-modified page: like every PSF host it refuses requests without the origin token except HAProxy's
+# status URI, and a probe carrying the token would make the services' whole health-check list a secret.
 MIRROR_HEALTH = HealthCheck(
-    "/last-modified", method="GET", interval_ms=3_000, timeout_ms=2_000, threshold=2, window=4, initial=3
+    PSF_STATUS_PATH, method="HEAD", interval_ms=3_000, timeout_ms=2_000, threshold=2, window=4, initial=3
 )
 
 
@@ -41,14 +45,10 @@ def build(site: DatacenterSite, estate: Estate) -> MirrorOrigin:
     backup_role = BACKUP
     if not estate.settings.is_prod:
         # Staging backs up nothing that matters; a small disk keeps the copy cheap.
-        backup_role = dataclasses.replace(BACKUP, volumes=(Volume("backups", 20),))
+        backup_role = dataclasses.replace(BACKUP, volumes=(dataclasses.replace(BACKUP.volumes[0], size_gib=20),))
     estate.vm_service(site, site.dc, site.vpc.id, backup_role, MirrorOrigin(None))
     mirror = estate.vm_service(site, site.dc, site.vpc.id, MIRROR, MirrorOrigin(None))
-    origin = Origin(
-        name="mirror",
-        address=mirror.ipv4_addresses[0],
-        tls_hostname=mirror.host_names[0],
-        health_check=MIRROR_HEALTH,
-        shield=site.dc.shield_pop,
+    origin = estate.psf_origin(
+        "mirror", mirror.ipv4_addresses[0], estate.certificate_name(MIRROR), MIRROR_HEALTH, site.dc.shield_pop
     )
     return MirrorOrigin(origin)

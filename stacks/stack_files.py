@@ -220,8 +220,8 @@ def _program_text(value: Any, node: Node | None, key: str, where: str) -> tuple[
             raise SettingsError(
                 key,
                 written,
-                f"is read by the Pulumi CLI as the number {text}; write {text}, or quote it if you mean the text "
-                f'"{written}"',
+                f'is read by the Pulumi CLI as the number {text}: quote it ("{written}") if you mean that text, or '
+                f"write {text} if you mean the number",
                 where=where,
             )
         return text, text

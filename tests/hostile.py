@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from offline import plan
 from offline.recorder import PROJECT_ROOT
@@ -99,13 +100,35 @@ def whole(content: str | bytes) -> Edit:
     return lambda _: content
 
 
+OWN: Final = {
+    "namePrefix": "psf-alice",
+    "internalDomain": "int.alice.psf.io",
+    "domainSuffix": "alice.psf.io",
+    "vpcRanges": "[ams1=10.31.0.0/20, nyc1=10.32.0.0/20, sfo1=10.33.0.0/20]",
+}
+"""What a new stack, alice, must make its own so that it collides with no committed stack."""
+
+
 def sibling(**changes: str) -> str:
     """A staging-like stack file of its own (no collision with the committed ones), with ``changes`` applied."""
     text = committed("staging")
-    own = {"namePrefix": "psf-alice", "internalDomain": "int.alice.psf.io", "domainSuffix": "alice.psf.io"}
-    for key, value in {**own, **changes}.items():
+    for key, value in {**OWN, **changes}.items():
         text = setting(key, value)(text)
     return text
+
+
+def alice(delegated: bool = True, **changes: str) -> dict[str, str]:
+    """The stack files for a new stack ``alice``: its own file, and prod's delegating its suffix to it."""
+    files = {"alice": sibling(**changes)}
+    if delegated:
+        files["prod"] = replace("    - staging.psf.io\n", "    - staging.psf.io\n    - alice.psf.io\n")(
+            committed("prod")
+        )
+    return files
+
+
+PEM_BODY: Final = "MIIBszCCAVmgAwIBAgIUQ2Vy"
+"""The start of a PEM body: enough for the reader, which must refuse what follows before any X.509 parsing."""
 
 
 CASES: tuple[Hostile, ...] = (
@@ -173,7 +196,7 @@ CASES: tuple[Hostile, ...] = (
         "environment",
         "a new stack alice with environment: prod",
         stack="alice",
-        extra={"alice": sibling(environment="prod", domainSuffix='""')},
+        extra=alice(environment="prod", domainSuffix='""'),
         says=("environment",),
     ),
     # --- collisions with another stack file of the repository ------------------------------------------------------
@@ -182,7 +205,7 @@ CASES: tuple[Hostile, ...] = (
         "collisions",
         "stack alice with staging's namePrefix",
         stack="alice",
-        extra={"alice": sibling(namePrefix="psf-staging")},
+        extra=alice(namePrefix="psf-staging"),
         says=("namePrefix", "staging"),
     ),
     Hostile(
@@ -190,24 +213,32 @@ CASES: tuple[Hostile, ...] = (
         "collisions",
         "stack alice with namePrefix psf-prod-2 (a '-' extension of prod's)",
         stack="alice",
-        extra={"alice": sibling(namePrefix="psf-prod-2")},
+        extra=alice(namePrefix="psf-prod-2"),
         says=("namePrefix", "prod"),
     ),
     Hostile(
         "internal-taken",
         "collisions",
-        "stack alice with staging's internalDomain",
+        "stack alice with staging's domainSuffix and internalDomain",
         stack="alice",
-        extra={"alice": sibling(internalDomain="int.staging.psf.io")},
-        says=("internalDomain",),
+        extra=alice(domainSuffix="staging.psf.io", internalDomain="int.staging.psf.io"),
+        says=("internalDomain", "also the internalDomain of stack 'staging'"),
     ),
     Hostile(
         "internal-is-prod-public",
         "collisions",
         "stack alice with internalDomain python.org (prod's public zone)",
         stack="alice",
-        extra={"alice": sibling(internalDomain="python.org")},
-        says=("internalDomain", "public zone"),
+        extra=alice(internalDomain="python.org"),
+        says=("internalDomain", "inside domainSuffix"),
+    ),
+    Hostile(
+        "suffix-is-prod-internal",
+        "collisions",
+        "stack alice with domainSuffix psf.io (its top zone would be prod's internal zone)",
+        stack="alice",
+        extra=alice(domainSuffix="psf.io", internalDomain="int.alice.psf.io"),
+        says=("domainSuffix", "stack 'prod'"),
     ),
     Hostile(
         "internal-is-own-public",
@@ -221,8 +252,48 @@ CASES: tuple[Hostile, ...] = (
         "collisions",
         "stack alice with staging's domainSuffix",
         stack="alice",
-        extra={"alice": sibling(domainSuffix="staging.psf.io")},
-        says=("domainSuffix",),
+        extra=alice(domainSuffix="staging.psf.io", internalDomain="int2.staging.psf.io"),
+        says=("domainSuffix", "stack 'staging'"),
+    ),
+    Hostile(
+        "vpc-taken",
+        "collisions",
+        "stack alice with prod's vpcRanges",
+        stack="alice",
+        extra=alice(vpcRanges="[ams1=10.110.0.0/20, nyc1=10.120.0.0/20, sfo1=10.130.0.0/20]"),
+        says=("vpcRanges", "overlaps prod's ams1 10.110.0.0/20"),
+    ),
+    Hostile(
+        "vpc-inside-another",
+        "collisions",
+        "stack alice with a vpcRanges entry inside staging's nyc1 range",
+        stack="alice",
+        extra=alice(vpcRanges="[ams1=10.31.0.0/20, nyc1=10.220.4.0/24, sfo1=10.33.0.0/20]"),
+        says=("vpcRanges", "staging's nyc1 10.220.0.0/20"),
+    ),
+    Hostile(
+        "vpc-taken-seen-by-prod",
+        "collisions",
+        "prod planned while a file alice copies its vpcRanges",
+        stack="prod",
+        extra=alice(vpcRanges="[ams1=10.110.0.0/20, nyc1=10.120.0.0/20, sfo1=10.130.0.0/20]"),
+        says=("vpcRanges", "alice"),
+    ),
+    Hostile(
+        "suffix-not-delegated",
+        "collisions",
+        "stack alice whose domainSuffix prod does not delegate",
+        stack="alice",
+        extra=alice(delegated=False),
+        says=("domainSuffix", "delegatedDomains of stack 'prod'"),
+    ),
+    Hostile(
+        "prod-drops-delegation",
+        "collisions",
+        "prod, delegatedDomains: [] while staging delegates from it",
+        setting("delegatedDomains", "[]"),
+        stack="prod",
+        says=("delegatedDomains", "staging.psf.io"),
     ),
     Hostile(
         "dkim-duplicate",
@@ -446,7 +517,13 @@ CASES: tuple[Hostile, ...] = (
         setting("saltMaster", "x" * 70 + ".psf.io"),
         says=("63 characters",),
     ),
-    Hostile("empty-hostname", "messages", 'saltMaster: ""', setting("saltMaster", '""'), says=("must not be empty",)),
+    Hostile(
+        "empty-hostname",
+        "messages",
+        'pythonOrgOrigin: ""',
+        setting("pythonOrgOrigin", '""'),
+        says=("pythonOrgOrigin = ''", "must not be empty"),
+    ),
     # --- settings that weaken prod name their key -------------------------------------------------------------------
     *(
         Hostile(
@@ -482,6 +559,263 @@ CASES: tuple[Hostile, ...] = (
         stack="prod",
         args=("--set", 'datacenters=["nyc1"]'),
         says=("datacenters", "ams1, sfo1"),
+    ),
+    # --- the keys of the hosts, the edge and DNS ------------------------------------------------------------------
+    Hostile(
+        "vpc-reserved",
+        "vpc ranges",
+        "vpcRanges with sfo1=10.244.0.0/20 (DigitalOcean reserves it)",
+        setting("vpcRanges", "[ams1=10.210.0.0/20, nyc1=10.220.0.0/20, sfo1=10.244.0.0/20]"),
+        says=("vpcRanges", "DigitalOcean reserves"),
+    ),
+    Hostile(
+        "vpc-public",
+        "vpc ranges",
+        "vpcRanges with sfo1=8.8.0.0/20 (not private)",
+        setting("vpcRanges", "[ams1=10.210.0.0/20, nyc1=10.220.0.0/20, sfo1=8.8.0.0/20]"),
+        says=("RFC 1918",),
+    ),
+    Hostile(
+        "vpc-too-big",
+        "vpc ranges",
+        "vpcRanges with sfo1=10.0.0.0/12",
+        setting("vpcRanges", "[ams1=10.210.0.0/20, nyc1=10.220.0.0/20, sfo1=10.0.0.0/12]"),
+        says=("/16 to /24",),
+    ),
+    Hostile(
+        "vpc-overlap-within",
+        "vpc ranges",
+        "vpcRanges with sfo1 inside nyc1's range",
+        setting("vpcRanges", "[ams1=10.210.0.0/20, nyc1=10.220.0.0/20, sfo1=10.220.8.0/21]"),
+        says=("nyc1's 10.220.0.0/20",),
+    ),
+    Hostile(
+        "vpc-missing-dc",
+        "vpc ranges",
+        "vpcRanges without sfo1, which the stack deploys",
+        setting("vpcRanges", "[ams1=10.210.0.0/20, nyc1=10.220.0.0/20]"),
+        says=("missing sfo1",),
+    ),
+    Hostile(
+        "vpc-no-datacenter",
+        "vpc ranges",
+        "vpcRanges: [10.210.0.0/20, ...] (no datacenter names)",
+        setting("vpcRanges", "[10.210.0.0/20, 10.220.0.0/20, 10.230.0.0/20]"),
+        says=("datacenter=range",),
+    ),
+    Hostile(
+        "vpc-text",
+        "vpc ranges",
+        "vpcRanges: nyc1=10.220.0.0/20 (text, not a list)",
+        setting("vpcRanges", "nyc1=10.220.0.0/20"),
+        says=("vpcRanges",),
+    ),
+    Hostile(
+        "salt-sha-short",
+        "salt bootstrap",
+        "saltBootstrapSha256: abc",
+        setting("saltBootstrapSha256", "abc"),
+        says=("saltBootstrapSha256", "64 hexadecimal"),
+    ),
+    Hostile(
+        "salt-sha-digits",
+        "salt bootstrap",
+        "saltBootstrapSha256: 64 decimal digits, unquoted (a YAML number to the CLI)",
+        setting("saltBootstrapSha256", "1" * 64),
+        says=("saltBootstrapSha256",),
+    ),
+    Hostile(
+        "salt-version-float",
+        "salt bootstrap",
+        "saltVersion: 3006.10 (the CLI hands the program 3006.1)",
+        setting("saltVersion", "3006.10"),
+        says=("saltVersion",),
+    ),
+    Hostile(
+        "salt-bootstrap-latest",
+        "salt bootstrap",
+        "saltBootstrapVersion: latest",
+        setting("saltBootstrapVersion", "latest"),
+        says=("saltBootstrapVersion", "release tag"),
+    ),
+    Hostile(
+        "salt-master-of-prod",
+        "salt bootstrap",
+        "staging, saltMaster: salt.nyc1.psf.io (prod's master)",
+        setting("saltMaster", "salt.nyc1.psf.io"),
+        says=("saltMaster", "salt<suffix>.nyc1.int.staging.psf.io"),
+    ),
+    Hostile(
+        "ca-empty-prod",
+        "CA certificate",
+        'prod, psfCaCertificate: ""',
+        setting("psfCaCertificate", '""'),
+        stack="prod",
+        says=("psfCaCertificate = ''", "required in prod"),
+    ),
+    Hostile(
+        "ca-name-not-pem",
+        "CA certificate",
+        "psfCaCertificate: PSF_CA (a name, not a PEM)",
+        setting("psfCaCertificate", "PSF_CA"),
+        says=("psfCaCertificate", "exactly one PEM certificate"),
+    ),
+    Hostile(
+        "ca-garbage-pem",
+        "CA certificate",
+        "psfCaCertificate: a PEM block whose body is not a certificate",
+        setting("psfCaCertificate", '"-----BEGIN CERTIFICATE-----\\nbm90IGEgY2VydA==\\n-----END CERTIFICATE-----"'),
+        says=("not a readable PEM",),
+    ),
+    Hostile(
+        "ca-private-key",
+        "CA certificate",
+        "psfCaCertificate: a private key pasted by mistake",
+        setting("psfCaCertificate", f'"-----BEGIN PRIVATE KEY-----\\n{PEM_BODY}\\n-----END PRIVATE KEY-----"'),
+        says=("psfCaCertificate", "(PEM,"),
+    ),
+    Hostile(
+        "delegated-outside-prod",
+        "DNS delegation",
+        "staging, delegatedDomains: [x.staging.psf.io]",
+        setting("delegatedDomains", "[x.staging.psf.io]"),
+        says=("delegatedDomains", "outside prod"),
+    ),
+    Hostile(
+        "delegated-nested",
+        "DNS delegation",
+        "prod, delegatedDomains: [staging.psf.io, a.staging.psf.io]",
+        setting("delegatedDomains", "[staging.psf.io, a.staging.psf.io]"),
+        stack="prod",
+        says=("delegatedDomains", "inside staging.psf.io"),
+    ),
+    Hostile(
+        "delegated-foreign-zone",
+        "DNS delegation",
+        "prod, delegatedDomains: [staging.psf.io, staging.example.com] (not inside prod's zones)",
+        setting("delegatedDomains", "[staging.psf.io, staging.example.com]"),
+        stack="prod",
+        says=("delegatedDomains", "staging.example.com", "inside one of this stack's zones"),
+    ),
+    Hostile(
+        "delegation-stack-empty",
+        "DNS delegation",
+        'staging, delegationStack: ""',
+        setting("delegationStack", '""'),
+        says=("delegationStack = ''",),
+    ),
+    Hostile(
+        "delegation-stack-short",
+        "DNS delegation",
+        "delegationStack: prod (not <organization>/psf-infra/<stack>)",
+        setting("delegationStack", "prod"),
+        says=("delegationStack", "<organization>/psf-infra/<stack>"),
+    ),
+    Hostile(
+        "delegation-stack-self",
+        "DNS delegation",
+        "delegationStack: organization/psf-infra/staging (the stack itself)",
+        setting("delegationStack", "organization/psf-infra/staging"),
+        says=("delegationStack", "not this stack"),
+    ),
+    Hostile(
+        "delegation-stack-in-prod",
+        "DNS delegation",
+        "prod, delegationStack: organization/psf-infra/staging",
+        setting("delegationStack", "organization/psf-infra/staging"),
+        stack="prod",
+        says=("delegationStack", "empty in prod"),
+    ),
+    Hostile(
+        "mail-softfail",
+        "mail",
+        "mailSenders: ['python.org ~all']",
+        setting("mailSenders", "['python.org ~all']"),
+        says=("mailSenders", "-all"),
+    ),
+    Hostile(
+        "mail-ptr",
+        "mail",
+        "mailSenders: ['python.org ptr']",
+        setting("mailSenders", "['python.org ptr']"),
+        says=("mailSenders", "include:<domain>"),
+    ),
+    Hostile(
+        "mail-lookups",
+        "mail",
+        "mailSenders: python.org with 10 includes (11 SPF lookups with mx)",
+        setting("mailSenders", "['python.org " + " ".join(f"include:s{i}.example.org" for i in range(10)) + "']"),
+        says=("mailSenders", "SPF allows 10"),
+    ),
+    Hostile(
+        "mail-domain-twice",
+        "mail",
+        "mailSenders naming python.org twice",
+        setting("mailSenders", "['python.org include:a.org', 'python.org include:b.org']"),
+        says=("mailSenders", "twice"),
+    ),
+    Hostile(
+        "cdn-log-zero",
+        "logs",
+        "cdnLogRetentionDays: 0",
+        setting("cdnLogRetentionDays", "0"),
+        says=("cdnLogRetentionDays", "1 to 3650"),
+    ),
+    Hostile(
+        "cdn-log-decade",
+        "logs",
+        "cdnLogRetentionDays: 3651",
+        setting("cdnLogRetentionDays", "3651"),
+        says=("cdnLogRetentionDays", "1 to 3650"),
+    ),
+    Hostile(
+        "cdn-log-unit",
+        "logs",
+        "cdnLogRetentionDays: 30d",
+        setting("cdnLogRetentionDays", "30d"),
+        says=("cdnLogRetentionDays", "integer"),
+    ),
+    Hostile(
+        "tls-authority-typo",
+        "TLS",
+        "tlsCertificateAuthority: letsencrypt",
+        setting("tlsCertificateAuthority", "letsencrypt"),
+        says=("tlsCertificateAuthority", "lets-encrypt"),
+    ),
+    Hostile(
+        "tls-configuration-name",
+        "TLS",
+        "fastlyTlsConfiguration: default (a name, not an ID)",
+        setting("fastlyTlsConfiguration", "default"),
+        says=("fastlyTlsConfiguration", "ID"),
+    ),
+    Hostile(
+        "tls-certificates-service",
+        "TLS",
+        "tlsCertificates: [salt=external] (no edge service salt)",
+        setting("tlsCertificates", "[salt=external]"),
+        says=("tlsCertificates", "no service"),
+    ),
+    Hostile(
+        "tls-certificates-owner",
+        "TLS",
+        "tlsCertificates: [python-org=imported]",
+        setting("tlsCertificates", "[python-org=imported]"),
+        says=("tlsCertificates", "owner"),
+    ),
+    Hostile(
+        "tls-certificates-twice",
+        "TLS",
+        "tlsCertificates: [python-org=external, python-org=managed]",
+        setting("tlsCertificates", "[python-org=external, python-org=managed]"),
+        says=("tlsCertificates", "twice"),
+    ),
+    Hostile(
+        "origin-token-quote",
+        "messages",
+        "--set fastlyOriginToken with a '\"' (Fastly writes it into VCL)",
+        args=("--set", 'fastlyOriginToken=abc"def0123456789xyz'),
+        says=("fastlyOriginToken", "VCL"),
     ),
     Hostile(
         "staging-pages",

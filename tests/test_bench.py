@@ -15,7 +15,13 @@ import pytest
 from bench import run, synthetic
 from offline.recorder import Recording
 from policy.offline import check, evaluate, exemptions
-from stacks.settings import DATACENTERS
+from stacks.settings import Datacenter, parse_settings
+from tests.test_settings import base
+
+
+def prod_datacenters() -> dict[str, Datacenter]:
+    """Prod's datacenters with their VPC ranges (the copies' ranges come from them)."""
+    return {dc.name: dc for dc in parse_settings("prod", base("prod")).datacenters}
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +30,17 @@ def two_copies() -> Recording:
 
 
 def test_copies_of_a_datacenter_get_distinct_names_and_disjoint_networks() -> None:
-    copies = [synthetic.copy_of(dc, n) for dc in DATACENTERS.values() for n in range(1, 11)]
+    datacenters = prod_datacenters()
+    copies = [synthetic.copy_of(dc, n) for dc in datacenters.values() for n in range(1, 11)]
     assert len({dc.name for dc in copies}) == 30
-    assert synthetic.copy_of(DATACENTERS["nyc1"], 7).name == "nyc1-07"
+    assert synthetic.copy_of(datacenters["nyc1"], 7).name == "nyc1-07"
     networks = [ipaddress.ip_network(dc.vpc_cidr) for dc in copies]
     assert all(not a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
 
 
 def test_copy_of_refuses_more_copies_than_the_range_holds() -> None:
     with pytest.raises(ValueError, match="at most 16 copies"):
-        synthetic.copy_of(DATACENTERS["ams1"], 17)
+        synthetic.copy_of(prod_datacenters()["ams1"], 17)
 
 
 def test_each_copy_repeats_prods_datacenters_and_nothing_else(prod: Recording, two_copies: Recording) -> None:

@@ -101,3 +101,20 @@ def test_provider_is_required() -> None:
 
     with pytest.raises(ProgramFailedError, match="must carry the DigitalOcean provider"):
         record_program(lambda: ManagedPostgres("pg", args()))
+
+
+def test_firewall_waits_for_the_droplets_that_carry_its_tags() -> None:
+    # DigitalOcean creates a tag with its first resource; a rule naming a tag nobody carries yet may fail.
+    def program() -> None:
+        provider = digitalocean.Provider("do", token=pulumi.Output.secret("t"))
+        opts = pulumi.ResourceOptions(provider=provider)
+        client = digitalocean.Droplet(
+            "bugs-1", image="ubuntu-24-04-x64", size="s-1vcpu-1gb", region="nyc3", tags=["service:bugs"], opts=opts
+        )
+        ManagedPostgres("pg", args(clients=(client,)), opts)
+
+    recording = record_program(program)
+    firewall = recording.named("pg-firewall")
+    assert recording.named("bugs-1").urn in firewall.options.dependencies
+    # Only the firewall waits: the cluster, which takes minutes to build, starts at once.
+    assert recording.named("bugs-1").urn not in recording.named("pg-cluster").options.dependencies

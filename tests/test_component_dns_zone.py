@@ -63,8 +63,11 @@ FULL = DnsZoneArgs(
     dnssec=True,
     protect=True,
     tags={"service": "dns"},
+    delegated_by="registrar",
 )
 PLAIN = DnsZoneArgs(domain="example.net", create_delegation_set=True)
+# A child of FULL on no delegation set, delegated from FULL by an NS record made from its name servers.
+CHILD = DnsZoneArgs(domain="child.example.org", mail=MailSettings.no_mail())
 KEPT: dict[str, Any] = {}
 
 
@@ -73,7 +76,9 @@ def _program() -> None:
     shared = DelegationSet("shared", provider=provider, reference_name="estate", protect=True)
     full = DnsZone("full", dataclasses.replace(FULL, delegation_set_id=shared.delegation_set_id), provider=provider)
     plain = DnsZone("plain", PLAIN, provider=provider)
-    KEPT.update(full=full, plain=plain)
+    child = DnsZone("child", CHILD, provider=provider)
+    full.delegate("child", child.name_servers, ttl=300)
+    KEPT.update(full=full, plain=plain, child=child)
     pulumi.export("zone_id", full.zone_id)
     pulumi.export("name_servers", full.name_servers)
     pulumi.export("ref_zone_id", full.ref.zone_id)
@@ -132,8 +137,9 @@ def test_zone_inputs(rec: Recording) -> None:
     assert zone.type == ZONE
     assert zone.inputs["name"] == "example.org"
     assert zone.inputs["forceDestroy"] is False
-    assert zone.inputs["tags"] == {"service": "dns"}
+    assert zone.inputs["tags"] == {"service": "dns", "delegated-by": "registrar"}
     assert rec.named("plain-zone").inputs["forceDestroy"] is False
+    assert "tags" not in rec.named("child-zone").inputs
 
 
 def test_zone_and_dnssec_key_protected_and_retained_when_asked(rec: Recording) -> None:
@@ -171,6 +177,42 @@ def test_zone_can_create_its_own_delegation_set(rec: Recording) -> None:
     created = rec.named("plain-delegation-set")
     assert created.parent == rec.named("plain").urn
     assert rec.named("plain-zone").inputs["delegationSetId"] == created.id
+
+
+def test_zone_on_a_delegation_set_answers_with_its_name_servers(rec: Recording) -> None:
+    shared = rec.named("shared-set").outputs["nameServers"]
+    assert rec.named("full-zone").outputs["nameServers"] == sorted(shared)
+    assert rec.named("plain-zone").outputs["nameServers"] == sorted(
+        rec.named("plain-delegation-set").outputs["nameServers"]
+    )
+    assert not set(rec.named("child-zone").outputs["nameServers"]) & set(shared)
+
+
+def test_zone_on_a_delegation_set_is_replaced_delete_first(rec: Recording) -> None:
+    # Route 53 refuses a second zone of the same name on the same set (ConflictingDomainExists).
+    assert rec.named("full-zone").options.delete_before_replace is True
+    assert rec.named("plain-zone").options.delete_before_replace is True
+    assert rec.named("child-zone").options.delete_before_replace is False
+
+
+def test_delegation_names_the_child_zones_name_servers(rec: Recording) -> None:
+    record = rec.named("full-child-ns")
+    assert record.parent == rec.named("full").urn
+    assert record.inputs["name"] == "child.example.org"
+    assert record.inputs["type"] == "NS"
+    assert record.inputs["ttl"] == 300
+    assert record.inputs["zoneId"] == rec.named("full-zone").outputs["zoneId"]
+    assert record.inputs["records"] == rec.named("child-zone").outputs["nameServers"]
+    assert set(KEPT["full"].delegations) == {"child"}
+
+
+def test_zone_that_sends_no_mail_says_so(rec: Recording) -> None:
+    records = _zone_records(rec, "child")
+    assert records[("child.example.org", "TXT")].inputs["records"] == ["v=spf1 -all"]
+    assert records[("_dmarc.child.example.org", "TXT")].inputs["records"] == [
+        "v=DMARC1; p=reject; np=reject; fo=1; adkim=s; aspf=r"
+    ]
+    assert ("child.example.org", "MX") not in records
 
 
 # --- records -----------------------------------------------------------------------------------------------
@@ -271,9 +313,46 @@ def test_dkim_at_selector_domainkey(rec: Recording) -> None:
 def test_dmarc_policy(rec: Recording) -> None:
     record = _zone_records(rec, "full")[("_dmarc.example.org", "TXT")]
     assert record.inputs["records"] == [
-        "v=DMARC1; p=quarantine; pct=100; fo=1; adkim=s; aspf=r; "
+        "v=DMARC1; p=quarantine; fo=1; adkim=s; aspf=r; "
         "rua=mailto:dmarc-reports@example.org; ruf=mailto:dmarc-forensic@example.org"
     ]
+
+
+def test_dmarc_policy_has_no_tag_dmarcbis_removed() -> None:
+    for policy in (DmarcPolicy(), DmarcPolicy(policy="reject", subdomain_policy="none", testing=True)):
+        tags = {part.split("=", 1)[0].strip() for part in policy.text().split(";")}
+        assert not tags & {"pct", "rf", "ri"}, policy.text()
+    with pytest.raises(TypeError):
+        DmarcPolicy(pct=100)  # pyright: ignore[reportCallIssue]
+
+
+def test_dmarc_policy_writes_dmarcbis_tags() -> None:
+    policy = DmarcPolicy(policy="reject", subdomain_policy="none", non_existent_policy="reject", testing=True)
+    assert policy.text() == "v=DMARC1; p=reject; sp=none; np=reject; fo=1; adkim=s; aspf=r; t=y"
+    assert not policy.enforcing
+    assert DmarcPolicy(policy="quarantine").enforcing
+    assert not DmarcPolicy(policy="none").enforcing
+
+
+def test_no_mail_settings() -> None:
+    mail = MailSettings.no_mail(subdomain_policy="none")
+    assert not mail.sends_mail
+    assert mail.spf() == "v=spf1 -all"
+    assert mail.dmarc.text() == "v=DMARC1; p=reject; sp=none; np=reject; fo=1; adkim=s; aspf=r"
+    assert MailSettings(spf_a=("relay.example.net",), spf_mx=False).sends_mail
+
+
+def test_spf_names_single_hosts_and_counts_their_lookups() -> None:
+    mail = MailSettings(
+        mx=(MxHost("mx.example.org"),), spf_a=("relay.example.net",), spf_includes=("_spf.example.net",)
+    )
+    assert mail.spf() == "v=spf1 mx a:relay.example.net include:_spf.example.net -all"
+    with pytest.raises(ValueError, match="needs 11 DNS lookups"):
+        MailSettings(
+            mx=(MxHost("mx.example.org"),),
+            spf_a=tuple(f"h{i}.example.net" for i in range(5)),
+            spf_includes=tuple(f"s{i}.example.net" for i in range(5)),
+        )
 
 
 def test_mail_settings_for_a_subdomain() -> None:
@@ -451,6 +530,24 @@ ERRORS: list[tuple[str, Callable[[], object], tuple[str, ...]]] = [
         lambda: MailSettings(spf_includes=tuple(f"s{i}.example.net" for i in range(11))),
         ("MailSettings.spf_includes", "at most 10"),
     ),
+    ("bad SPF host", lambda: MailSettings(spf_a=("Relay.example.net",)), ("MailSettings.spf_a", "'Relay.example.net'")),
+    (
+        "bad np",
+        lambda: DmarcPolicy(non_existent_policy="drop"),
+        ("DmarcPolicy.non_existent_policy", "'drop'", "None or"),
+    ),
+    ("bad sp", lambda: DmarcPolicy(subdomain_policy="drop"), ("DmarcPolicy.subdomain_policy", "'drop'")),
+    ("testing not a bool", lambda: DmarcPolicy(testing="yes"), ("DmarcPolicy.testing", "'yes'")),  # pyright: ignore[reportArgumentType]
+    (
+        "bad delegated_by",
+        lambda: DnsZoneArgs(domain="example.org", delegated_by="who?"),
+        ("DnsZoneArgs.delegated_by", "'who?'", "registrar"),
+    ),
+    (
+        "delegated-by written as a tag",
+        lambda: DnsZoneArgs(domain="example.org", tags={"delegated-by": "registrar"}),
+        ("DnsZoneArgs.tags", "delegated_by"),
+    ),
     ("bad MX host", lambda: MxHost("MX.example.org"), ("MxHost.host", "'MX.example.org'")),
     ("bad MX priority", lambda: MxHost("mx.example.org", -1), ("MxHost.priority", "-1", "0 to 65535")),
 ]
@@ -461,6 +558,35 @@ def test_argument_errors_are_clear(build: Callable[[], object], expected: tuple[
     with pytest.raises(ValueError) as caught:
         build()
     message = str(caught.value)
+    assert "is invalid:" in message
+    for fragment in expected:
+        assert fragment in message, message
+
+
+WWW = RecordSpec("www", "A", ("192.0.2.1",))
+SIP = RecordSpec("_sip._tcp", "SRV", ("10 5 5060 sip.example.org",))
+DELEGATION_ERRORS: list[tuple[str, RecordSpec, str, tuple[str, ...]]] = [
+    ("apex", WWW, "@", ("delegate(name=...) = '@'", "subdomain")),
+    ("wildcard", WWW, "*", ("delegate(name=...) = '*'",)),
+    ("name with records", WWW, "www", ("'www'", "collides with 'www'")),
+    ("name above records", SIP, "_tcp", ("collides with '_sip._tcp'",)),
+    ("twice", WWW, "child", ("collides with 'child'",)),
+    ("below a delegation", WWW, "x.child", ("collides with 'child'",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("record", "name", "expected"), [e[1:] for e in DELEGATION_ERRORS], ids=[e[0] for e in DELEGATION_ERRORS]
+)
+def test_delegation_errors_are_clear(record: RecordSpec, name: str, expected: tuple[str, ...]) -> None:
+    def program() -> None:
+        zone = DnsZone("z", DnsZoneArgs(domain="example.org", records=(record,)), provider=aws.Provider("aws"))
+        zone.delegate("child", ["ns1.example.net"])
+        zone.delegate(name, ["ns2.example.net"])
+
+    with pytest.raises(ProgramFailedError) as caught:
+        record_program(program)
+    message = str(caught.value.cause)
     assert "is invalid:" in message
     for fragment in expected:
         assert fragment in message, message

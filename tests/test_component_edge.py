@@ -10,9 +10,8 @@ import pytest
 from components.common import ZoneRef
 from components.edge import (
     EDGE_TYPE,
-    FASTLY_ANYCAST_IPV4,
-    FASTLY_ANYCAST_IPV6,
     DatadogLogging,
+    DomainRedirect,
     EdgeArgs,
     EdgeDns,
     EdgeOptions,
@@ -20,13 +19,15 @@ from components.edge import (
     FastlyDnsTarget,
     FastlyEdge,
     HealthCheck,
+    MovedRecords,
     Origin,
+    OriginTokenGuard,
     PathRoute,
     PublicHost,
     S3Logging,
     VclSnippet,
 )
-from offline.recorder import Record, Recording
+from offline.recorder import Record, Recording, record_program
 from tests.component_helpers import (
     SECRET,
     TestProviders,
@@ -38,14 +39,21 @@ from tests.component_helpers import (
 )
 
 SERVICE = "fastly:index/serviceVcl:ServiceVcl"
-DICTIONARY_ITEMS = "fastly:index/serviceDictionaryItems:ServiceDictionaryItems"
+SNIPPET_CONTENT = "fastly:index/serviceDynamicSnippetContent:ServiceDynamicSnippetContent"
 RECORD = "aws:route53/record:Record"
 TOKEN = "s3cr3t-origin-token-value"
 DATADOG_TOKEN = "datadog-api-key-value"
 ZONE = ZoneRef("example.org", "ZEXAMPLE")
 CNAME = "dualstack.x.map.fastly.net"
-TARGET = FastlyDnsTarget(cname=CNAME)
+# A TLS configuration's targets, as the estate reads them from Fastly (documentation addresses here).
+APEX_IPV4 = ("192.0.2.10", "192.0.2.11")
+APEX_IPV6 = ("2001:db8::10", "2001:db8::11")
+TARGET = FastlyDnsTarget(cname=CNAME, apex_ipv4=APEX_IPV4, apex_ipv6=APEX_IPV6)
 HEALTH = HealthCheck("/_health/")
+STATUS = "/_haproxy_status"
+GUARD = OriginTokenGuard((STATUS,))
+# A stand-in private CA certificate: the component checks the PEM's shape only (settings check the X.509).
+CA_PEM = "-----BEGIN CERTIFICATE-----\nTUlJQ2Zha2U=\n-----END CERTIFICATE-----\n"
 
 
 def origin(name: str, *, shield: str | None = "lga-ny-us", check: HealthCheck = HEALTH) -> Origin:
@@ -110,15 +118,37 @@ def small_program(p: TestProviders) -> None:
 
 
 def redirect_program(p: TestProviders) -> None:
+    # The apex answers a redirect; www is served by a guarded origin behind a private CA.
     FastlyEdge(
         "apex",
         EdgeArgs(
-            domains=("example.org",),
-            redirect_to="https://www.example.org",
-            options=EdgeOptions(service_name="test-apex"),
+            domains=("www.example.org", "example.org"),
+            origins=(
+                Origin(
+                    name="lb",
+                    address="192.0.2.10",
+                    tls_hostname="lb.example.net",
+                    ca_certificate=CA_PEM,
+                    token_guard=GUARD,
+                    health_check=HealthCheck(STATUS),
+                    shield="lga-ny-us",
+                ),
+            ),
+            redirects=(
+                DomainRedirect(
+                    domain="example.org", to="https://www.example.org", hsts_max_age=315_360_000, hsts_preload=True
+                ),
+            ),
+            options=EdgeOptions(service_name="test-apex", origin_token=TOKEN, force_destroy=True),
         ),
         fastly_provider=p.fastly,
-        dns=EdgeDns(hosts=(PublicHost("example.org", ZONE),), target=TARGET),
+        dns=EdgeDns(
+            hosts=(PublicHost("example.org", ZONE), PublicHost("www.example.org", ZONE)),
+            target=TARGET,
+            moved={
+                "example.org": MovedRecords("old-apex-dns", "urn:pulumi:test::psf-infra::infra:edge:FastlyEdge::old")
+            },
+        ),
         aws_provider=p.aws,
     )
 
@@ -181,6 +211,20 @@ def test_backends_use_verified_tls_with_sni(service: dict[str, Any]) -> None:
         assert backend["sslCertHostname"] == backend["address"]
         assert backend["sslSniHostname"] == backend["address"]
         assert backend["minTlsVersion"] == "1.2"
+        # Public CA origins: Fastly's own bundle, no private CA.
+        assert "sslCaCert" not in backend
+
+
+def test_private_ca_origin_checks_its_certificate_name_against_that_ca(redirect: Recording) -> None:
+    (backend,) = one(redirect, SERVICE).inputs["backends"]
+    # The name the certificate carries, not the address Fastly connects to, is checked and sent as SNI.
+    assert (backend["address"], backend["sslCertHostname"], backend["sslSniHostname"]) == (
+        "192.0.2.10",
+        "lb.example.net",
+        "lb.example.net",
+    )
+    # As sent by the PSF's live service: the PEM without its final newline, which Fastly keeps as given.
+    assert backend["sslCaCert"] == CA_PEM.strip()
 
 
 def test_backends_have_shield_and_psf_timeouts(service: dict[str, Any]) -> None:
@@ -270,11 +314,14 @@ def test_hsts_header(service: dict[str, Any]) -> None:
 def test_hsts_defaults_and_can_be_left_out(small: Recording) -> None:
     docs = by_name(service_named(small, "docs-vcl")["headers"])
     assert docs["hsts"]["source"] == '"max-age=31536000; includeSubDomains"'
-    assert "hsts" not in by_name(service_named(small, "wiki-vcl")["headers"])
+    assert "headers" not in service_named(small, "wiki-vcl")
 
 
-def test_https_forced_and_stale_served(service: dict[str, Any]) -> None:
-    assert service["requestSettings"] == [{"name": "defaults", "forceSsl": True, "maxStaleAge": 86_400}]
+def test_https_forced_xff_explicit_and_stale_served(service: dict[str, Any]) -> None:
+    # xff set explicitly: left out, newer provider versions read Fastly's value back and diff for ever.
+    assert service["requestSettings"] == [
+        {"name": "defaults", "forceSsl": True, "maxStaleAge": 86_400, "xff": "append"}
+    ]
     assert service["staleIfError"] is True
     assert service["staleIfErrorTtl"] == 43_200
 
@@ -285,19 +332,36 @@ def test_text_is_compressed(service: dict[str, Any], small: Recording) -> None:
     assert "gzips" not in service_named(small, "docs-vcl")
 
 
-def test_origin_token_header_reads_a_write_only_dictionary(service: dict[str, Any]) -> None:
-    header = by_name(service["headers"])["origin-token"]
-    assert header["type"] == "request"
-    assert header["destination"] == "http.Fastly-Token"
-    assert header["source"] == 'table.lookup(origin_secrets, "token", "")'
-    assert service["dictionaries"] == [{"name": "origin_secrets", "writeOnly": True}]
+def test_origin_token_is_set_by_a_dynamic_snippet_not_a_dictionary(service: dict[str, Any]) -> None:
+    # No dictionary at all: the provider cannot manage items of a write-only one, and never converges.
+    assert "dictionaries" not in service
+    assert "origin-token" not in by_name(service["headers"])
+    (snippet,) = service["dynamicsnippets"]
+    assert (snippet["name"], snippet["type"]) == ("origin-token", "recv")
+    # Inline content is never read back by the provider: the value lives in its own resource.
+    assert "content" not in snippet
 
 
-def test_origin_token_is_secret(full: Recording) -> None:
-    items = one(full, DICTIONARY_ITEMS)
-    assert items.inputs["items"] == SECRET
-    assert items.inputs["manageItems"] is True
-    assert items.options.provider is not None
+def test_origin_token_content_is_secret_and_managed(full: Recording) -> None:
+    content = one(full, SNIPPET_CONTENT)
+    assert content.inputs["content"] == SECRET
+    # Without manage_snippets the provider ignores content changes: a rotated token would never apply.
+    assert content.inputs["manageSnippets"] is True
+    service = one(full, SERVICE)
+    assert content.inputs["serviceId"] == service.id
+    assert service.urn in content.options.dependencies
+    assert content.options.provider is not None
+
+
+def test_origin_token_vcl_sets_the_header_with_the_token() -> None:
+    from components.edge_vcl import origin_token_vcl
+
+    def program() -> None:
+        origin_token_vcl(TOKEN, "Fastly-Token").apply(seen.append)
+
+    seen: list[str] = []
+    record_program(program)
+    assert seen == [f'set req.http.Fastly-Token = "{TOKEN}";']
 
 
 def test_no_secret_appears_in_clear(full: Recording, small: Recording) -> None:
@@ -317,8 +381,9 @@ def test_activate_flag_is_honoured(service: dict[str, Any], redirect: Recording)
     assert one(redirect, SERVICE).inputs["activate"] is True
 
 
-def test_service_is_never_force_destroyed_by_default(service: dict[str, Any]) -> None:
+def test_service_is_never_force_destroyed_by_default(service: dict[str, Any], redirect: Recording) -> None:
     assert service["forceDestroy"] is False
+    assert one(redirect, SERVICE).inputs["forceDestroy"] is True
     assert service["name"] == "test-www"
     assert [d["name"] for d in service["domains"]] == ["www.example.org", "example.org"]
 
@@ -334,21 +399,48 @@ def test_logging(service: dict[str, Any]) -> None:
     assert service["loggingDatadogs"] == SECRET
 
 
-# --- redirect service -------------------------------------------------------------------------------------
+# --- redirects -------------------------------------------------------------------------------------------
 
 
-def test_redirect_service_answers_301_with_the_path(redirect: Recording) -> None:
+def test_redirected_domain_answers_301_with_the_path_from_a_service_with_a_backend(redirect: Recording) -> None:
     inputs = one(redirect, SERVICE).inputs
+    # Fastly activates no version without a backend: the redirect is a domain of a real service.
+    assert inputs["backends"]
     (response,) = inputs["responseObjects"]
-    assert response["status"] == 301
-    condition = by_name(inputs["conditions"])[response["requestCondition"]]
-    assert condition["type"] == "REQUEST"
-    location = by_name(inputs["headers"])["redirect-location"]
+    assert (response["status"], response["response"]) == (301, "Moved Permanently")
+    conditions = by_name(inputs["conditions"])
+    asked = conditions[response["requestCondition"]]
+    assert (asked["type"], asked["statement"], asked["priority"]) == ("REQUEST", 'req.http.host == "example.org"', 1)
+    location = by_name(inputs["headers"])["redirect-location example.org"]
     assert location["destination"] == "http.Location"
     assert location["source"] == '"https://www.example.org" + req.url'
-    assert "backends" not in inputs
-    # One hop: plain HTTP gets the 301 straight away.
-    assert inputs["requestSettings"][0]["forceSsl"] is False
+    answered = conditions[location["responseCondition"]]
+    assert (answered["type"], answered["statement"]) == ("RESPONSE", 'req.http.host == "example.org"')
+    # HTTPS is forced first on the same host, so the apex's own HSTS reaches browsers.
+    assert inputs["requestSettings"][0]["forceSsl"] is True
+
+
+def test_redirected_domain_sends_its_own_hsts_after_the_service_one(redirect: Recording) -> None:
+    headers = by_name(one(redirect, SERVICE).inputs["headers"])
+    assert headers["hsts"]["source"] == '"max-age=31536000; includeSubDomains"'
+    assert "responseCondition" not in headers["hsts"]
+    apex = headers["hsts example.org"]
+    assert apex["source"] == '"max-age=315360000; preload"'
+    assert apex["responseCondition"] == "redirected example.org"
+    assert apex["priority"] > headers["hsts"].get("priority", 100)
+
+
+def test_probes_and_logs_name_a_served_domain_not_a_redirect(redirect: Recording) -> None:
+    (check,) = one(redirect, SERVICE).inputs["healthchecks"]
+    assert check["host"] == "www.example.org"
+
+
+def test_moved_records_carry_their_old_urns(redirect: Recording) -> None:
+    records = records_by_name(redirect)
+    old = "urn:pulumi:test::psf-infra::infra:edge:FastlyEdge$aws:route53/record:Record::old-apex-dns-example.org"
+    assert records["apex-dns-example.org-a"].options.aliases == (f"{old}-a",)
+    assert records["apex-dns-example.org-aaaa"].options.aliases == (f"{old}-aaaa",)
+    assert records["apex-dns-www.example.org-cname"].options.aliases == ()
 
 
 # --- DNS --------------------------------------------------------------------------------------------------
@@ -371,15 +463,15 @@ def test_apex_gets_fastly_anycast_a_and_aaaa(full: Recording) -> None:
     records = records_by_name(full)
     a, aaaa = records["www-dns-example.org-a"], records["www-dns-example.org-aaaa"]
     assert (a.inputs["type"], aaaa.inputs["type"]) == ("A", "AAAA")
-    assert a.inputs["records"] == list(FASTLY_ANYCAST_IPV4)
-    assert aaaa.inputs["records"] == list(FASTLY_ANYCAST_IPV6)
+    assert a.inputs["records"] == list(APEX_IPV4)
+    assert aaaa.inputs["records"] == list(APEX_IPV6)
     assert "www-dns-example.org-cname" not in records
 
 
 def test_dns_waits_for_the_origin_token(full: Recording) -> None:
-    items = one(full, DICTIONARY_ITEMS)
+    content = one(full, SNIPPET_CONTENT)
     for dns in full.of_type(RECORD):
-        assert items.urn in dns.options.dependencies
+        assert content.urn in dns.options.dependencies
 
 
 def test_edge_without_dns_makes_no_records(small: Recording) -> None:
@@ -440,6 +532,8 @@ def make_options(**overrides: Any) -> EdgeOptions:
         (lambda: VclSnippet("s", "vcl_recv", "set x = 1;"), "VclSnippet(s).type"),
         (lambda: make_options(service_name=""), "EdgeOptions.service_name"),
         (lambda: make_options(origin_token="short"), "EdgeOptions.origin_token"),
+        (lambda: make_options(origin_token='with"quote-0123456789'), "EdgeOptions.origin_token"),
+        (lambda: make_options(origin_token="with%escape-0123456789"), "EdgeOptions.origin_token"),
         (lambda: make_options(origin_token_header="Fastly Token"), "origin_token_header"),
         (lambda: make_options(hsts_preload=True, hsts_include_subdomains=False), "EdgeOptions.hsts_preload"),
         (lambda: make_options(hsts_max_age=-1), "EdgeOptions.hsts_max_age"),
@@ -464,15 +558,66 @@ def make_options(**overrides: Any) -> EdgeOptions:
             ),
             "EdgeArgs.origins",
         ),
+        (lambda: DomainRedirect(domain="a.example", to="http://www.a.example"), "DomainRedirect(a.example).to"),
+        (lambda: DomainRedirect(domain="a.example", to="https://a.example"), "DomainRedirect(a.example).to"),
+        (lambda: DomainRedirect(domain="a.example", to="https://b.example", status=200), "status"),
+        (lambda: DomainRedirect(domain="a.example", to="https://b.example", hsts_max_age=10**10), "hsts_max_age"),
         (
-            lambda: EdgeArgs(domains=("a.example",), options=make_options(), redirect_to="http://www.a.example"),
-            "EdgeArgs.redirect_to",
+            lambda: EdgeArgs(
+                domains=("a.example",),
+                origins=(origin("a"),),
+                options=make_options(),
+                redirects=(DomainRedirect(domain="b.example", to="https://a.example"),),
+            ),
+            "EdgeArgs.redirects",
         ),
         (
             lambda: EdgeArgs(
-                domains=("a.example",), origins=(origin("a"),), options=make_options(), redirect_to="https://b.example"
+                domains=("a.example",),
+                origins=(origin("a"),),
+                options=make_options(),
+                redirects=(DomainRedirect(domain="a.example", to="https://b.example"),),
             ),
-            "EdgeArgs.redirect_to",
+            "EdgeArgs.redirects",
+        ),
+        (lambda: OriginTokenGuard(()), "OriginTokenGuard.exempt_paths"),
+        (lambda: OriginTokenGuard(("status",)), "OriginTokenGuard.exempt_paths"),
+        (
+            lambda: Origin(name="o", address="a", tls_hostname="a.example", health_check=HEALTH, ca_certificate="x"),
+            "Origin(o).ca_certificate",
+        ),
+        (
+            lambda: Origin(
+                name="o", address="a", tls_hostname="a.example", health_check=HEALTH, ca_certificate=CA_PEM * 2
+            ),
+            "Origin(o).ca_certificate",
+        ),
+        # A guarded origin probed at a path it refuses without the token: always sick.
+        (
+            lambda: EdgeArgs(
+                domains=("a.example",),
+                origins=(
+                    Origin(name="o", address="a", tls_hostname="a.example", health_check=HEALTH, token_guard=GUARD),
+                ),
+                options=make_options(origin_token=TOKEN),
+            ),
+            "Origin(o).health_check.path",
+        ),
+        (
+            lambda: EdgeArgs(
+                domains=("a.example",),
+                origins=(
+                    Origin(
+                        name="o",
+                        address="a",
+                        tls_hostname="a.example",
+                        health_check=HealthCheck(STATUS),
+                        token_guard=GUARD,
+                    ),
+                ),
+                options=make_options(),
+            ),
+            "Origin(o).token_guard",
         ),
         (lambda: FastlyDnsTarget(cname="edge.example.com"), "FastlyDnsTarget.cname"),
         (lambda: FastlyDnsTarget(cname=CNAME, apex_ipv4=("2a04:4e42::223",)), "FastlyDnsTarget.apex_ipv4"),
@@ -485,6 +630,17 @@ def test_argument_errors_name_the_argument(build: Any, named: str) -> None:
     with pytest.raises(ValueError, match=r"is invalid|is not inside") as raised:
         build()
     assert named in str(raised.value)
+
+
+def test_guarded_origin_may_probe_an_exempt_path_or_carry_the_token() -> None:
+    def args(check: HealthCheck) -> EdgeArgs:
+        guarded = Origin(name="o", address="a", tls_hostname="a.example", health_check=check, token_guard=GUARD)
+        return EdgeArgs(domains=("a.example",), origins=(guarded,), options=make_options(origin_token=TOKEN))
+
+    assert args(HealthCheck(STATUS)).origins[0].health_check.path == STATUS
+    assert args(HealthCheck("/_health/", send_origin_token=True)).origins[0].health_check.send_origin_token
+    with pytest.raises(ValueError, match="always be sick: probe /_haproxy_status"):
+        args(HealthCheck("/"))
 
 
 def test_dns_host_must_be_a_domain_of_the_service() -> None:

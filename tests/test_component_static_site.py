@@ -20,7 +20,8 @@ from tests.component_helpers import (
 )
 
 ZONE = ZoneRef("example.org", "ZPUBLIC")
-TARGET = FastlyDnsTarget(cname="dualstack.x.map.fastly.net")
+# A TLS configuration's targets, as the estate reads them from Fastly (documentation addresses here).
+TARGET = FastlyDnsTarget(cname="dualstack.x.map.fastly.net", apex_ipv4=("192.0.2.10",), apex_ipv6=("2001:db8::10",))
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/test"
 
 SITE = StaticSiteArgs(

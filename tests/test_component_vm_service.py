@@ -13,22 +13,23 @@ import yaml
 from components.common import ZoneRef
 from components.edge import (
     EDGE_TYPE,
-    FASTLY_ANYCAST_IPV4,
-    FASTLY_ANYCAST_IPV6,
     EdgeOptions,
     Fallback,
     FastlyDnsTarget,
     HealthCheck,
     Origin,
+    OriginTokenGuard,
     PathRoute,
     PublicHost,
 )
 from components.vm_service import (
+    BOOTSTRAP_PATH,
     EXTERNAL_ORIGIN_TYPE,
     VM_SERVICE_TYPE,
     ExternalOriginArgs,
     ExternalOriginService,
     PublicPort,
+    SaltBootstrap,
     VmEdge,
     VmService,
     VmServiceArgs,
@@ -56,8 +57,16 @@ PUBLIC = ZoneRef("example.org", "ZPUBLIC")
 OTHER = ZoneRef("example.com", "ZOTHER")
 ADMINS = ("198.51.100.0/24", "2001:db8::/32")
 VPC_CIDR = "10.120.0.0/20"
-TARGET = FastlyDnsTarget(cname="dualstack.x.map.fastly.net")
+# A TLS configuration's targets, as the estate reads them from Fastly (documentation addresses here).
+APEX_IPV4 = ("192.0.2.10", "192.0.2.11")
+APEX_IPV6 = ("2001:db8::10", "2001:db8::11")
+TARGET = FastlyDnsTarget(cname="dualstack.x.map.fastly.net", apex_ipv4=APEX_IPV4, apex_ipv6=APEX_IPV6)
 SALT_MASTER = "salt.nyc1.infra.example.net"
+BOOTSTRAP = SaltBootstrap(
+    script_url="https://github.com/saltstack/salt-bootstrap/releases/download/v2025.02.24/bootstrap-salt.sh",
+    script_sha256="a0e3a58fc6358a7c6f708ee4910229e72fbdab7161819514b0696146a2edb62d",
+    salt_version="3006",
+)
 TOKEN = "origin-token-0123456789"
 
 MIRROR = Origin(
@@ -91,6 +100,7 @@ def base_args(**overrides: Any) -> VmServiceArgs:
         "admin_cidrs": ADMINS,
         "internal_zone": INTERNAL,
         "salt_master": SALT_MASTER,
+        "salt_bootstrap": BOOTSTRAP,
     }
     values.update(overrides)
     return VmServiceArgs(**values)
@@ -277,12 +287,27 @@ def test_droplets(behind: Recording) -> None:
 
 def test_backups_only_when_asked(direct: Recording) -> None:
     assert all(d.inputs["backups"] is False for d in direct.of_type(DROPLET))
+    assert all("backupPolicy" not in d.inputs for d in direct.of_type(DROPLET))
 
 
-def test_user_data_and_ssh_keys_never_replace_a_droplet(behind: Recording, direct: Recording) -> None:
+def test_backups_are_weekly_as_promised(behind: Recording) -> None:
+    # Without a policy DigitalOcean backs up daily (provider docs), at a higher price than the weekly plan.
+    for droplet in behind.of_type(DROPLET):
+        assert droplet.inputs["backupPolicy"] == {"plan": "weekly", "weekday": "SUN", "hour": 4}
+
+
+def test_user_data_ssh_keys_and_image_never_replace_a_droplet(behind: Recording, direct: Recording) -> None:
+    # The provider replaces a droplet when any of these changes (ForceNew); Salt keeps running hosts current.
     for droplet in behind.of_type(DROPLET) + direct.of_type(DROPLET):
-        assert set(droplet.options.ignore_changes) == {"userData", "sshKeys"}
-        assert {"userData", "sshKeys"} <= set(droplet.inputs)
+        assert set(droplet.options.ignore_changes) == {"userData", "sshKeys", "image"}
+        assert {"userData", "sshKeys", "image"} <= set(droplet.inputs)
+
+
+def test_a_volume_survives_a_new_description(behind: Recording) -> None:
+    # description is ForceNew in the provider and names the droplet: a host rename would recreate the disk.
+    for volume in behind.of_type(VOLUME):
+        assert volume.options.ignore_changes == ("description",)
+        assert volume.inputs["description"].endswith(".nyc1.infra.example.net")
 
 
 def test_cloud_init_hands_the_host_to_salt(direct: Recording) -> None:
@@ -290,21 +315,18 @@ def test_cloud_init_hands_the_host_to_salt(direct: Recording) -> None:
     text = droplet.inputs["userData"]
     assert text.startswith("#cloud-config\n")
     document = yaml.safe_load(text)
-    files = {f["path"]: yaml.safe_load(f["content"]) for f in document["write_files"]}
-    assert files["/etc/salt/minion.d/master.conf"] == {
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    # Without minion_ids the minion is named after its host; without datadog_tags no grains file is written.
+    assert yaml.safe_load(files["/etc/salt/minion.d/master.conf"]) == {
         "master": SALT_MASTER,
         "id": "pythontest-1.nyc1.infra.example.net",
     }
-    assert files["/etc/salt/grains"] == {
-        "role": "testhost",
-        "roles": ["testhost"],
-        "datacenter": "nyc1",
-        "environment": "prod",
-    }
+    assert "/etc/salt/grains" not in files
     assert document["fqdn"] == "pythontest-1.nyc1.infra.example.net"
-    bootstrap = document["runcmd"][-1]
-    assert bootstrap[:2] == ["sh", "/tmp/bootstrap-salt.sh"]
-    assert bootstrap[2:4] == ["-A", SALT_MASTER]
+    assert document["runcmd"] == [[BOOTSTRAP_PATH]]
+    script = files[BOOTSTRAP_PATH]
+    assert f"-A {SALT_MASTER} -i pythontest-1.nyc1.infra.example.net stable 3006" in script
+    assert BOOTSTRAP.script_sha256 in script
 
 
 def test_volumes_one_per_droplet_and_protected_when_asked(behind: Recording) -> None:
@@ -354,8 +376,8 @@ def test_public_hosts_behind_fastly_point_at_fastly(behind: Recording) -> None:
         "ZPUBLIC",
     )
     apex_a, apex_aaaa = found["nyc1-docs-edge-dns-example.com-a"], found["nyc1-docs-edge-dns-example.com-aaaa"]
-    assert apex_a.inputs["records"] == list(FASTLY_ANYCAST_IPV4)
-    assert apex_aaaa.inputs["records"] == list(FASTLY_ANYCAST_IPV6)
+    assert apex_a.inputs["records"] == list(APEX_IPV4)
+    assert apex_aaaa.inputs["records"] == list(APEX_IPV6)
     assert apex_a.inputs["zoneId"] == "ZOTHER"
 
 
@@ -393,6 +415,42 @@ def test_one_backend_per_droplet_at_its_address(behind: Recording) -> None:
         assert backend["shield"] == "lga-ny-us"
         assert backend["autoLoadbalance"] is True
         assert "requestCondition" not in backend
+
+
+GUARD = OriginTokenGuard(("/_haproxy_status",))
+CA_PEM = "-----BEGIN CERTIFICATE-----\nTUlJQ2Zha2U=\n-----END CERTIFICATE-----"
+GUARDED = dataclasses.replace(
+    BEHIND,
+    edge=VmEdge(
+        options=EdgeOptions(service_name="prod-docs", origin_token=TOKEN),
+        health_check=HealthCheck("/_haproxy_status"),
+        dns_target=TARGET,
+        shield_pop="lga-ny-us",
+        origin_tls_hostname="docs.infra.example.net",
+        origin_ca_certificate=CA_PEM,
+        origin_token_guard=GUARD,
+    ),
+)
+
+
+def test_droplet_origins_check_the_role_certificate_against_the_private_ca() -> None:
+    def program(p: TestProviders) -> None:
+        VmService("nyc1-docs", GUARDED, do_provider=p.digitalocean, aws_provider=p.aws, fastly_provider=p.fastly)
+
+    inputs = one(record(program), SERVICE).inputs
+    for backend in inputs["backends"]:
+        # One name for every droplet of the role, as the hosts' certificate carries it, checked and sent as SNI.
+        assert backend["sslCertHostname"] == backend["sslSniHostname"] == "docs.infra.example.net"
+        assert backend["sslCaCert"] == CA_PEM
+    assert {c["path"] for c in inputs["healthchecks"]} == {"/_haproxy_status"}
+
+
+def test_a_guarded_origin_probed_where_it_refuses_the_probe_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"Origin\(docs-1\)\.health_check\.path = '/' is invalid"):
+        dataclasses.replace(
+            GUARDED,
+            edge=dataclasses.replace(GUARDED.edge, health_check=HealthCheck("/")),  # type: ignore[arg-type]
+        )
 
 
 def test_fallback_and_routes_pass_through(behind: Recording) -> None:
@@ -476,6 +534,8 @@ EDGE = VmEdge(options=EdgeOptions(service_name="svc"), health_check=HealthCheck(
         ({"size": "s-99vcpu-1tb"}, "VmServiceArgs.size"),
         ({"image": "Ubuntu 24.04"}, "VmServiceArgs.image"),
         ({"replicas": 0}, "VmServiceArgs.replicas"),
+        # A DigitalOcean firewall covers at most 10 droplets, and each service has one firewall.
+        ({"replicas": 11}, "VmServiceArgs.replicas"),
         ({"ssh_keys": ()}, "VmServiceArgs.ssh_keys"),
         ({"ssh_keys": ("my laptop",)}, "VmServiceArgs.ssh_keys"),
         ({"admin_cidrs": ()}, "VmServiceArgs.admin_cidrs"),

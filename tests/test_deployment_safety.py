@@ -78,6 +78,10 @@ def test_no_committed_stack_file_holds_a_plaintext_secret(stack_name: str) -> No
             f"psf-infra:{key} is in Pulumi.{stack_name}.yaml in plaintext; use `pulumi config set --secret {key}`"
         )
     for key, value in config.items():
+        if key == "psf-infra:psfCaCertificate":
+            # A CA's public certificate is base64 that looks like anything; it must never be a key.
+            assert value == "" or (value.strip().startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE" not in value)
+            continue
         assert not CREDENTIAL_SHAPES.search(json.dumps(value)), f"{key} looks like a credential"
 
 
@@ -87,8 +91,8 @@ def test_secret_keys_have_no_default_in_the_schema() -> None:
 
 
 def test_outputs_that_carry_secrets_are_secret(stack: Recording) -> None:
-    items = stack.of_type("fastly:index/serviceDictionaryItems:ServiceDictionaryItems")
-    assert items and all(i.inputs["items"] == SECRET for i in items), "the origin token must stay secret"
+    tokens = stack.of_type("fastly:index/serviceDynamicSnippetContent:ServiceDynamicSnippetContent")
+    assert tokens and all(t.inputs["content"] == SECRET for t in tokens), "the origin token must stay secret"
     role = stack.of_type("aws:iam/role:Role")[0]
     assert role.inputs["assumeRolePolicy"] == SECRET, "the Fastly customer ID (external ID) must stay secret"
     for provider in (r for r in stack.records if r.is_provider):
@@ -102,15 +106,6 @@ def test_no_secret_value_reaches_any_record_or_output(stack: Recording) -> None:
     rendered = json.dumps(stack.to_json())
     for key in SECRET_KEYS:
         assert f"mock-{key}" not in rendered, key
-
-
-@pytest.mark.parametrize(
-    "workflow", ["preview.yml", "deploy.yml", "drift.yml"], ids=lambda name: name.removesuffix(".yml")
-)
-def test_workflows_set_every_secret_key(workflow: str) -> None:
-    text = (PROJECT_ROOT / ".github" / "workflows" / workflow).read_text()
-    for key in SECRET_KEYS:
-        assert re.search(rf"^\s*{key} V_[A-Z_]+$", text, re.MULTILINE), f"{workflow} never sets {key}"
 
 
 def test_readme_lists_every_secret_key() -> None:

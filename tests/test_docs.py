@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from offline import docs
+from offline import docs, hosts
 from offline.recorder import PROJECT_ROOT, Recording
 from stacks.catalog import SERVICES
 
@@ -98,6 +98,23 @@ def test_committed_docs_are_current(prod: Recording, name: str, render: Any) -> 
     )
 
 
+def test_committed_hosts_page_is_current(prod: Recording, staging: Recording) -> None:
+    committed = (DOCS / hosts.HOSTS).read_text(encoding="utf-8")
+    assert committed == hosts.render_hosts(prod, staging), (
+        f"docs/{hosts.HOSTS} no longer matches the program: run `{REGENERATE}` and commit docs/"
+    )
+
+
+def test_hosts_page_shows_every_droplet_and_its_minion_id(prod: Recording, staging: Recording) -> None:
+    page = hosts.render_hosts(prod, staging)
+    for recording in (prod, staging):
+        for host in hosts.hosts(recording):
+            assert f"`{host.name}" in page, host.name
+            assert host.minion_id in page, host.minion_id
+    # The README sends a newcomer there.
+    assert "docs/hosts.md" in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+
+
 def test_committed_svg_shows_every_node_of_the_dot(dot: str) -> None:
     # SVG bytes depend on the Graphviz version, so compare what it shows: every label of the committed source.
     svg = html.unescape((DOCS / docs.SVG).read_text(encoding="utf-8"))
@@ -173,6 +190,25 @@ def test_every_record_belongs_to_a_service_or_datacenter(prod: Recording) -> Non
     assert not other, f"resources no catalog service claims: {[r.name for r in other]}"
 
 
+def test_every_host_shows_its_certificate(prod: Recording, overview: str) -> None:
+    table = overview.split("## Certificates", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines() if line.startswith("| ")}
+    for vcl in prod.of_type(docs.FASTLY_SERVICE):
+        for domain in vcl.inputs["domains"]:
+            row = rows[domain["name"]]
+            assert "| managed | GlobalSign | `" in row and "(validated)" in row and "| 14/30 |" in row, row
+    assert "| python.org | managed | GlobalSign | `python-org-edge-tls-" in table
+
+
+def test_challenge_records_are_no_hosts(prod: Recording) -> None:
+    estate = docs.describe(prod)
+    hosts = {h for s in estate.services for h in (*s.hosts, *s.direct_hosts)}
+    assert not {h for h in hosts if h.startswith("_acme-challenge.")}
+    assert not any("_acme-challenge." in h for z in estate.zones for h in z.hosts)
+    # Certificate checks are listed with the certificates, not among the uptime checks.
+    assert not any(u.startswith("ssl://") for s in estate.services for u in s.synthetics)
+
+
 def test_every_droplet_is_counted_once(prod: Recording) -> None:
     estate = docs.describe(prod)
     counted = sum(g.count for s in estate.services for g in s.droplets)
@@ -189,7 +225,9 @@ def test_edges_name_their_origins(prod: Recording) -> None:
     assert [o.service for o in pypi.fallback] == ["mirror"]
     assert [o.place for o in www.primaries] == ["Heroku"]
     assert [(prefix, {o.service for o in origins}) for prefix, origins in www.routes] == [("/ftp/", {"downloads"})]
-    assert by_name["python.org"].redirect == "https://www.python.org"
+    # The apex is a redirecting domain of the www service, as in the live configuration.
+    assert www.domains == ("www.python.org", "python.org")
+    assert www.redirects == (("python.org", 301, "https://www.python.org"),)
 
 
 def test_diagram_groups_droplets_and_marks_fallbacks(dot: str) -> None:

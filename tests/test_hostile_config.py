@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile import CASES, Hostile, run
+from tests.hostile import CASES, PEM_BODY, Hostile, run
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -38,3 +38,11 @@ def test_every_category_of_the_issue_is_covered() -> None:
     categories = {c.category for c in CASES}
     assert {"admin networks", "environment", "collisions", "stack file", "file shape", "messages"} <= categories
     assert len(CASES) >= 60
+
+
+def test_a_pasted_private_key_is_never_echoed(tmp_path: Path) -> None:
+    (case,) = [c for c in CASES if c.id == "ca-private-key"]
+    outcome = run(case, tmp_path)
+    assert outcome.exit == 2
+    assert PEM_BODY not in outcome.stdout + outcome.stderr
+    assert "PRIVATE KEY" not in outcome.stderr

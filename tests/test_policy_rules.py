@@ -45,19 +45,29 @@ from policy.rules import (
     DB_FIREWALL,
     DB_REPLICA,
     DNS_RECORD,
+    DO_PROJECT,
+    DO_TAG,
     DROPLET,
     ENFORCEMENT_LEVELS,
     EXCEPTIONS,
+    FASTLY_DICTIONARY_ITEMS,
     FASTLY_SERVICE,
+    FASTLY_SNIPPET_CONTENT,
     FIREWALL,
     FIREWALL_WAIVERS,
     MONITOR,
+    PROJECT_RESOURCES,
     QUERY_LOG,
+    RESERVED_IP,
     RULES,
     RULES_BY_NAME,
     SPACES_BUCKET,
     SYNTHETICS_TEST,
+    TLS_ACTIVATION,
+    TLS_SUBSCRIPTION,
+    TLS_VALIDATION,
     VOLUME,
+    VPC,
     ZONE,
     ZONE_DNSSEC,
     Finding,
@@ -75,6 +85,7 @@ ADMIN = ["140.211.10.0/24"]
 FASTLY = ["151.101.0.0/16", "2a04:4e42::/32"]
 PAGER = "@pagerduty-psf-infrastructure"
 TEAM = "@infrastructure-staff@python.org"
+CA_PEM = "-----BEGIN CERTIFICATE-----\nTUlJQ2Zha2U=\n-----END CERTIFICATE-----"
 S3 = {
     "pab": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "ownership": "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
@@ -86,6 +97,9 @@ S3 = {
     "policy": "aws:s3/bucketPolicy:BucketPolicy",
     "acl": "aws:s3/bucketAcl:BucketAcl",
 }
+
+
+CHILD_NS = ["ns-3.awsdns-03.org", "ns-4.awsdns-04.co.uk"]
 
 
 def urn(stack: str, type_: str, name: str) -> str:
@@ -122,8 +136,17 @@ def estate(stack: str = "prod") -> list[Resource]:
     def droplet(name: str, did: str, tags: list[str]) -> None:
         props = {"name": name, "image": "ubuntu-24-04-x64", "size": "s-1vcpu-2gb", "region": "nyc3"}
         add(
-            DROPLET, name, props | {"sshKeys": ["3b:16:bf"], "tags": tags}, id=did, outputs={"urn": f"do:droplet:{did}"}
+            DROPLET,
+            name,
+            props | {"sshKeys": ["3b:16:bf"], "tags": tags},
+            id=did,
+            outputs={"dropletUrn": f"do:droplet:{did}"},
+            ignore_changes=("userData", "sshKeys"),
         )
+
+    def tag(name: str) -> str:
+        add(DO_TAG, f"tag-{name}", {"name": name})
+        return urn(stack, DO_TAG, f"tag-{name}")
 
     def rule(protocol: str, port: str, sources: list[str], key: str = "sourceAddresses") -> dict[str, Any]:
         return {"protocol": protocol, "portRange": port, key: sources} if port else {"protocol": protocol, key: sources}
@@ -131,6 +154,7 @@ def estate(stack: str = "prod") -> list[Resource]:
     def egress(protocol: str, port: str, destinations: list[str]) -> dict[str, Any]:
         return rule(protocol, port, destinations, "destinationAddresses")
 
+    web_tag, mail_tag, buildbot_tag = tag("psf-prod-web"), tag("psf-prod-mail"), tag("psf-prod-buildbot")
     droplet("web-1", "301", ["psf-prod-web"])
     add(
         FIREWALL,
@@ -145,6 +169,7 @@ def estate(stack: str = "prod") -> list[Resource]:
                 egress("tcp", "1-65535", ["10.10.0.0/16"]),
             ],
         },
+        dependencies=(web_tag,),
     )
     droplet("mail-1", "302", ["psf-prod-mail"])
     add(
@@ -156,6 +181,7 @@ def estate(stack: str = "prod") -> list[Resource]:
             "inboundRules": [rule("tcp", "25", ANYWHERE), rule("tcp", "22", ADMIN)],
             "outboundRules": [egress("tcp", "25", ANYWHERE)],
         },
+        dependencies=(mail_tag,),
     )
     droplet("pythontest-1", "303", [])
     add(
@@ -176,6 +202,7 @@ def estate(stack: str = "prod") -> list[Resource]:
             "tags": ["psf-prod-buildbot"],
             "inboundRules": [rule("tcp", "9020", ANYWHERE), rule("tcp", "443", FASTLY)],
         },
+        dependencies=(buildbot_tag,),
     )
 
     add(
@@ -191,11 +218,43 @@ def estate(stack: str = "prod") -> list[Resource]:
         },
         stateful=True,
         id="9c1d",
-        outputs={"urn": "do:dbaas:9c1d"},
+        outputs={"clusterUrn": "do:dbaas:9c1d"},
     )
-    add(DB_FIREWALL, "db-fw", {"clusterId": "9c1d", "rules": [{"type": "tag", "value": "psf-prod-web"}]})
+    add(
+        DB_FIREWALL,
+        "db-fw",
+        {"clusterId": "9c1d", "rules": [{"type": "tag", "value": "psf-prod-web"}]},
+        dependencies=(web_tag,),
+    )
     add(DB_REPLICA, "db-replica", {"clusterId": "9c1d", "name": "psf-prod-db-replica", "region": "nyc3"}, stateful=True)
-    add(VOLUME, "backups-vol", {"name": "psf-prod-backups", "region": "sfo2", "size": 500.0}, stateful=True)
+    add(
+        VOLUME,
+        "backups-vol",
+        {"name": "psf-prod-backups", "region": "sfo2", "size": 500.0, "description": "backups for backup-1"},
+        stateful=True,
+        ignore_changes=("description",),
+        outputs={"volumeUrn": "do:volume:5e1f"},
+    )
+    add(
+        RESERVED_IP,
+        "mail-ipv4",
+        {"region": "nyc3"},
+        stateful=True,
+        outputs={"ipAddress": "164.90.0.10", "reservedIpUrn": "do:reservedip:164.90.0.10"},
+    )
+    # The droplets', volume's and database's URNs are listed; the address's only by dependency, as at a
+    # preview, when a new address's URN is not known yet.
+    add(
+        PROJECT_RESOURCES,
+        "nyc1-project-resources",
+        {
+            "project": "4a1b",
+            "resources": [f"do:droplet:{n}" for n in (301, 302, 303, 304)] + ["do:volume:5e1f", "do:dbaas:9c1d"],
+        },
+        dependencies=(urn(stack, RESERVED_IP, "mail-ipv4"),),
+    )
+    add(VPC, "nyc1-vpc", {"name": f"psf-{stack}-nyc1", "region": "nyc3", "ipRange": "10.120.0.0/20"})
+    add(VPC, "sfo1-vpc", {"name": f"psf-{stack}-sfo1", "region": "sfo2", "ipRange": "10.130.0.0/20"})
     add(
         SPACES_BUCKET,
         "archive",
@@ -296,30 +355,53 @@ def estate(stack: str = "prod") -> list[Resource]:
     bucket("logs", {"stateful": "true"}, logging=False, website=False, statements=[tls_only])
     bucket("jython-site", {"static-site": "true"}, logging=True, website=True, statements=[fastly_read])
 
+    # python.org, delegated by the registrar, and its child zone test.python.org, which sends no mail and is
+    # delegated by an NS record in python.org naming its own name servers.
     add(
         ZONE,
         "python-org",
-        {"name": "python.org", "comment": "python.org"},
+        {"name": "python.org", "comment": "python.org", "tags": {"delegated-by": "registrar"}},
         stateful=True,
         id="ZPYORG",
-        outputs={"zoneId": "ZPYORG"},
+        outputs={"zoneId": "ZPYORG", "nameServers": ["ns-1.awsdns-01.com", "ns-2.awsdns-02.net"]},
+    )
+    add(
+        ZONE,
+        "test-python-org",
+        {"name": "test.python.org", "comment": "test.python.org"},
+        stateful=True,
+        id="ZTEST",
+        outputs={"zoneId": "ZTEST", "nameServers": CHILD_NS},
     )
     for name, props in {
         "caa": {"name": "python.org", "type": "CAA", "records": ['0 issue "letsencrypt.org"']},
         "mx": {"name": "python.org", "type": "MX", "records": ["10 mail.python.org"]},
         "spf": {"name": "python.org", "type": "TXT", "records": ["v=spf1 mx -all"]},
-        "dmarc": {"name": "_dmarc.python.org", "type": "TXT", "records": ["v=DMARC1; p=quarantine; pct=100"]},
+        "dmarc": {"name": "_dmarc.python.org", "type": "TXT", "records": ["v=DMARC1; p=quarantine; np=reject"]},
         "www": {"name": "www", "type": "CNAME", "records": ["dualstack.python.map.fastly.net"]},
+        "test-ns": {"name": "test.python.org", "type": "NS", "records": list(reversed(CHILD_NS))},
     }.items():
         add(DNS_RECORD, f"python-org-{name}", props | {"zoneId": "ZPYORG", "ttl": 3600.0})
-    add(ZONE_DNSSEC, "python-org-dnssec", {"hostedZoneId": "ZPYORG", "signingStatus": "SIGNING"})
-    add(QUERY_LOG, "python-org-querylog", {"zoneId": "ZPYORG", "cloudwatchLogGroupArn": "arn:aws:logs:us-east-1:1:x"})
+    for name, props in {
+        "caa": {"name": "test.python.org", "type": "CAA", "records": ['0 issue "letsencrypt.org"']},
+        "spf": {"name": "test.python.org", "type": "TXT", "records": ["v=spf1 -all"]},
+        "dmarc": {"name": "_dmarc.test.python.org", "type": "TXT", "records": ["v=DMARC1; p=reject"]},
+    }.items():
+        add(DNS_RECORD, f"test-python-org-{name}", props | {"zoneId": "ZTEST", "ttl": 3600.0})
+    for zone_name, zone_id in (("python-org", "ZPYORG"), ("test-python-org", "ZTEST")):
+        add(ZONE_DNSSEC, f"{zone_name}-dnssec", {"hostedZoneId": zone_id, "signingStatus": "SIGNING"})
+        add(
+            QUERY_LOG,
+            f"{zone_name}-querylog",
+            {"zoneId": zone_id, "cloudwatchLogGroupArn": "arn:aws:logs:us-east-1:1:x"},
+        )
 
     add(
         FASTLY_SERVICE,
         "www",
         {
             "name": f"psf-{stack}-www",
+            "forceDestroy": not prod,
             "domains": [{"name": "www.python.org"}],
             "backends": [
                 {
@@ -327,7 +409,8 @@ def estate(stack: str = "prod") -> list[Resource]:
                     "address": "app.nyc1.psf.io",
                     "port": 443.0,
                     "useSsl": True,
-                    "sslCertHostname": "app.nyc1.psf.io",
+                    "sslCertHostname": "app.psf.io",
+                    "sslCaCert": CA_PEM,
                     "sslCheckCert": True,
                     "shield": "lga-ny-us",
                     "healthcheck": "app-health",
@@ -345,7 +428,7 @@ def estate(stack: str = "prod") -> list[Resource]:
                 {"name": "app-health", "host": "app.nyc1.psf.io", "path": "/_haproxy_status"},
                 {"name": "mirror-health", "host": "mirror", "path": "/last-modified"},
             ],
-            "requestSettings": [{"name": "force-tls", "forceSsl": True}],
+            "requestSettings": [{"name": "force-tls", "forceSsl": True, "xff": "append"}],
             "headers": [
                 {
                     "name": "hsts",
@@ -362,10 +445,17 @@ def estate(stack: str = "prod") -> list[Resource]:
                     "source": "[secret]",
                 },
             ],
+            "dynamicsnippets": [{"name": "origin-token", "type": "recv", "priority": 100.0}],
             "staleIfError": True,
             "staleIfErrorTtl": 43200.0,
             "loggingS3s": [{"name": "s3", "bucketName": f"psf-{stack}-logs", "domain": "s3.amazonaws.com"}],
         },
+        id="SVCWWW",
+    )
+    add(
+        FASTLY_SNIPPET_CONTENT,
+        "www-token",
+        {"serviceId": "SVCWWW", "snippetId": "SNIP1", "content": "[secret]", "manageSnippets": True},
     )
     handles = f"{PAGER} {TEAM}" if prod else TEAM
     add(
@@ -381,6 +471,48 @@ def estate(stack: str = "prod") -> list[Resource]:
             "requestHeaders": {"Fastly-Token": "[secret]", "Host": "www.python.org"},
         },
     )
+    # www.python.org's certificate: a Fastly subscription, its challenge, its validation, two SSL tests.
+    add(
+        TLS_SUBSCRIPTION,
+        "www-tls-1a2b3c4d",
+        {
+            "certificateAuthority": "lets-encrypt",
+            "domains": ["www.python.org"],
+            "commonName": "www.python.org",
+            "configurationId": "CFG1",
+            "forceDestroy": not prod,
+        },
+        id="SUB1",
+    )
+    add(TLS_VALIDATION, "www-tls-1a2b3c4d-validation", {"subscriptionId": "SUB1"}, id="SUB1")
+    add(
+        DNS_RECORD,
+        "www-acme-www.python.org",
+        {
+            "name": "_acme-challenge.www.python.org",
+            "type": "CNAME",
+            "records": ["x1y2z3.fastly-validations.com"],
+            "ttl": 60.0,
+            "zoneId": "ZPYORG",
+            "allowOverwrite": True,
+        },
+    )
+    for kind, days in (("alert", 14), ("warning", 30)):
+        add(
+            SYNTHETICS_TEST,
+            f"www-tls-{kind}",
+            {
+                "name": f"certificate of www.python.org ({kind})",
+                "type": "api",
+                "subtype": "ssl",
+                "status": "live",
+                "message": f"certificate expiring {handles if kind == 'alert' else TEAM}",
+                "requestDefinition": {"host": "www.python.org", "port": "443", "servername": "www.python.org"},
+                "assertions": [{"type": "certificate", "operator": "isInMoreThan", "target": str(days)}],
+                "optionsList": {"acceptSelfSigned": False, "checkCertificateRevocation": True},
+                "tags": ["service:www", "certificate:managed", f"certificate-check:{kind}"],
+            },
+        )
     add(
         MONITOR,
         "disk",
@@ -479,6 +611,12 @@ class Case:
 INBOUND, EGRESS = "do-firewall-no-public-inbound", "do-firewall-no-open-egress"
 HALVES = ["0.0.0.0/1", "128.0.0.0/1"]
 V6_HALVES = ["::/1", "8000::/1"]
+COVERED, VALIDATED = "fastly-tls-domains-covered", "fastly-tls-subscription-validated"
+CHALLENGES, CONTRACT = "fastly-tls-challenge-records", "fastly-tls-subscription-contract"
+IN_ZONE, CAA = "route53-acme-challenge-in-zone", "route53-caa-allows-certificate-authority"
+EXPIRY = "datadog-certificate-expiry-alert"
+MAIL_RULE, ZONE_MAIL = "route53-mail-spf-dmarc", "route53-zone-spf-dmarc"
+DELEGATED, DMARC_TAGS = "route53-zone-delegated", "route53-dmarc-current-tags"
 
 CASES = [
     # DigitalOcean firewalls: the documented waivers hold only on the firewall, protocol and port they name.
@@ -627,11 +765,48 @@ CASES = [
     ),
     Case("query-log-removed", Edit("python-org-querylog"), {"route53-query-logging": 1}),
     Case("caa-removed", Edit("python-org-caa"), {"route53-caa": 1}),
-    Case("spf-softfail", Edit("python-org-spf", "records", ["v=spf1 mx ~all"]), {"route53-mail-spf-dmarc": 1}),
-    Case("spf-removed", Edit("python-org-spf"), {"route53-mail-spf-dmarc": 1}),
-    Case("dmarc-removed", Edit("python-org-dmarc"), {"route53-mail-spf-dmarc": 1}),
-    Case("dmarc-p-none", Edit("python-org-dmarc", "records", ["v=DMARC1; p=none"]), {"route53-mail-spf-dmarc": 1}),
-    Case("private-zone-needs-none", Edit("python-org", "vpcs", [{"vpcId": "vpc-1"}]), {}),
+    Case("spf-softfail", Edit("python-org-spf", "records", ["v=spf1 mx ~all"]), {MAIL_RULE: 1, ZONE_MAIL: 1}),
+    Case("spf-removed", Edit("python-org-spf"), {MAIL_RULE: 1, ZONE_MAIL: 1}),
+    Case("dmarc-removed", Edit("python-org-dmarc"), {MAIL_RULE: 1, ZONE_MAIL: 1}),
+    Case("dmarc-p-none", Edit("python-org-dmarc", "records", ["v=DMARC1; p=none"]), {MAIL_RULE: 1, ZONE_MAIL: 1}),
+    Case("private-zone-needs-none", Edit("test-python-org", "vpcs", [{"vpcId": "vpc-1"}]), {}),
+    # Zones that send no mail must say so; DMARC records use only DMARCbis tags.
+    Case("no-mail-zone-without-spf", Edit("test-python-org-spf"), {ZONE_MAIL: 1}),
+    Case("no-mail-zone-without-dmarc", Edit("test-python-org-dmarc"), {ZONE_MAIL: 1}),
+    Case("no-mail-zone-soft-fail", Edit("test-python-org-spf", "records", ["v=spf1 ~all"]), {ZONE_MAIL: 1}),
+    Case("two-spf-records", Edit("test-python-org-spf", "records", ["v=spf1 -all", "v=spf1 mx -all"]), {ZONE_MAIL: 1}),
+    Case("dmarc-in-test-mode", Edit("test-python-org-dmarc", "records", ["v=DMARC1; p=reject; t=y"]), {ZONE_MAIL: 1}),
+    Case("dmarc-quarantine-enough", Edit("test-python-org-dmarc", "records", ["v=DMARC1; p=quarantine"]), {}),
+    Case("dmarc-pct", Edit("python-org-dmarc", "records", ["v=DMARC1; p=quarantine; pct=100"]), {DMARC_TAGS: 1}),
+    Case(
+        "dmarc-rf-ri",
+        Edit("test-python-org-dmarc", "records", ["v=DMARC1; p=reject; rf=afrf; ri=86400"]),
+        {DMARC_TAGS: 1},
+    ),
+    # Every zone is delegated: from its parent zone in the stack, or as its delegated-by tag declares.
+    Case("child-zone-not-delegated", Edit("python-org-test-ns"), {DELEGATED: 1}),
+    Case("child-delegated-elsewhere", Edit("python-org-test-ns", "records", ["ns-9.awsdns-09.com"]), {DELEGATED: 1}),
+    Case(
+        "child-name-servers-unknown",
+        Edit("test-python-org", "@outputs", {"zoneId": "ZTEST", "nameServers": ["[unknown]"]}),
+        {},
+    ),
+    Case("apex-delegation-undeclared", Edit("python-org", "tags", {}), {DELEGATED: 1}),
+    Case(
+        "zone-delegated-by-a-stack-off-any-set",
+        Edit("python-org", "tags", {"delegated-by": "organization/psf-infra/prod"}),
+        {DELEGATED: 1},
+        stack="staging",
+    ),
+    Case(
+        "zone-delegated-by-a-stack-on-its-set",
+        (
+            Edit("python-org", "tags", {"delegated-by": "organization/psf-infra/prod"}),
+            Edit("python-org", "delegationSetId", "N0123456789ABC"),
+        ),
+        {},
+        stack="staging",
+    ),
     # Fastly
     Case("no-force-tls", Edit("www", "requestSettings.0.forceSsl", False), {"fastly-force-tls": 1}),
     Case("hsts-short", Edit("www", "headers.0.source", '"max-age=300"'), {"fastly-hsts": 1}),
@@ -650,9 +825,195 @@ CASES = [
     Case("stale-ttl-zero", Edit("www", "staleIfErrorTtl", 0.0), {"fastly-serve-stale": 1}),
     Case("backend-no-shield", Edit("www", "backends.1.shield"), {"fastly-shielding": 1}),
     Case("no-logging", Edit("www", "loggingS3s", []), {"fastly-logging": 1}),
-    Case("token-header-on-response", Edit("www", "headers.1.type", "response"), {"fastly-origin-shared-secret": 1}),
+    Case(
+        "token-header-on-response-and-no-token-snippet",
+        (Edit("www", "headers.1.type", "response"), Edit("www", "dynamicsnippets", []), Edit("www-token")),
+        {"fastly-origin-shared-secret": 1},
+    ),
+    Case("token-from-a-header-instead-of-a-snippet", (Edit("www", "dynamicsnippets", []), Edit("www-token")), {}),
     Case("token-header-plaintext", Edit("www", "headers.1.source", '"hunter2"'), {"no-plaintext-secrets": 1}),
     Case("token-from-edge-dictionary", Edit("www", "headers.1.source", 'table.lookup(origin, "token")'), {}),
+    # Fastly: provider contracts
+    Case("no-backend", Edit("www", "backends", []), {"fastly-service-has-backend": 1}),
+    Case(
+        "psf-host-probed-where-the-token-guard-refuses",
+        Edit("www", "healthchecks.0.path", "/"),
+        {"fastly-healthcheck-token-exempt": 1},
+    ),
+    Case(
+        "psf-host-probe-carries-the-token",
+        (Edit("www", "healthchecks.0.path", "/"), Edit("www", "healthchecks.0.headers", ["Fastly-Token: [secret]"])),
+        {},
+    ),
+    Case(
+        "other-host-may-probe-any-path",
+        (Edit("www", "backends.0.sslCertHostname", "app.example.net"), Edit("www", "healthchecks.0.path", "/")),
+        {},
+    ),
+    Case("psf-host-without-the-psf-ca", Edit("www", "backends.0.sslCaCert"), {"fastly-private-origin-ca": 1}),
+    Case(
+        "items-on-a-write-only-dictionary",
+        (
+            Edit("www", "dictionaries", [{"name": "secrets", "writeOnly": True, "dictionaryId": "D1"}]),
+            Add(
+                FASTLY_DICTIONARY_ITEMS, "www-items", {"serviceId": "SVCWWW", "dictionaryId": "D1", "items": "[secret]"}
+            ),
+        ),
+        {"fastly-no-write-only-dictionary-items": 1},
+    ),
+    Case(
+        "items-on-a-write-only-dictionary-before-ids-are-known",
+        (
+            Edit("www", "dictionaries", [{"name": "secrets", "writeOnly": True}]),
+            Add(FASTLY_DICTIONARY_ITEMS, "www-items", {"serviceId": "SVCWWW", "items": "[secret]"}),
+        ),
+        {"fastly-no-write-only-dictionary-items": 1},
+    ),
+    Case(
+        "items-on-a-readable-dictionary",
+        (
+            Edit("www", "dictionaries", [{"name": "secrets", "writeOnly": False, "dictionaryId": "D1"}]),
+            Add(
+                FASTLY_DICTIONARY_ITEMS, "www-items", {"serviceId": "SVCWWW", "dictionaryId": "D1", "items": "[secret]"}
+            ),
+        ),
+        {},
+    ),
+    Case(
+        "dynamic-snippet-inline-token",
+        Edit("www", "dynamicsnippets.0.content", 'set req.http.Fastly-Token = "hunter2";'),
+        {"fastly-dynamic-snippet-managed": 1, "no-plaintext-secrets": 1},
+    ),
+    Case("dynamic-snippet-without-content", Edit("www-token"), {"fastly-dynamic-snippet-managed": 1}),
+    Case(
+        "dynamic-snippet-unmanaged", Edit("www-token", "manageSnippets", False), {"fastly-dynamic-snippet-managed": 1}
+    ),
+    Case(
+        "dynamic-snippet-content-plaintext",
+        Edit("www-token", "content", 'set req.http.Fastly-Token = "hunter2";'),
+        {"no-plaintext-secrets": 1},
+    ),
+    Case(
+        "regular-snippet-with-a-token-literal",
+        Edit("www", "snippets", [{"name": "t", "type": "recv", "content": 'set req.http.Fastly-Token = "x";'}]),
+        {"no-plaintext-secrets": 1},
+    ),
+    Case(
+        "condition-undefined", Edit("www", "backends.1.requestCondition", "fallback"), {"fastly-conditions-defined": 1}
+    ),
+    Case(
+        "condition-of-the-wrong-type",
+        (
+            Edit("www", "conditions", [{"name": "fallback", "type": "RESPONSE", "statement": "true"}]),
+            Edit("www", "backends.1.requestCondition", "fallback"),
+        ),
+        {"fastly-conditions-defined": 1},
+    ),
+    Case(
+        "condition-defined",
+        (
+            Edit("www", "conditions", [{"name": "fallback", "type": "REQUEST", "statement": "!req.backend.healthy"}]),
+            Edit("www", "backends.1.requestCondition", "fallback"),
+        ),
+        {},
+    ),
+    Case("xff-unset", Edit("www", "requestSettings.0.xff"), {"fastly-request-setting-xff": 1}),
+    Case(
+        "datadog-logs-to-us3",
+        Edit("www", "loggingDatadogs", [{"name": "datadog", "region": "US3", "token": "[secret]"}]),
+        {"fastly-datadog-log-region": 1},
+    ),
+    Case("datadog-logs-to-eu", Edit("www", "loggingDatadogs", [{"name": "datadog", "region": "EU"}]), {}),
+    Case("prod-service-force-destroy", Edit("www", "forceDestroy", True), {"fastly-no-force-destroy-in-prod": 1}),
+    Case(
+        "staging-service-without-force-destroy",
+        Edit("www", "forceDestroy", False),
+        {"fastly-force-destroy-outside-prod": 1},
+        stack="staging",
+    ),
+    # DigitalOcean: provider limits and contracts
+    Case(
+        "firewall-with-11-droplets",
+        Edit("pythontest-fw", "dropletIds", [float(i) for i in range(300, 311)]),
+        {"do-firewall-limits": 1},
+    ),
+    Case(
+        "firewall-with-6-tags",
+        Edit("web-fw", "tags", ["psf-prod-web", "a", "b", "c", "d", "e"]),
+        # The five new tags are no Tag resources either.
+        {"do-firewall-limits": 1, "do-firewall-tags-declared": 5},
+    ),
+    # Projects: every droplet, volume, database and reserved address is in one.
+    Case("droplet-in-no-project", Edit("nyc1-project-resources", "resources.0"), {"do-resource-in-project": 1}),
+    Case(
+        "address-neither-listed-nor-depended-on",
+        Edit("nyc1-project-resources", "@dependencies", ()),
+        {"do-resource-in-project": 1},
+    ),
+    Case("project-resources-removed", Edit("nyc1-project-resources"), {"do-resource-in-project": 7}),
+    Case(
+        "project-own-resources-count",
+        (
+            Edit("nyc1-project-resources"),
+            Add(
+                DO_PROJECT,
+                "nyc1-project",
+                {
+                    "name": "psf-prod-nyc1",
+                    "resources": [f"do:droplet:{n}" for n in (301, 302, 303, 304)]
+                    + ["do:volume:5e1f", "do:dbaas:9c1d", "do:reservedip:164.90.0.10"],
+                },
+            ),
+        ),
+        {},
+    ),
+    # Tags: a firewall names only tags the stack creates, and waits for them.
+    Case("tag-not-a-resource", Edit("tag-psf-prod-web"), {"do-firewall-tags-declared": 2}),
+    Case("firewall-before-its-tag", Edit("mail-fw", "@dependencies", ()), {"do-firewall-tags-declared": 1}),
+    Case(
+        "egress-to-an-undeclared-tag",
+        Edit(
+            "web-fw",
+            "outboundRules.3",
+            {"protocol": "tcp", "portRange": "4505", "destinationTags": ["salt-master:psf-prod"]},
+        ),
+        {"do-firewall-tags-declared": 1},
+    ),
+    Case(
+        "inbound-from-an-undeclared-tag",
+        Edit("buildbot-fw", "inboundRules.2", {"protocol": "tcp", "portRange": "22", "sourceTags": ["backups"]}),
+        {"do-firewall-tags-declared": 1},
+    ),
+    Case("prod-address-unprotected", Edit("mail-ipv4", "@protect", False), {"stateful-protected-in-prod": 1}),
+    Case(
+        "firewall-with-51-rules",
+        Edit(
+            "web-fw",
+            "outboundRules",
+            [{"protocol": "tcp", "portRange": str(p), "destinationAddresses": ["10.10.0.0/16"]} for p in range(48)],
+        ),
+        {"do-firewall-limits": 1},
+    ),
+    Case(
+        "firewall-rule-with-1001-sources",
+        Edit("web-fw", "inboundRules.1.sourceAddresses", [f"10.0.{i // 256}.{i % 256}" for i in range(1001)]),
+        {"do-firewall-limits": 1},
+    ),
+    Case("vpc-ranges-overlap", Edit("sfo1-vpc", "ipRange", "10.120.8.0/21"), {"do-vpc-ranges": 1}),
+    Case("vpc-public-range", Edit("sfo1-vpc", "ipRange", "8.8.0.0/20"), {"do-vpc-ranges": 1}),
+    Case("vpc-smaller-than-24", Edit("sfo1-vpc", "ipRange", "10.130.0.0/28"), {"do-vpc-ranges": 1}),
+    Case("vpc-not-a-network", Edit("sfo1-vpc", "ipRange", "10.130.0.1/20"), {"do-vpc-ranges": 1}),
+    Case(
+        "droplet-user-data-would-replace-it",
+        Edit("web-1", "@ignore_changes", ("sshKeys",)),
+        {"do-forcenew-inputs-ignored": 1},
+    ),
+    Case(
+        "volume-description-would-replace-it",
+        Edit("backups-vol", "@ignore_changes", ()),
+        {"do-forcenew-inputs-ignored": 1},
+    ),
+    Case("crossguard-without-ignore-changes-is-silent", Edit("backups-vol", "@ignore_changes", None), {}),
     # Datadog
     Case(
         "synthetics-test-host-changed",
@@ -662,9 +1023,119 @@ CASES = [
     Case(
         "fastly-domain-without-test",
         Edit("www", "domains.1", {"name": "python.org"}),
-        {"datadog-synthetics-cover-public-hosts": 1},
+        {"datadog-synthetics-cover-public-hosts": 1, COVERED: 1, EXPIRY: 1},
     ),
-    Case("wildcard-domain-not-tested", Edit("www", "domains.1", {"name": "*.python.org"}), {}),
+    Case("wildcard-domain-not-tested", Edit("www", "domains.1", {"name": "*.python.org"}), {COVERED: 1}),
+    # Certificates: every name covered (or external), validated, challenged in its zone, allowed by CAA,
+    # watched before it expires.
+    Case("tls-subscription-removed", Edit("www-tls-1a2b3c4d"), {COVERED: 1}),
+    Case(
+        "tls-certificate-declared-external",
+        (
+            Edit("www-tls-1a2b3c4d"),
+            Edit("www-tls-1a2b3c4d-validation"),
+            Edit("www-acme-www.python.org"),
+            Edit("www-tls-alert", "tags.1", "certificate:external"),
+        ),
+        {},
+    ),
+    Case(
+        "tls-external-only-by-an-ssl-test",
+        (Edit("www-tls-1a2b3c4d"), Edit("www-check", "tags", ["certificate:external"])),
+        {COVERED: 1},
+    ),
+    Case(
+        "tls-wildcard-covers-one-label-and-shares-the-apex-challenge",
+        (
+            Edit("www-tls-1a2b3c4d", "domains", ["*.python.org"]),
+            Edit("www-tls-1a2b3c4d", "commonName", "*.python.org"),
+            Edit("www-acme-www.python.org", "name", "_acme-challenge.python.org"),
+        ),
+        {},
+    ),
+    Case("tls-not-validated", Edit("www-tls-1a2b3c4d-validation"), {VALIDATED: 1}),
+    Case(
+        "tls-validation-of-another-subscription",
+        Edit("www-tls-1a2b3c4d-validation", "subscriptionId", "SUB9"),
+        {VALIDATED: 1},
+    ),
+    Case(
+        "tls-validation-matched-by-name-before-ids-are-known",
+        (Edit("www-tls-1a2b3c4d", "@id", None), Edit("www-tls-1a2b3c4d-validation", "subscriptionId", "[unknown]")),
+        {},
+    ),
+    Case("tls-challenge-missing", Edit("www-acme-www.python.org"), {CHALLENGES: 1}),
+    Case("tls-challenge-a-txt-record", Edit("www-acme-www.python.org", "type", "TXT"), {CHALLENGES: 1}),
+    Case("tls-challenge-in-another-zone", Edit("www-acme-www.python.org", "zoneId", "ZTEST"), {IN_ZONE: 1}),
+    Case("tls-challenge-outside-the-stack", Edit("www-acme-www.python.org", "zoneId", "ZELSEWHERE"), {IN_ZONE: 1}),
+    Case(
+        "tls-challenge-hidden-by-a-child-zone",
+        (
+            Edit("www-tls-1a2b3c4d", "domains", ["www.python.org", "a.test.python.org"]),
+            Add(
+                DNS_RECORD,
+                "acme-a-test",
+                {"name": "_acme-challenge.a.test.python.org", "type": "CNAME", "zoneId": "ZPYORG", "ttl": 60.0},
+            ),
+        ),
+        {IN_ZONE: 1},
+    ),
+    Case("tls-challenge-zone-not-known-yet", Edit("www-acme-www.python.org", "zoneId", "[unknown]"), {}),
+    Case("tls-caa-blocks-the-authority", Edit("python-org-caa", "records", ['0 issue "globalsign.com"']), {CAA: 1}),
+    Case(
+        "tls-caa-with-parameters-allows",
+        Edit("python-org-caa", "records", ['0 issue "letsencrypt.org; validationmethods=dns-01"']),
+        {},
+    ),
+    Case("tls-caa-forbids-every-ca", Edit("python-org-caa", "records", ['0 issue ";"']), {CAA: 1}),
+    Case(
+        "tls-caa-issuewild-governs-wildcards",
+        (
+            Edit("www-tls-1a2b3c4d", "domains", ["*.python.org"]),
+            Edit("www-tls-1a2b3c4d", "commonName", "*.python.org"),
+            Edit("www-acme-www.python.org", "name", "_acme-challenge.python.org"),
+            Edit("python-org-caa", "records", ['0 issue "letsencrypt.org"', '0 issuewild ";"']),
+        ),
+        {CAA: 1},
+    ),
+    Case(
+        "tls-authority-the-caa-does-not-name", Edit("www-tls-1a2b3c4d", "certificateAuthority", "globalsign"), {CAA: 1}
+    ),
+    Case("tls-unknown-authority", Edit("www-tls-1a2b3c4d", "certificateAuthority", "digicert"), {CONTRACT: 1}),
+    Case(
+        "tls-upper-case-domain",
+        (
+            Edit("www-tls-1a2b3c4d", "domains", ["WWW.python.org"]),
+            Edit("www-tls-1a2b3c4d", "commonName", "WWW.python.org"),
+        ),
+        {CONTRACT: 1},
+    ),
+    Case("tls-common-name-not-a-domain", Edit("www-tls-1a2b3c4d", "commonName", "python.org"), {CONTRACT: 1}),
+    Case(
+        "tls-activation-of-a-managed-domain",
+        Add(TLS_ACTIVATION, "www-activation", {"domain": "www.python.org", "certificateId": "C1"}),
+        {"fastly-no-activation-for-managed-certificates": 1},
+    ),
+    Case("tls-activation-of-another-domain", Add(TLS_ACTIVATION, "x-activation", {"domain": "x.python.org"}), {}),
+    Case(
+        "prod-subscription-force-destroy",
+        Edit("www-tls-1a2b3c4d", "forceDestroy", True),
+        {"fastly-no-force-destroy-in-prod": 1},
+    ),
+    Case(
+        "staging-subscription-without-force-destroy",
+        Edit("www-tls-1a2b3c4d", "forceDestroy", False),
+        {"fastly-force-destroy-outside-prod": 1},
+        stack="staging",
+    ),
+    Case("ssl-alert-removed", Edit("www-tls-alert"), {EXPIRY: 1}),
+    Case("ssl-alert-too-late", Edit("www-tls-alert", "assertions.0.target", "7"), {EXPIRY: 1}),
+    Case("ssl-alert-accepts-self-signed", Edit("www-tls-alert", "optionsList.acceptSelfSigned", True), {EXPIRY: 1}),
+    Case(
+        "ssl-warning-untagged-must-page-in-prod",
+        Edit("www-tls-warning", "tags", ["service:www"]),
+        {"datadog-prod-pages-on-call": 1},
+    ),
     Case(
         "synthetics-plaintext-token",
         Edit("www-check", "requestHeaders.Fastly-Token", "hunter2"),
@@ -718,7 +1189,7 @@ CASES = [
         stack="staging",
     ),
     Case("staging-may-drop-replica", Edit("db-replica"), {}, stack="staging"),
-    Case("staging-may-skip-dnssec", Edit("python-org-dnssec"), {}, stack="staging"),
+    Case("staging-may-skip-dnssec", (Edit("python-org-dnssec"), Edit("test-python-org-dnssec")), {}, stack="staging"),
     Case("staging-may-force-destroy", Edit("logs", "forceDestroy", True), {}, stack="staging"),
     Case("default-provider-missing", Edit("web-1", "@provider", None), {"explicit-provider": 1}),
     Case(
@@ -761,6 +1232,29 @@ def test_violation_messages_name_the_resource_and_the_fix() -> None:
 def test_bucket_names_without_dots(name: str, expected: int) -> None:
     bucket = Resource(BUCKET[0], "files", urn("prod", BUCKET[0], "files"), {"bucket": name})
     assert len(RULES_BY_NAME["s3-bucket-name-no-dots"].violations([bucket])) == expected
+
+
+def test_a_subscription_holds_at_most_a_hundred_names() -> None:
+    rule = RULES_BY_NAME["fastly-tls-subscription-contract"]
+    names = [f"h{n}.python.org" for n in range(100)]
+    subscription = Resource(
+        TLS_SUBSCRIPTION,
+        "big",
+        urn("prod", TLS_SUBSCRIPTION, "big"),
+        {"certificateAuthority": "globalsign", "domains": names, "commonName": names[0]},
+    )
+    assert rule.violations([subscription]) == []
+    too_many = replace(subscription, props={**subscription.props, "domains": [*names, "h100.python.org"]})
+    (finding,) = rule.violations([too_many])
+    assert "lists 101 domains" in finding.message
+
+
+def test_a_certificate_warning_that_does_not_page_is_waived_not_silent() -> None:
+    findings = [
+        f for rule, f in evaluate(estate("prod")) if rule.name == "datadog-prod-pages-on-call" and f.status == "waived"
+    ]
+    assert [f.waiver for f in findings] == ["certificate-warning-no-page"]
+    assert findings[0].urn == urn("prod", SYNTHETICS_TEST, "www-tls-warning")
 
 
 # --- the rule table ------------------------------------------------------------------------------------
@@ -868,6 +1362,10 @@ def test_secret_headers_list_leaves_header_checks_unverified_not_failed() -> Non
     resources = Edit("www", "headers", "[secret]").apply(estate())
     assert counts(resources) == {}
     unverified = {rule.name for rule, f in evaluate(resources) if f.status == "unverified"}
+    # The origin token is set by a dynamic snippet, which a secret headers list does not hide.
+    assert unverified == {"fastly-hsts"}
+    resources = Edit("www", "dynamicsnippets", []).apply(Edit("www-token").apply(resources))
+    unverified = {rule.name for rule, f in evaluate(resources) if f.status == "unverified"}
     assert unverified == {"fastly-hsts", "fastly-origin-shared-secret"}
 
 
@@ -963,6 +1461,15 @@ def test_crossguard_protect_without_visible_retain_passes() -> None:
     assert len(_run(_policy("stateful-protected-in-prod"), _crossguard_args(replace(zone, protect=False)))) == 1
 
 
+def test_crossguard_sees_ignore_changes() -> None:
+    volume = next(r for r in estate() if r.name == "backups-vol")
+    args = _crossguard_args(volume)
+    assert len(_run(_policy("do-forcenew-inputs-ignored"), args)) == 1
+    keeps = PolicyResourceOptions(True, ["description"], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    args = ResourceValidationArgs(volume.type, args.props, volume.urn, volume.name, keeps, args.provider)
+    assert _run(_policy("do-forcenew-inputs-ignored"), args) == []
+
+
 def test_crossguard_stack_policy_reports_the_offending_urn() -> None:
     resources = Edit("web-1", "tags", ["psf-prod-other"]).apply(estate())
     prov = PolicyProviderResource("pulumi:providers:digitalocean", {}, provider_urn("prod", "digitalocean", "do"), "do")
@@ -991,19 +1498,26 @@ def _program(*, open_ssh: bool, default_provider: bool) -> Callable[[], None]:
     def program() -> None:
         do = digitalocean.Provider("do", token=pulumi.Output.secret("x"))
         opts = pulumi.ResourceOptions(provider=do)
-        digitalocean.Droplet(
+        keep = pulumi.ResourceOptions(ignore_changes=["userData", "sshKeys"])
+        # The tag as a resource, named through its output: droplet and firewall depend on it.
+        tag = digitalocean.Tag("tag-web", name="web", opts=opts)
+        droplet = digitalocean.Droplet(
             "web-1",
             image="ubuntu-24-04-x64",
             size="s-1vcpu-1gb",
             region="nyc3",
             ssh_keys=["3b:16"],
-            tags=["web"],
-            opts=None if default_provider else opts,
+            tags=[tag.name],
+            opts=keep if default_provider else pulumi.ResourceOptions.merge(opts, keep),
+        )
+        project = digitalocean.Project("nyc1-project", name="psf-test-nyc1", opts=opts)
+        digitalocean.ProjectResources(
+            "nyc1-project-resources", project=project.id, resources=[droplet.droplet_urn], opts=opts
         )
         digitalocean.Firewall(
             "web-fw",
             name="psf-test-web",
-            tags=["web"],
+            tags=[tag.name],
             inbound_rules=[
                 digitalocean.FirewallInboundRuleArgs(
                     protocol="tcp", port_range="22", source_addresses=["0.0.0.0/0"] if open_ssh else ADMIN
@@ -1055,11 +1569,12 @@ def test_offline_report_lists_exemptions() -> None:
 
 
 def test_pack_serves_when_run_as_a_program(tmp_path: Path) -> None:
-    # What the CLI does: run policy/ as a program from the pack's directory. PolicyPack then prints the
-    # analyzer's port and serves until stopped.
+    # What the CLI does: run policy/ as a program from the pack's directory, unbuffered (`python -u`, as
+    # pulumi-language-python starts an analyzer). PolicyPack then prints the analyzer's port and serves
+    # until stopped. Without -u the port sits in a pipe buffer and readline() waits forever.
     code = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
     with subprocess.Popen(
-        [sys.executable, "-c", code, str(POLICY_DIR)],
+        [sys.executable, "-u", "-c", code, str(POLICY_DIR)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -1079,6 +1594,7 @@ def _redirect_service(location: str) -> Resource:
         "name": "psf-prod-python-org-apex",
         "domains": [{"name": "python.org"}],
         "requestSettings": [{"name": "defaults", "forceSsl": False}],
+        "conditions": [{"name": "redirect", "type": "REQUEST", "statement": 'req.url ~ "^/"'}],
         "responseObjects": [{"name": "redirect", "status": 301.0, "requestCondition": "redirect"}],
         "headers": [
             {"name": "hsts", "type": "response", "action": "set", "destination": "http.Strict-Transport-Security",
@@ -1092,14 +1608,13 @@ def _redirect_service(location: str) -> Resource:
     return Resource(FASTLY_SERVICE, "apex", urn("prod", FASTLY_SERVICE, "apex"), props, provider="fastly")
 
 
-@pytest.mark.parametrize(
-    ("location", "expected"),
-    [("https://www.python.org", {}), ("http://www.python.org", {"fastly-force-tls": 1})],
-)
-def test_redirect_only_service_needs_no_backend_rules(location: str, expected: dict[str, int]) -> None:
+@pytest.mark.parametrize("location", ["https://www.python.org", "http://www.python.org"])
+def test_a_redirect_only_service_is_refused_because_fastly_cannot_activate_it(location: str) -> None:
     rules = [r for r in RULES if FASTLY_SERVICE in r.resource_types and not r.is_stack_rule]
     service = _redirect_service(location)
-    assert dict(Counter(rule.name for rule in rules for _ in rule.violations([service]))) == expected
+    found = dict(Counter(rule.name for rule in rules for _ in rule.violations([service])))
+    # Not even an https:// Location makes it deployable: it has no backend, and plain HTTP is not forced.
+    assert found == {"fastly-service-has-backend": 1, "fastly-force-tls": 1, "fastly-request-setting-xff": 1}
 
 
 def test_secret_healthchecks_are_unverified_not_failed() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,61 @@ from stacks.settings import (
     parse_settings,
     settings_for_stack,
 )
-from stacks.stack_files import read_stack_file
+from stacks.stack_claims import Claims, claims, clash, vpc_overlaps
+from stacks.stack_files import read_stack_file, stack_names
 
 SCHEMA = config_schema()
 SECRET_KEYS = [k for k, spec in SCHEMA.items() if spec.secret]
+PSF_CA = read_stack_file(PROJECT_ROOT, "prod").project_values()["psfCaCertificate"]
+
+
+@cache
+def certificate(*, ca: bool = True, days: tuple[int, int] = (-1, 365), key_usage: bool = True) -> str:
+    """A self-signed test certificate (PEM): a CA by default, or a host's; valid ``days`` around today."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA" if ca else "docs.psf.io")])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(days=days[0]))
+        .not_valid_after(now + datetime.timedelta(days=days[1]))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if key_usage:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def private_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def base(stack: str) -> dict[str, Any]:
@@ -45,12 +98,27 @@ SIZE = (["s-1vcpu-1gb", "s-4vcpu-8gb", "c-4"], ["s-1vcpu-1g", "huge", "", "S-1VC
 CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "environment": (["staging"], ["production", "", "Staging", "test"]),
     "namePrefix": (["psf-staging", "ab1"], ["", "PSF", "1abc", "ab", "x" * 25, "psf_staging", "psf-"]),
-    "datacenters": ([["nyc1"], ["ams1", "nyc1", "sfo1"], '["sfo1"]'], [["nyc2"], [], ["nyc1", "nyc1"], "nyc1", [1]]),
-    "internalDomain": (
-        ["psf.io", "int.staging.psf.io"],
-        ["", "PSF.IO", "psf", "-a.io", "a..io", "python-org.staging.psf.io", "pypi-org.staging.psf.io"],
+    # nyc1 holds the Salt master; ranges for datacenters a stack does not deploy are allowed.
+    "datacenters": (
+        [["nyc1"], ["ams1", "nyc1", "sfo1"], '["sfo1", "nyc1"]'],
+        [["nyc2"], [], ["nyc1", "nyc1"], "nyc1", [1], ["sfo1"], ["ams1", "sfo1"]],
     ),
-    "domainSuffix": (["staging.psf.io", "test.example.org"], ["", "Staging.psf.io", "nodots"]),
+    # Outside prod the internal zone is a child of the stack's one delegated zone, domainSuffix.
+    "internalDomain": (
+        ["int.staging.psf.io", "hosts.staging.psf.io"],
+        [
+            "",
+            "PSF.IO",
+            "psf",
+            "-a.io",
+            "a..io",
+            "psf.io",
+            "staging.psf.io",
+            "python-org.staging.psf.io",
+            "pypi-org.staging.psf.io",
+        ],
+    ),
+    "domainSuffix": (["staging.psf.io", "psf.io"], ["", "Staging.psf.io", "nodots"]),
     "dropletImage": (["ubuntu-24-04-x64", "12345", "debian-12-x64"], ["", "Ubuntu 24", "-x", "a_b"]),
     "dropletSizeSmall": SIZE,
     "dropletSizeMedium": SIZE,
@@ -79,7 +147,55 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
             ["224.0.0.0/24"],
         ],
     ),
-    "saltMaster": (["salt.nyc1.psf.io"], ["", "salt", "SALT.psf.io"]),
+    "saltMaster": (
+        ["", "salt.nyc1.int.staging.psf.io", "salt-2.nyc1.int.staging.psf.io"],
+        [
+            "salt",
+            "SALT.psf.io",
+            "salt.nyc1.psf.io",
+            "master.nyc1.int.staging.psf.io",
+            "salt.ams1.int.staging.psf.io",
+            "salt.nyc1.int.staging.psf.io.example.org",
+        ],
+    ),
+    "vpcRanges": (
+        [
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.230.0.0/20"],
+            ["ams1=192.168.0.0/24", "nyc1=172.16.0.0/16", "sfo1=10.10.0.0/20"],
+            '["ams1=10.1.0.0/20", "nyc1=10.2.0.0/20", "sfo1=10.3.0.0/20"]',
+        ],
+        [
+            [],
+            ["nyc1=10.220.0.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=8.8.0.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.220.8.0/21"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.244.0.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.229.16.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.0.0.0/12"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.230.0.0/25"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.230.0.1/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=fd00::/64"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "lon1=10.230.0.0/20"],
+            ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20", "nyc1=10.230.0.0/20"],
+            ["ams1 10.210.0.0/20", "nyc1=10.220.0.0/20", "sfo1=10.230.0.0/20"],
+            "nyc1=10.220.0.0/20",
+        ],
+    ),
+    "saltVersion": (["3006", "3006.9", "3007.1"], ["", "latest", "3006.x", "2019.2", "3006.9.1"]),
+    "saltBootstrapVersion": (["v2025.02.24", "v2024.12.12"], ["", "latest", "2025.02.24", "v2025.2.24", "stable"]),
+    "saltBootstrapSha256": (
+        [
+            "a0e3a58fc6358a7c6f708ee4910229e72fbdab7161819514b0696146a2edb62d",
+            "A0E3A58FC6358A7C6F708EE4910229E72FBDAB7161819514B0696146A2EDB62D",
+        ],
+        [
+            "",
+            "a0e3a58f",
+            "a0e3a58fc6358a7c6f708ee4910229e72fbdab7161819514b0696146a2edb62d0",
+            "g" * 64,
+            "sha256:" + "0" * 64,
+        ],
+    ),
     "protect": BOOLEAN,
     "backups": BOOLEAN,
     "pageOnCall": ([False, "false"], [True, "true", "maybe"]),
@@ -117,8 +233,70 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
         ],
     ),
     "dnssec": BOOLEAN,
-    **{key: (["s3cr3t-value"], ["", "   "]) for key in SECRET_KEYS},
+    "psfCaCertificate": (
+        ["", PSF_CA, certificate(), certificate(key_usage=False), "\n" + certificate() + "\n\n"],
+        [
+            "PSF_CA",
+            certificate(ca=False),
+            certificate(ca=False, key_usage=False),
+            certificate(days=(-30, -1)),
+            certificate(days=(1, 30)),
+            certificate() + certificate(key_usage=False),
+            private_key_pem(),
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----",
+            PSF_CA.replace("-----END CERTIFICATE-----", ""),
+        ],
+    ),
+    "delegatedDomains": ([[]], [["staging.psf.io"], ["Bad..name"]]),
+    "delegationStack": (
+        ["organization/psf-infra/prod", "psf/psf-infra/prod"],
+        ["", "prod", "organization/other/prod", "organization/psf-infra/staging", "a/b", "organization/psf-infra/"],
+    ),
+    "mailSenders": (
+        [
+            [],
+            ["python.org include:_spf.google.com"],
+            ["pypi.org ip4:192.0.2.0/24 ip6:2001:db8::/32 a:relay.example.net", "python.org"],
+        ],
+        [
+            ["python.org ~all"],
+            ["python.org -all"],
+            ["python.org include:X.org"],
+            ["python.org ptr"],
+            ["python.org redirect=x.org"],
+            ["python.org ip4:2001:db8::1"],
+            ["python.org ip4:192.0.2.1/24"],
+            ["python.org ip6:192.0.2.0/24"],
+            ["Python.org a:x.org"],
+            ["python.org a:x.org a:x.org"],
+            ["python.org include:a.org", "python.org include:b.org"],
+            ["python.org " + " ".join(f"include:s{i}.example.org" for i in range(10))],
+            [" "],
+            "python.org include:a.org",
+        ],
+    ),
+    "cdnLogRetentionDays": ([1, 30, 3650, "90"], [0, 3651, "month", True]),
+    "tlsCertificateAuthority": (["lets-encrypt", "globalsign"], ["letsencrypt", "certainly", "GlobalSign", ""]),
+    "fastlyTlsConfiguration": (["", "t7CguUGZzb2W9Euo5FoKa"], ["default", "t7Cgu-UGZzb2W9Euo5FoKa", "x" * 65]),
+    "tlsCertificates": (
+        [[], ["python-org=external"], ["pypi=managed", "docs=external"], '["python-org=external"]'],
+        [
+            ["python-org"],
+            ["python-org=imported"],
+            ["salt=external"],
+            ["dns=managed"],
+            ["python-org=external", "python-org=managed"],
+            ["=external"],
+            "python-org=external",
+        ],
+    ),
+    **{key: (["s3cr3t-value-of-16+-chars"], ["", "   "]) for key in SECRET_KEYS},
 }
+# The origin token is written into a VCL string by Fastly: no quote, percent escape, backslash or brace.
+CASES["fastlyOriginToken"] = (
+    ["s3cr3t-value-of-16+-chars", "0123456789abcdef" * 4, "A~b.c_d+e/f=g-h!i#j$k&l(m)"],
+    ["", "short-token", 'with"quote-0123456789', "with%percent-0123456789", "with space-0123456789", "é" * 20],
+)
 
 GOOD = [(key, value) for key, (good, _) in CASES.items() for value in good]
 BAD = [(key, value) for key, (_, bad) in CASES.items() for value in bad]
@@ -192,6 +370,31 @@ def test_prod_refuses_a_domain_suffix_and_staging_needs_one() -> None:
         parse_settings("staging", base("staging") | {"domainSuffix": ""})
 
 
+def test_prod_delegates_and_other_stacks_name_their_delegating_stack() -> None:
+    prod = parse_settings("prod", base("prod"))
+    assert prod.delegated_domains == ("staging.psf.io",)
+    assert prod.delegation_stack == ""
+    staging = parse_settings("staging", base("staging"))
+    assert staging.delegated_domains == ()
+    assert staging.delegation_stack == "organization/psf-infra/prod"
+    with pytest.raises(SettingsError, match=r"delegationStack.*must be empty in prod"):
+        parse_settings("prod", base("prod") | {"delegationStack": "organization/psf-infra/staging"})
+    # One delegation set cannot carry a parent and its child zone (Route 53: ConflictingDomainExists).
+    with pytest.raises(SettingsError, match=r"delegatedDomains = .a\.staging\.psf\.io.*inside staging\.psf\.io"):
+        parse_settings("prod", base("prod") | {"delegatedDomains": ["staging.psf.io", "a.staging.psf.io"]})
+    with pytest.raises(SettingsError, match=r"internalDomain = .int\.staging\.psf\.io.*inside domainSuffix"):
+        parse_settings("staging", base("staging") | {"domainSuffix": "test.example.org"})
+
+
+def test_mail_senders_default_to_what_the_psf_publishes() -> None:
+    senders = {s.domain: s for s in parse_settings("prod", base("prod")).mail_senders}
+    assert set(senders) == {"python.org", "pypi.org", "roundup-tracker.org"}
+    assert senders["python.org"].includes == ("_spf.google.com", "mailgun.org", "stspg-customer.com")
+    assert senders["python.org"].hosts == ("mail.wooz.org",)
+    assert senders["pypi.org"].includes == ("_spf.google.com", "amazonses.com", "helpscoutemail.com")
+    assert parse_settings("prod", base("prod")).cdn_log_retention_days == SCHEMA["cdnLogRetentionDays"].default
+
+
 def test_datacenters_map_to_digitalocean_regions() -> None:
     assert {name: dc.region.value for name, dc in DATACENTERS.items()} == {
         "ams1": "ams3",
@@ -212,6 +415,53 @@ def test_public_names_differ_between_stacks() -> None:
     assert staging.public_domain("python.org") == "python-org.staging.psf.io"
     assert staging.public_host("docs.python.org", "python.org") == "docs.python-org.staging.psf.io"
     assert prod.physical_name("logs") != staging.physical_name("logs")
+
+
+def test_prod_needs_the_psf_ca_and_staging_may_wait_for_its_salt_master() -> None:
+    with pytest.raises(SettingsError, match="psf-infra:psfCaCertificate = '' is invalid") as caught:
+        parse_settings("prod", base("prod") | {"psfCaCertificate": ""})
+    assert "required in prod" in str(caught.value)
+    assert parse_settings("staging", base("staging")).psf_ca_certificate is None
+
+
+def test_the_psf_ca_is_kept_as_one_stripped_pem() -> None:
+    parsed = parse_settings("prod", base("prod"))
+    assert parsed.psf_ca_certificate == PSF_CA.strip()
+    assert parsed.psf_ca_certificate is not None and "PSF_CA" not in parsed.psf_ca_certificate  # base64, not text
+    staged = parse_settings("staging", base("staging") | {"psfCaCertificate": "\n" + certificate() + "\n"})
+    assert staged.psf_ca_certificate == certificate().strip()
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (certificate(ca=False), "CA:TRUE"),
+        (certificate(days=(-30, -1)), "valid today"),
+        (certificate() + certificate(key_usage=False), "exactly one PEM"),
+        (private_key_pem(), "exactly one PEM"),
+    ],
+)
+def test_a_bad_ca_is_refused_with_one_line_that_says_why(value: str, says: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("staging", base("staging") | {"psfCaCertificate": value})
+    message = str(caught.value)
+    assert caught.value.key == "psfCaCertificate" and says in message and "\n" not in message
+    assert "PRIVATE KEY" not in message and len(message) < 300
+
+
+@pytest.mark.parametrize(("site", "region"), [("datadoghq.com", "US"), ("datadoghq.eu", "EU")], ids=["us", "eu"])
+def test_fastly_datadog_logging_region_comes_from_the_site(site: str, region: str) -> None:
+    parsed = parse_settings("staging", base("staging") | {"fastlyLogging": "datadog", "datadogSite": site})
+    assert parsed.fastly_datadog_region == region
+
+
+@pytest.mark.parametrize("site", ["us3.datadoghq.com", "us5.datadoghq.com", "ap1.datadoghq.com", "ddog-gov.com"])
+def test_fastly_cannot_log_to_other_datadog_sites(site: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("staging", base("staging") | {"fastlyLogging": "datadog", "datadogSite": site})
+    assert caught.value.key == "datadogSite" and "fastlyLogging" in str(caught.value)
+    # With S3 logging the provider never sees the site, so every Datadog site stays allowed.
+    assert parse_settings("staging", base("staging") | {"datadogSite": site}).datadog_site == site
 
 
 def test_settings_error_is_a_pulumi_run_error() -> None:
@@ -354,14 +604,27 @@ def test_adjacent_admin_networks_are_judged_merged() -> None:
 # --- collisions between the stack files of a project ----------------------------------------------------------
 
 
-def _project(tmp_path: Path, **stacks: dict[str, str]) -> Path:
-    """A directory with the committed stack files plus stacks whose values are staging's with changes."""
+def _project(tmp_path: Path, delegates: str = "alice.psf.io", **stacks: dict[str, str]) -> Path:
+    """A directory with the committed stack files plus stacks whose values are staging's with changes.
+
+    A change replaces the key's whole value, a block list included, with the YAML text given. Prod also
+    delegates ``delegates``, as it must for a new stack of that domainSuffix.
+    """
     for name in ("prod", "staging"):
         (tmp_path / f"Pulumi.{name}.yaml").write_text((PROJECT_ROOT / f"Pulumi.{name}.yaml").read_text())
+    if delegates:
+        prod = (tmp_path / "Pulumi.prod.yaml").read_text()
+        extended = prod.replace("    - staging.psf.io\n", f"    - staging.psf.io\n    - {delegates}\n", 1)
+        assert extended != prod
+        (tmp_path / "Pulumi.prod.yaml").write_text(extended)
     for name, changes in stacks.items():
         text = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
         for key, value in changes.items():
-            text = re.sub(rf"(?m)^  psf-infra:{key}: .*$", f"  psf-infra:{key}: {value}", text)
+            text, found = re.subn(
+                rf"(?m)^  psf-infra:{key}:( .*)?\n(    - .*\n)*", f"  psf-infra:{key}: {value}\n", text
+            )
+            if not found:
+                text += f"  psf-infra:{key}: {value}\n"
         (tmp_path / f"Pulumi.{name}.yaml").write_text(text)
     return tmp_path
 
@@ -372,7 +635,13 @@ def _full(stack: str, root: Path) -> dict[str, Any]:
     return program_config(stack, root=root)[0]
 
 
-OWN = {"namePrefix": "psf-alice", "internalDomain": "int.alice.psf.io", "domainSuffix": "alice.psf.io"}
+OWN = {
+    "namePrefix": "psf-alice",
+    "internalDomain": "int.alice.psf.io",
+    "domainSuffix": "alice.psf.io",
+    "vpcRanges": "[ams1=10.31.0.0/20, nyc1=10.32.0.0/20, sfo1=10.33.0.0/20]",
+}
+PROD_RANGES = "[ams1=10.110.0.0/20, nyc1=10.120.0.0/20, sfo1=10.130.0.0/20]"
 
 
 def test_a_stack_of_its_own_does_not_collide(tmp_path: Path) -> None:
@@ -380,6 +649,7 @@ def test_a_stack_of_its_own_does_not_collide(tmp_path: Path) -> None:
     assert settings_for_stack("alice", _full("alice", root), root).name_prefix == "psf-alice"
     # ... and the committed stacks still plan beside it.
     assert settings_for_stack("staging", _full("staging", root), root).stack == "staging"
+    assert settings_for_stack("prod", _full("prod", root), root).stack == "prod"
 
 
 @pytest.mark.parametrize(
@@ -388,10 +658,14 @@ def test_a_stack_of_its_own_does_not_collide(tmp_path: Path) -> None:
         ({"namePrefix": "psf-staging"}, "namePrefix", "staging"),
         ({"namePrefix": "psf"}, "namePrefix", "prod"),
         ({"namePrefix": "psf-prod-eu"}, "namePrefix", "prod"),
-        ({"internalDomain": "int.staging.psf.io"}, "internalDomain", "staging"),
-        ({"internalDomain": "pypi.org"}, "internalDomain", "prod"),
-        ({"internalDomain": "python-org.staging.psf.io"}, "internalDomain", "staging"),
-        ({"domainSuffix": "staging.psf.io"}, "domainSuffix", "staging"),
+        # Outside prod the internal domain lies inside domainSuffix, so these take another stack's suffix.
+        ({"domainSuffix": "staging.psf.io", "internalDomain": "int.staging.psf.io"}, "internalDomain", "staging"),
+        ({"domainSuffix": "staging.psf.io", "internalDomain": "int2.staging.psf.io"}, "domainSuffix", "staging"),
+        # psf.io as the delegated top zone would be prod's internal zone.
+        ({"domainSuffix": "psf.io", "internalDomain": "int.alice.psf.io"}, "domainSuffix", "prod"),
+        ({"vpcRanges": PROD_RANGES}, "vpcRanges", "prod"),
+        ({"vpcRanges": "[ams1=10.31.0.0/20, nyc1=10.32.0.0/20, sfo1=10.130.8.0/24]"}, "vpcRanges", "prod"),
+        ({"vpcRanges": "[ams1=10.31.0.0/20, nyc1=10.220.0.0/16, sfo1=10.33.0.0/20]"}, "vpcRanges", "staging"),
     ],
 )
 def test_a_stack_taking_another_stacks_names_is_refused(
@@ -404,11 +678,43 @@ def test_a_stack_taking_another_stacks_names_is_refused(
     assert f"stack {other!r} (Pulumi.{other}.yaml)" in str(caught.value)
 
 
-def test_the_committed_stack_sees_the_newcomer_too(tmp_path: Path) -> None:
-    # The collision is refused from both sides: prod cannot plan while a file claims its prefix.
-    root = _project(tmp_path, alice=OWN | {"namePrefix": "psf-prod"})
-    with pytest.raises(SettingsError, match=r"namePrefix.*'alice'"):
+def test_an_overlapping_vpc_range_names_both_ranges(tmp_path: Path) -> None:
+    ranges = "[ams1=10.31.0.0/20, nyc1=10.32.0.0/20, sfo1=10.130.8.0/24]"
+    root = _project(tmp_path, alice=OWN | {"vpcRanges": ranges})
+    with pytest.raises(SettingsError, match=re.escape("sfo1 10.130.8.0/24 overlaps prod's sfo1 10.130.0.0/20")):
+        settings_for_stack("alice", _full("alice", root), root)
+    # A datacenter the newcomer does not deploy still holds its range in the account's address plan.
+    undeployed = OWN | {"vpcRanges": ranges, "datacenters": "[ams1, nyc1]"}
+    root = _project(tmp_path, alice=undeployed)
+    with pytest.raises(SettingsError, match="vpcRanges"):
         settings_for_stack("prod", _full("prod", root), root)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"namePrefix": "psf-prod"}, r"psf-infra:namePrefix = 'psf-prod' .*'alice'"),
+        ({"domainSuffix": "psf.io", "internalDomain": "int.alice.psf.io"}, r"internalDomain = 'psf.io' .*a zone of"),
+        ({"vpcRanges": PROD_RANGES}, r"vpcRanges .*overlaps alice's ams1 10.110.0.0/20"),
+    ],
+)
+def test_the_committed_stack_sees_the_newcomer_too(tmp_path: Path, changes: dict[str, str], message: str) -> None:
+    # The collision is refused from both sides: prod cannot plan while a file claims what prod claims.
+    root = _project(tmp_path, alice=OWN | changes)
+    with pytest.raises(SettingsError, match=message):
+        settings_for_stack("prod", _full("prod", root), root)
+
+
+def test_a_delegation_a_stack_file_relies_on_is_kept_from_both_sides(tmp_path: Path) -> None:
+    root = _project(tmp_path, delegates="", alice=OWN)
+    message = r"domainSuffix = 'alice.psf.io' is invalid: is not among the delegatedDomains of stack 'prod'"
+    with pytest.raises(SettingsError, match=message):
+        settings_for_stack("alice", _full("alice", root), root)
+    with pytest.raises(SettingsError, match=r"delegatedDomains = \['staging.psf.io'\] is invalid: must include alice"):
+        settings_for_stack("prod", _full("prod", root), root)
+    # Prod dropping staging's delegation is refused too, while Pulumi.staging.yaml relies on it.
+    with pytest.raises(SettingsError, match=re.escape("must include staging.psf.io")):
+        settings_for_stack("prod", _full("prod", PROJECT_ROOT) | {"psf-infra:delegatedDomains": "[]"})
 
 
 def test_a_broken_sibling_claims_nothing(tmp_path: Path) -> None:
@@ -435,3 +741,78 @@ def test_program_config_of_other_namespaces_is_refused(key: str, message: str) -
 def test_pulumi_keys_are_left_to_the_cli() -> None:
     config = _full("staging", PROJECT_ROOT) | {"pulumi:tags": "{}"}
     assert settings_for_stack("staging", config).stack == "staging"
+
+
+def test_cryptography_is_imported_only_to_check_a_ca() -> None:
+    # The program's own import path stays light: only parsing a stack that sets psfCaCertificate loads it.
+    import subprocess
+    import sys
+
+    code = "import sys, stacks.estate; print('cryptography' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+# --- one DigitalOcean account, many stacks ----------------------------------------------------------------
+
+
+def committed_claims() -> dict[str, Claims]:
+    """What every stack file in the repository claims in the shared accounts."""
+    return {
+        stack: claims(stack, read_stack_file(PROJECT_ROOT, stack).project_values(), SCHEMA)
+        for stack in stack_names(PROJECT_ROOT)
+    }
+
+
+def test_no_two_committed_stacks_share_a_name_zone_or_vpc_range() -> None:
+    found = committed_claims()
+    assert {"prod", "staging"} <= set(found)
+    for a in found.values():
+        assert a.vpc_ranges, a.stack
+        for b in found.values():
+            assert a is b or clash(a, b) is None, (a.stack, b.stack)
+
+
+def test_a_stack_that_copies_anothers_ranges_is_caught() -> None:
+    prod = committed_claims()["prod"]
+    copied = [f"{dc}={net}" for dc, net in prod.vpc_ranges]
+    staging = claims("staging", base("staging") | {"vpcRanges": copied}, SCHEMA)
+    assert len(vpc_overlaps(staging, prod)) == 3
+    # A range inside another stack's counts too, from either side.
+    inside = ["ams1=10.1.0.0/20", "nyc1=10.2.0.0/20", "sfo1=10.130.8.0/24"]
+    other = claims("staging", base("staging") | {"vpcRanges": inside}, SCHEMA)
+    assert vpc_overlaps(prod, other) == ["sfo1 10.130.0.0/20 overlaps staging's sfo1 10.130.8.0/24"]
+    error = clash(other, prod)
+    assert error is not None and error.key == "vpcRanges"
+
+
+def test_vpc_range_errors_say_what_digitalocean_refuses() -> None:
+    ranges = ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20"]
+    for value, expected in (
+        ("sfo1=10.244.0.0/20", "which DigitalOcean reserves"),
+        ("sfo1=10.220.8.0/24", "must not overlap nyc1's 10.220.0.0/20"),
+        ("sfo1=8.8.0.0/20", "RFC 1918"),
+        ("sfo1=10.0.0.0/12", "from /16 to /24"),
+    ):
+        with pytest.raises(SettingsError, match=re.escape(expected)):
+            parse_settings("staging", base("staging") | {"vpcRanges": [*ranges, value]})
+    with pytest.raises(SettingsError, match="missing sfo1"):
+        parse_settings("staging", base("staging") | {"vpcRanges": ranges})
+
+
+def test_the_salt_master_is_named_after_the_internal_domain_unless_set() -> None:
+    staging = parse_settings("staging", base("staging"))
+    assert staging.salt_master == "salt.nyc1.int.staging.psf.io"
+    assert parse_settings("prod", base("prod")).salt_master == "salt.nyc1.psf.io"
+    moved = base("staging") | {"internalDomain": "hosts.staging.psf.io"}
+    assert parse_settings("staging", moved).salt_master == "salt.nyc1.hosts.staging.psf.io"
+
+
+def test_the_bootstrap_is_pinned_to_a_release_and_its_checksum() -> None:
+    settings = parse_settings("staging", base("staging"))
+    assert settings.salt_bootstrap_url == (
+        "https://github.com/saltstack/salt-bootstrap/releases/download/v2025.02.24/bootstrap-salt.sh"
+    )
+    assert "latest" not in settings.salt_bootstrap_url
+    with pytest.raises(SettingsError, match="psf-infra:saltBootstrapSha256 = 'abc' is invalid: must be the 64"):
+        parse_settings("staging", base("staging") | {"saltBootstrapSha256": "abc"})

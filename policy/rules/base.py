@@ -29,6 +29,7 @@ Status = Literal["violation", "waived", "accepted", "unverified"]
 
 # Resource type tokens, as the engine (and CrossGuard's ``args.resource_type``) spells them.
 STACK: Final = "pulumi:pulumi:Stack"
+STACK_REFERENCE: Final = "pulumi:pulumi:StackReference"
 DROPLET: Final = "digitalocean:index/droplet:Droplet"
 FIREWALL: Final = "digitalocean:index/firewall:Firewall"
 VOLUME: Final = "digitalocean:index/volume:Volume"
@@ -41,7 +42,17 @@ DNS_RECORD: Final = "aws:route53/record:Record"
 ZONE_DNSSEC: Final = "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec"
 QUERY_LOG: Final = "aws:route53/queryLog:QueryLog"
 FASTLY_SERVICE: Final = "fastly:index/serviceVcl:ServiceVcl"
+FASTLY_DICTIONARY_ITEMS: Final = "fastly:index/serviceDictionaryItems:ServiceDictionaryItems"
+FASTLY_SNIPPET_CONTENT: Final = "fastly:index/serviceDynamicSnippetContent:ServiceDynamicSnippetContent"
+VPC: Final = "digitalocean:index/vpc:Vpc"
+DO_PROJECT: Final = "digitalocean:index/project:Project"
+PROJECT_RESOURCES: Final = "digitalocean:index/projectResources:ProjectResources"
+RESERVED_IP: Final = "digitalocean:index/reservedIp:ReservedIp"
+DO_TAG: Final = "digitalocean:index/tag:Tag"
 SYNTHETICS_TEST: Final = "datadog:index/syntheticsTest:SyntheticsTest"
+TLS_SUBSCRIPTION: Final = "fastly:index/tlsSubscription:TlsSubscription"
+TLS_VALIDATION: Final = "fastly:index/tlsSubscriptionValidation:TlsSubscriptionValidation"
+TLS_ACTIVATION: Final = "fastly:index/tlsActivation:TlsActivation"
 MONITOR: Final = "datadog:index/monitor:Monitor"
 
 
@@ -63,7 +74,22 @@ BUCKET_LIFECYCLE: Final = _s3("BucketLifecycleConfiguration")
 BUCKET_LOGGING: Final = _s3("BucketLogging")
 BUCKET_WEBSITE: Final = _s3("BucketWebsiteConfiguration")
 
-STATEFUL_TYPES: Final = (ZONE, VOLUME, DB_CLUSTER, DB_REPLICA)
+# Where the PSF's hosts meet Fastly (psf-salt): certificates for <role>.psf.io from the Salt master's private
+# CA (pillar/base/tls.sls), and a Fastly frontend that refuses requests without the Fastly-Token except
+# HAProxy's monitor URI (salt/haproxy). A backend checking a psf.io name is such a host.
+PSF_ORIGIN_DOMAIN: Final = "psf.io"
+TOKEN_EXEMPT_PATHS: Final = ("/_haproxy_status",)
+
+# Certificates at the edge (components.edge_tls, stacks/tls.py): a DNS-01 challenge lives at this name, a
+# Fastly authority is allowed by the CAA issuer domain mapped here, and a Datadog SSL test says who owns the
+# certificate it watches with a `certificate:` tag (`certificate:external`: made outside the program).
+ACME_CHALLENGE_PREFIX: Final = "_acme-challenge."
+CAA_ISSUERS: Final = {"lets-encrypt": "letsencrypt.org", "globalsign": "globalsign.com", "certainly": "certainly.com"}
+EXTERNAL_CERTIFICATE_TAG: Final = "certificate:external"
+CERTIFICATE_WARNING_TAG: Final = "certificate-check:warning"
+MAX_CERTIFICATE_DOMAINS: Final = 100
+
+STATEFUL_TYPES: Final = (ZONE, VOLUME, DB_CLUSTER, DB_REPLICA, RESERVED_IP)
 """Always stateful. Buckets are stateful when tagged (:data:`STATEFUL_TAG`)."""
 STATEFUL_TAG: Final = ("stateful", "true")
 STATIC_SITE_TAG: Final = ("static-site", "true")
@@ -78,9 +104,12 @@ class Resource:
 
     ``props`` are the inputs as the engine received them (camelCase wire names); ``outputs`` the state the
     provider returned, when known (IDs for cross-resource matching). ``retain_on_delete`` and ``custom`` are
-    None where the adapter cannot see them (CrossGuard passes neither). ``secrets_marked`` is True when
-    secret values appear as ``"[secret]"`` (recordings); CrossGuard hands policies plaintext with no mark of
-    secretness (pulumi/pulumi-policy#241), so secret checks report ``unverified`` there.
+    None where the adapter cannot see them (CrossGuard passes neither); ``ignore_changes`` lists the input
+    names (as the engine spells them) whose changes the program tells Pulumi to ignore; ``dependencies`` the
+    URNs of the resources it depends on (known at preview, when computed values are not).
+    ``secrets_marked`` is True when secret values appear as ``"[secret]"`` (recordings); CrossGuard hands
+    policies plaintext with no mark of secretness (pulumi/pulumi-policy#241), so secret checks report
+    ``unverified`` there.
     """
 
     type: str
@@ -94,6 +123,8 @@ class Resource:
     provider: str | None = None
     custom: bool | None = True
     secrets_marked: bool = True
+    ignore_changes: tuple[str, ...] | None = ()
+    dependencies: tuple[str, ...] = ()
 
     @property
     def stack(self) -> str:
@@ -269,11 +300,6 @@ FIREWALL_WAIVERS: Final = (
         "Postfix delivers list mail to the recipients' mail servers anywhere on the internet.",
     ),
     FirewallWaiver(
-        "egress-salt", "outbound", ("tcp",), ("4505", "4506"), "*",
-        "Salt minions connect to the master's publish and return ports; the master is not provisioned by this "
-        "program, so its address cannot be named in the firewall.",
-    ),
-    FirewallWaiver(
         "icmp-out", "outbound", ("icmp",), ("",), "*",
         "ICMP replies and path-MTU discovery.",
     ),
@@ -305,6 +331,13 @@ LOG_BUCKET_NOT_LOGGED: Final = Waiver(
     "buckets that receive S3 access logs or Fastly logs",
     "logging access to a log bucket would log the log deliveries themselves (a loop, or twice the storage); "
     "log buckets are write-only targets.",
+)
+CERTIFICATE_WARNING_NO_PAGE: Final = Waiver(
+    "certificate-warning-no-page",
+    "datadog-prod-pages-on-call",
+    f'synthetics tests tagged "{CERTIFICATE_WARNING_TAG}"',
+    "a Datadog synthetic test has no warning state, so a certificate's 30-day warning is a test of its own; "
+    "warnings never page, the 14-day alert test of the same name does.",
 )
 
 
@@ -363,6 +396,7 @@ EXCEPTIONS: Final[tuple[FirewallWaiver | Waiver, ...]] = (
     STATIC_SITE_HTTP_ORIGIN,
     S3_WEBSITE_BACKEND,
     LOG_BUCKET_NOT_LOGGED,
+    CERTIFICATE_WARNING_NO_PAGE,
 )
 """Every documented exception in the pack."""
 

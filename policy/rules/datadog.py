@@ -8,19 +8,27 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from policy.rules.base import (
+    CERTIFICATE_WARNING_NO_PAGE,
+    CERTIFICATE_WARNING_TAG,
     FASTLY_SERVICE,
     MONITOR,
     SYNTHETICS_TEST,
     Finding,
     Resource,
+    _items,
     _map,
     _maps,
+    _number,
     _of,
     _str,
     _violation,
+    _waived,
     resource_rule,
     stack_rule,
 )
+
+# The least warning a certificate alert must give: two weeks to renew or replace it by hand.
+CERTIFICATE_ALERT_MIN_DAYS: Final = 14
 
 
 def _test_hosts(test: Resource) -> set[str]:
@@ -36,8 +44,8 @@ def _test_hosts(test: Resource) -> set[str]:
     types=(FASTLY_SERVICE, SYNTHETICS_TEST),
 )
 def _synthetics_cover_hosts(resources: Sequence[Resource]) -> Iterable[Finding]:
-    """Every public hostname a Fastly service answers for has a Datadog synthetics test."""
-    tested = {h for t in _of(resources, SYNTHETICS_TEST) for h in _test_hosts(t)}
+    """Every public hostname a Fastly service answers for has a Datadog synthetics test (an SSL test is not one)."""
+    tested = {h for t in _of(resources, SYNTHETICS_TEST) if t.props.get("subtype") != "ssl" for h in _test_hosts(t)}
     for service in _of(resources, FASTLY_SERVICE):
         for domain in _maps(service.props.get("domains")):
             host = _str(domain.get("name")).lower().rstrip(".")
@@ -80,8 +88,59 @@ def _staging_never_pages(alert: Resource) -> Iterable[Finding]:
 def _prod_pages(alert: Resource) -> Iterable[Finding]:
     """In production every alert pages on-call (an @pagerduty handle in its message)."""
     if alert.is_prod and not _PAGER_RE.search(_notifications(alert)):
-        yield _violation(
-            alert,
-            "does not page on-call in production. Fix: config psf-infra:pageOnCall true (the settings refuse false "
-            "in prod); in code, the pagerdutyHandle in its message.",
+        message = (
+            "does not page on-call in production. Fix: config psf-infra:pageOnCall true (the settings refuse "
+            "false in prod); in code, the pagerdutyHandle in its message."
         )
+        if CERTIFICATE_WARNING_TAG in _items(alert.props.get("tags")):
+            yield _waived(alert, message, CERTIFICATE_WARNING_NO_PAGE)
+        else:
+            yield _violation(alert, message)
+
+
+def _alert_days(test: Resource) -> float | None:
+    """The days of certificate life an SSL alert test demands, or None when it is not one."""
+    if test.props.get("subtype") != "ssl" or CERTIFICATE_WARNING_TAG in _items(test.props.get("tags")):
+        return None
+    if _map(test.props.get("optionsList")).get("acceptSelfSigned") is True:
+        return None  # it would pass a self-signed certificate: no check of the certificate's validity
+    days = [
+        _number(a.get("target"))
+        for a in _maps(test.props.get("assertions"))
+        if a.get("type") == "certificate" and a.get("operator") == "isInMoreThan"
+    ]
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+@stack_rule(
+    "datadog-certificate-expiry-alert",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(FASTLY_SERVICE, SYNTHETICS_TEST),
+)
+def _certificate_expiry_alert(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every public hostname a Fastly service answers for has an SSL test that alerts 14 days before expiry.
+
+    It must also fail an invalid certificate (not accept self-signed ones). Renewal that silently fails
+    otherwise surfaces as an outage on the day the certificate expires.
+    """
+    watched: dict[str, float] = {}
+    for test in _of(resources, SYNTHETICS_TEST):
+        days = _alert_days(test)
+        host = _str(_map(test.props.get("requestDefinition")).get("host")).lower().rstrip(".")
+        if days is not None and host:
+            watched[host] = max(days, watched.get(host, 0.0))
+    for service in _of(resources, FASTLY_SERVICE):
+        for domain in _maps(service.props.get("domains")):
+            host = _str(domain.get("name")).lower().rstrip(".")
+            if not host or host.startswith("*."):
+                continue
+            days = watched.get(host)
+            if days is None or days < CERTIFICATE_ALERT_MIN_DAYS:
+                found = "none" if days is None else f"one at {days:g} days"
+                yield _violation(
+                    service,
+                    f"public host {host} has no SSL test alerting at least {CERTIFICATE_ALERT_MIN_DAYS} days before "
+                    f"its certificate expires ({found}). Fix: a TlsCheck for it in the service's monitors.",
+                )

@@ -1,18 +1,30 @@
-"""DigitalOcean: droplets, firewalls, managed databases, Spaces."""
+"""DigitalOcean: droplets, firewalls, managed databases, Spaces; and the provider's limits and contracts.
+
+The contract rules encode what DigitalOcean refuses at apply time, or what its Terraform provider turns into
+a replacement, that a mock accepts: a cloud firewall's limits (Networking > Firewalls > Limits, and the
+provider's firewall docs), VPC ranges (provider's vpc docs), and inputs that force a new droplet or volume.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Literal
+from typing import Final, Literal
 
 from policy.rules.base import (
     DB_CLUSTER,
     DB_FIREWALL,
     DB_REPLICA,
+    DO_PROJECT,
+    DO_TAG,
     DROPLET,
     FIREWALL,
     FIREWALL_WAIVERS,
+    PROJECT_RESOURCES,
+    RESERVED_IP,
     SPACES_BUCKET,
+    VOLUME,
+    VPC,
     Finding,
     Resource,
     _anywhere,
@@ -84,7 +96,7 @@ def _droplet_ssh_keys(droplet: Resource) -> Iterable[Finding]:
 
 def _droplet_ids(droplet: Resource) -> set[str]:
     ids = {droplet.id, _ident(droplet.outputs.get("id")), _ident(droplet.props.get("id"))}
-    urn = _str(droplet.outputs.get("urn") or droplet.props.get("urn"))
+    urn = _str(droplet.outputs.get("dropletUrn") or droplet.props.get("dropletUrn"))
     if urn.startswith("do:droplet:"):
         ids.add(urn.removeprefix("do:droplet:"))
     return {i for i in ids if i}
@@ -108,7 +120,7 @@ def _droplet_firewalled(resources: Sequence[Resource]) -> Iterable[Finding]:
 
 def _cluster_ids(cluster: Resource) -> set[str]:
     ids = {cluster.id, _ident(cluster.outputs.get("id")), _ident(cluster.props.get("id"))}
-    for key in ("urn", "clusterUrn"):
+    for key in ("clusterUrn",):
         urn = _str(cluster.outputs.get(key) or cluster.props.get(key))
         if urn.startswith("do:dbaas:"):
             ids.add(urn.removeprefix("do:dbaas:"))
@@ -178,3 +190,192 @@ def _spaces_force_destroy(bucket: Resource) -> Iterable[Finding]:
     """Spaces buckets cannot be deleted with their contents (force_destroy off)."""
     if bucket.props.get("forceDestroy") is True:
         yield _violation(bucket, "has forceDestroy, so a delete wipes its objects. Fix: force_destroy=False.")
+
+
+# --- provider contracts ------------------------------------------------------------------------------------
+
+# DigitalOcean's cloud firewall limits: "a maximum of 10 Droplets per firewall and 5 tags per firewall",
+# "up to 50 total incoming and outgoing rules", "limited to 1000 entries in the Sources or Destinations field".
+FIREWALL_MAX_DROPLETS: Final = 10
+FIREWALL_MAX_TAGS: Final = 5
+FIREWALL_MAX_RULES: Final = 50
+FIREWALL_MAX_SOURCES: Final = 1000
+_ENDPOINT_FIELDS: Final = {
+    "inbound": ("sourceAddresses", "sourceDropletIds", "sourceTags", "sourceLoadBalancerUids", "sourceKubernetesIds"),
+    "outbound": (
+        "destinationAddresses",
+        "destinationDropletIds",
+        "destinationTags",
+        "destinationLoadBalancerUids",
+        "destinationKubernetesIds",
+    ),
+}
+
+
+@resource_rule("do-firewall-limits", anchors=("ours",), enforcement="mandatory", types=(FIREWALL,))
+def _firewall_limits(fw: Resource) -> Iterable[Finding]:
+    """A DigitalOcean firewall stays within its limits: 10 droplets, 5 tags, 50 rules, 1000 sources per rule."""
+    droplets, tags = _items(fw.props.get("dropletIds")), _items(fw.props.get("tags"))
+    if len(droplets) > FIREWALL_MAX_DROPLETS:
+        yield _violation(
+            fw,
+            f"names {len(droplets)} droplets; DigitalOcean allows {FIREWALL_MAX_DROPLETS} per firewall and refuses "
+            "the rest. Fix: tag the droplets and name the tag (tags), or split the service.",
+        )
+    if len(tags) > FIREWALL_MAX_TAGS:
+        yield _violation(
+            fw, f"names {len(tags)} tags; DigitalOcean allows {FIREWALL_MAX_TAGS}. Fix: fewer, broader tags."
+        )
+    rules = {d: _maps(fw.props.get(f"{d}Rules")) for d in ("inbound", "outbound")}
+    total = sum(len(r) for r in rules.values())
+    if total > FIREWALL_MAX_RULES:
+        yield _violation(
+            fw, f"has {total} rules; DigitalOcean allows {FIREWALL_MAX_RULES} in and out together. Fix: merge rules."
+        )
+    for direction, direction_rules in rules.items():
+        for index, rule in enumerate(direction_rules):
+            count = sum(len(_items(rule.get(key))) for key in _ENDPOINT_FIELDS[direction])
+            if count > FIREWALL_MAX_SOURCES:
+                yield _violation(
+                    fw,
+                    f"{direction} rule #{index} lists {count} sources/destinations; DigitalOcean allows "
+                    f"{FIREWALL_MAX_SOURCES}. Fix: use network ranges or tags instead of single addresses.",
+                )
+
+
+_PRIVATE_RANGES: Final = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+# The provider's vpc docs: "may not be larger than /16 or smaller than /24" (the product docs offer /28 too).
+VPC_PREFIXES: Final = (16, 24)
+
+
+@stack_rule("do-vpc-ranges", anchors=("ours",), enforcement="mandatory", types=(VPC,))
+def _vpc_ranges(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """DigitalOcean VPC ranges are RFC 1918 networks of /16 to /24 that do not overlap each other."""
+    seen: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Resource]] = []
+    low, high = VPC_PREFIXES
+    for vpc in _of(resources, VPC):
+        text = _str(vpc.props.get("ipRange"))
+        if not text:
+            continue
+        try:
+            network = ipaddress.ip_network(text, strict=True)
+        except ValueError:
+            yield _violation(vpc, f"ip_range {text!r} is not a network in CIDR notation. Fix: e.g. 10.120.0.0/20.")
+            continue
+        private = isinstance(network, ipaddress.IPv4Network) and any(network.subnet_of(r) for r in _PRIVATE_RANGES)
+        if not private or not low <= network.prefixlen <= high:
+            yield _violation(
+                vpc,
+                f"ip_range {text} must be inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 and from /{low} to "
+                f"/{high}; DigitalOcean refuses it. Fix: a private /20 such as 10.120.0.0/20.",
+            )
+            continue
+        for other, owner in seen:
+            if network.overlaps(other):
+                yield _violation(
+                    vpc,
+                    f"ip_range {text} overlaps {other} of {owner.label}; DigitalOcean refuses overlapping networks "
+                    "in one account (staging and prod share it). Fix: give each VPC its own range.",
+                )
+        seen.append((network, vpc))
+
+
+# Inputs the DigitalOcean provider replaces the resource for when they change (ForceNew), which the program
+# must not let a later edit trigger: user data and SSH keys only apply at boot, and a volume's description
+# names its droplet, so a host rename would recreate the disk empty.
+FORCE_NEW_IGNORED: Final = {DROPLET: ("userData", "sshKeys"), VOLUME: ("description",)}
+
+
+@resource_rule("do-forcenew-inputs-ignored", anchors=("ours",), enforcement="mandatory", types=(DROPLET, VOLUME))
+def _forcenew_inputs_ignored(resource: Resource) -> Iterable[Finding]:
+    """Droplets ignore changes to userData and sshKeys and volumes to description: the provider would replace them."""
+    if resource.ignore_changes is None:
+        return
+    missing = [name for name in FORCE_NEW_IGNORED[resource.type] if name not in resource.ignore_changes]
+    if missing:
+        yield _violation(
+            resource,
+            f"does not ignore changes to {', '.join(missing)}, which the provider answers with a replacement "
+            f"(a new empty {'disk' if resource.type == VOLUME else 'droplet'}). Fix: "
+            f"ResourceOptions(ignore_changes={list(FORCE_NEW_IGNORED[resource.type])!r}).",
+        )
+
+
+# What a DigitalOcean project holds of the estate, and the output carrying each one's DigitalOcean URN
+# (the provider's `urn`, renamed by the bridge: do:droplet:<id>, do:volume:<id>, do:dbaas:<id>,
+# do:reservedip:<address>).
+PROJECT_MEMBERS: Final = {
+    DROPLET: "dropletUrn",
+    VOLUME: "volumeUrn",
+    DB_CLUSTER: "clusterUrn",
+    RESERVED_IP: "reservedIpUrn",
+}
+
+
+@stack_rule(
+    "do-resource-in-project",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(*PROJECT_MEMBERS, DO_PROJECT, PROJECT_RESOURCES),
+)
+def _resource_in_project(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every droplet, volume, database cluster and reserved IP is assigned to a DigitalOcean project.
+
+    Assigned means its URN is in a ProjectResources' (or Project's) ``resources``, or, at preview, when
+    those URNs are not yet known, that the ProjectResources depends on it.
+    """
+    claims = _of(resources, (DO_PROJECT, PROJECT_RESOURCES))
+    listed = {str(urn) for claim in claims for urn in _items(claim.props.get("resources"))}
+    depended = {urn for claim in claims for urn in claim.dependencies}
+    for resource in resources:
+        key = PROJECT_MEMBERS.get(resource.type)
+        if key is None:
+            continue
+        do_urn = _str(resource.outputs.get(key) or resource.props.get(key))
+        if (do_urn and do_urn in listed) or resource.urn in depended:
+            continue
+        yield _violation(
+            resource,
+            "is in no DigitalOcean project, so it lands in the account's default project, mixed with the other "
+            f"stack's resources. Fix: add its {key} to its datacenter's ProjectResources (DatacenterSite.assign).",
+        )
+
+
+def _named_tags(fw: Resource) -> set[str]:
+    """The droplet tags a cloud or database firewall names: whom it covers and whom its rules admit."""
+    if fw.type == DB_FIREWALL:
+        return {_str(r.get("value")) for r in _maps(fw.props.get("rules")) if _str(r.get("type")) == "tag"} - {""}
+    names = {str(t) for t in _items(fw.props.get("tags"))}
+    for rule in _maps(fw.props.get("inboundRules")):
+        names |= {str(t) for t in _items(rule.get("sourceTags"))}
+    for rule in _maps(fw.props.get("outboundRules")):
+        names |= {str(t) for t in _items(rule.get("destinationTags"))}
+    return names
+
+
+@stack_rule(
+    "do-firewall-tags-declared", anchors=("ours",), enforcement="mandatory", types=(FIREWALL, DB_FIREWALL, DO_TAG)
+)
+def _firewall_tags_declared(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every tag a DigitalOcean firewall names is a Tag resource of the stack, which the firewall depends on.
+
+    DigitalOcean resolves a tag when it writes the rule; a tag that only a droplet creates races the firewall
+    (poseidon/typhoon#709), and the rule fails or silently admits nobody.
+    """
+    tags = {_str(tag.props.get("name")): tag for tag in _of(resources, DO_TAG)}
+    for fw in _of(resources, (FIREWALL, DB_FIREWALL)):
+        for name in sorted(_named_tags(fw)):
+            tag = tags.get(name)
+            if tag is None:
+                yield _violation(
+                    fw,
+                    f"names tag {name!r}, which no digitalocean.Tag in the stack creates, so the rule races the "
+                    f"first droplet that carries it. Fix: digitalocean.Tag(name={name!r}), and make the firewall "
+                    "depend on it (VmService tag_resources).",
+                )
+            elif tag.urn not in fw.dependencies:
+                yield _violation(
+                    fw,
+                    f"names tag {name!r} but does not depend on its {tag.label}, so it may be written first. "
+                    "Fix: depends_on the Tag (VmService / ManagedPostgres tag_resources).",
+                )

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from policy.rules.base import (
     BUCKET,
+    STACK_REFERENCE,
     STATEFUL_TYPES,
     ZONE,
     Finding,
@@ -64,8 +65,12 @@ def _staging_nothing_protected(resource: Resource) -> Iterable[Finding]:
 
 @resource_rule("explicit-provider", anchors=("ours",), enforcement="mandatory", types=())
 def _explicit_provider(resource: Resource) -> Iterable[Finding]:
-    """Every custom resource names an explicit provider instance; default providers are never used."""
-    if resource.custom is False:
+    """Every custom resource names an explicit provider instance; default providers are never used.
+
+    Stack references are exempt: the engine's built-in provider reads them from the state backend, with the
+    backend's login, and no cloud credentials.
+    """
+    if resource.custom is False or resource.type == STACK_REFERENCE:
         return
     if resource.provider is None:
         if resource.custom:
