@@ -117,6 +117,10 @@ class _Problem(yaml.MarkedYAMLError):
     """A value yaml.v3 would refuse or read differently, with the node's position."""
 
 
+class _ValueProblem(_Problem):
+    """A :class:`_Problem` of one scalar's value, whose error names the key it is the value of."""
+
+
 class _CliLoader(yaml.SafeLoader):
     """PyYAML's safe loader with yaml.v3's scalar resolution, duplicate keys refused, and no exotic types."""
 
@@ -151,7 +155,7 @@ class _CliLoader(yaml.SafeLoader):
 def _construct_int(loader: _CliLoader, node: Node) -> int:
     value = go_int(str(node.value).replace("_", ""))
     if value is None:
-        raise _Problem(None, None, f"{node.value!r} is not an integer", node.start_mark)
+        raise _ValueProblem(None, None, f"{node.value!r} is not an integer", node.start_mark)
     return value
 
 
@@ -162,13 +166,13 @@ def _construct_float(loader: _CliLoader, node: Node) -> float:
     try:
         return float(text.replace("_", ""))
     except ValueError:
-        raise _Problem(None, None, f"{text!r} is not a number", node.start_mark) from None
+        raise _ValueProblem(None, None, f"{text!r} is not a number", node.start_mark) from None
 
 
 def _construct_bool(loader: _CliLoader, node: Node) -> bool:
     text = str(node.value)
     if text not in _TRUE and text not in _FALSE:
-        raise _Problem(None, None, f"{text!r} is not a boolean to the Pulumi CLI (true or false)", node.start_mark)
+        raise _ValueProblem(None, None, f"{text!r} is not a boolean to the Pulumi CLI (true or false)", node.start_mark)
     return text in _TRUE
 
 
@@ -181,18 +185,18 @@ def _construct_str(loader: _CliLoader, node: Node) -> str:
 
 
 def _refuse_timestamp(loader: _CliLoader, node: Node) -> None:
-    raise _Problem(
+    raise _ValueProblem(
         None,
         None,
-        f"{node.value} is a YAML timestamp, which the Pulumi CLI turns into Go's time text "
-        f"('{node.value} 00:00:00 +0000 UTC' for a date); quote it if you mean the text",
+        f"{node.value} is a YAML timestamp, which the Pulumi CLI turns into Go's time text (2026-01-05 becomes "
+        "'2026-01-05 00:00:00 +0000 UTC'); quote it if you mean the text",
         node.start_mark,
     )
 
 
 def _refuse_tag(loader: _CliLoader, node: Node) -> None:
     tag = str(node.tag).replace("tag:yaml.org,2002:", "!!", 1)
-    raise _Problem(
+    raise _ValueProblem(
         None,
         None,
         f"the tag {tag} has no place in a Pulumi config file (the CLI would drop or reinterpret it); "
@@ -264,6 +268,28 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+_KEY_LINE = re.compile(r"^(\s*)(?:-\s+)?([^\s#'\"\[{-][^#]*?):(?:\s|$)")
+
+
+def _key_at(text: str, line: int) -> str | None:
+    """The mapping key a value on ``line`` (1-based) belongs to, so that an error about a value can name it.
+
+    The key on that line, or the nearest one above it indented less (for an item of a block sequence).
+    """
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    found = _KEY_LINE.match(lines[line - 1])
+    if found:
+        return found.group(2)
+    indent = len(lines[line - 1]) - len(lines[line - 1].lstrip())
+    for above in reversed(lines[: line - 1]):
+        found = _KEY_LINE.match(above)
+        if found and len(found.group(1)) < indent:
+            return found.group(2)
+    return None
+
+
 def load_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document as the Pulumi CLI would, or raise one :class:`ConfigFileError` line."""
     loader: _CliLoader | None = None
@@ -275,7 +301,9 @@ def load_yaml(text: str, file: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         line = mark.line + 1 if mark else None
-        raise ConfigFileError(file, f"invalid YAML: {' '.join(problem.split())}", line) from None
+        key = _key_at(text, line) if isinstance(exc, _ValueProblem) and line else None
+        of = f"the value of {key}: " if key else ""
+        raise ConfigFileError(file, f"invalid YAML: {of}{' '.join(problem.split())}", line) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         what = f"the control character U+{exc.character:04X} is not allowed in YAML"

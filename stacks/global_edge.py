@@ -144,6 +144,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
         http=[HttpCheck(h) for h in service.public_host_names],
         tls=estate.tls.checks(_monitor_key(key), service.public_host_names),
         name=f"{key}-monitors",
+        fastly_service_ids=(service.service_id,),
     )
 
 
@@ -174,7 +175,7 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
         routes = (PathRoute("/ftp/", ftp),)
     www = estate.public(Host("www.python.org", "python.org"))
     apex = estate.public(Host("python.org", "python.org"))
-    ExternalOriginService(
+    www_service = ExternalOriginService(
         "python-org",
         ExternalOriginArgs(
             origin_host=s.python_org_origin,
@@ -203,7 +204,12 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
     if downloads is not None:
         checks.append(HttpCheck(www.host, path="/ftp/python/"))
     estate.monitors(
-        parent, "python-org", "heroku", http=checks, tls=estate.tls.checks("python-org", (www.host, apex.host))
+        parent,
+        "python-org",
+        "heroku",
+        http=checks,
+        tls=estate.tls.checks("python-org", (www.host, apex.host)),
+        fastly_service_ids=(www_service.service_id,),
     )
     # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
     _heroku(
@@ -250,7 +256,14 @@ def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) ->
     )
     checks = [HttpCheck(h) for h in service.public_host_names]
     checks.append(HttpCheck(hosts[0].host, path="/simple/pip/"))
-    estate.monitors(parent, "pypi", "aws", http=checks, tls=estate.tls.checks("pypi", service.public_host_names))
+    estate.monitors(
+        parent,
+        "pypi",
+        "aws",
+        http=checks,
+        tls=estate.tls.checks("pypi", service.public_host_names),
+        fastly_service_ids=(service.service_id,),
+    )
 
 
 def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
@@ -282,6 +295,7 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
             "aws",
             http=[HttpCheck(h) for h in site.host_names],
             tls=estate.tls.checks(key, site.host_names),
+            fastly_service_ids=(site.service_id,),
         )
 
 

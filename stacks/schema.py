@@ -26,6 +26,18 @@ CLI_TYPES: Final = frozenset({"string", "integer", "boolean", "array", "object"}
 
 _SHOWN_MAX: Final = 80
 
+OPTIONAL_SECRETS: Final[Mapping[str, str]] = {
+    "pagerdutyToken": "pageOnCall",
+    "onCallEmails": "pageOnCall",
+    "fastlyReadOnlyApiKey": "fastlyMetrics",
+    # The registrar's token (stacks.settings._registrar): needed once registrarDomains lists a domain.
+    "gandiToken": "registrarDomains",
+}
+"""Secret keys a stack may leave unset, each with the key that makes it required (a boolean that is true, or a
+list that is not empty; :mod:`stacks.paging` says why Pulumi.yaml declares them as plain strings). They are
+secret for everything else: the stack-file reader refuses them in plain text, and the program's own reader
+refuses them unless set with ``--secret``."""
+
 
 def _shown(value: object) -> str:
     if value is None:
@@ -75,6 +87,11 @@ class ConfigKey:
     def required(self) -> bool:
         """Keys without a default must be set in every stack file (or as a secret)."""
         return self.default is None
+
+    @property
+    def optional_secret(self) -> bool:
+        """A secret a stack may leave unset (:data:`OPTIONAL_SECRETS`), declared with a default of ""."""
+        return self.secret and not self.required
 
     @property
     def type_name(self) -> str:
@@ -133,7 +150,7 @@ def _key_spec(name: str, spec: Any, file: str, line: int | None) -> ConfigKey:
         type=type_,
         description=description,
         default=default,
-        secret=spec.get("secret") is True,
+        secret=spec.get("secret") is True or name in OPTIONAL_SECRETS,
         items=item_type if type_ == "array" else None,
     )
 

@@ -24,14 +24,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pulumi_digitalocean import DropletSlug, Region
 
 from stacks.catalog import EDGE_SERVICES
 from stacks.environment import PROD_STACK, Environment, expected_environment
+from stacks.schema import OPTIONAL_SECRETS, PROJECT_ROOT, ConfigKey, SettingsError, config_schema
 from stacks.schema import PROJECT as PROJECT
-from stacks.schema import PROJECT_ROOT, ConfigKey, SettingsError, config_schema
 from stacks.settings_values import ADMIN_MAX_PREFIX as ADMIN_MAX_PREFIX
 from stacks.settings_values import DIGITALOCEAN_RESERVED as DIGITALOCEAN_RESERVED
 from stacks.settings_values import RFC1918 as RFC1918
@@ -39,6 +39,9 @@ from stacks.settings_values import VPC_PREFIXES as VPC_PREFIXES
 from stacks.settings_values import admin_networks, ca_certificate, public_ipv4, vpc_ranges
 from stacks.stack_claims import check_siblings, public_domain, public_domains
 from stacks.stack_files import check_key
+
+if TYPE_CHECKING:
+    from stacks.paging import Paging
 
 PROJECT_DIR: ContextVar[Path] = ContextVar("PROJECT_DIR", default=PROJECT_ROOT)
 """The directory whose stack files are this stack's siblings: the repository under the CLI; the recorder
@@ -150,6 +153,8 @@ class Secrets:
     datadog_app_key: Secret
     fastly_origin_token: Secret
     fastly_customer_id: Secret
+    # Only for a stack whose registrarDomains lists a domain (the registrar's personal access token).
+    gandi_token: Secret | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,14 @@ class MailSenders:
     def lookups(self) -> int:
         """DNS lookups these terms cost an SPF check (RFC 7208 4.6.4), not counting nested includes."""
         return len(self.includes) + len(self.hosts)
+
+
+@dataclass(frozen=True)
+class RegistrarDomain:
+    """A domain whose registration this stack manages; ``ds`` False sets its name servers only, for now."""
+
+    domain: str
+    ds: bool = True
 
 
 @dataclass(frozen=True)
@@ -194,6 +207,7 @@ class Settings:
     droplet_image: str
     droplet_sizes: DropletSizes
     replicas: int
+    standbys: bool
     ssh_keys: tuple[str, ...]
     admin_cidrs: tuple[str, ...]
     salt_master: str
@@ -226,6 +240,8 @@ class Settings:
     mail_senders: tuple[MailSenders, ...]
     cdn_log_retention_days: int
     secrets: Secrets
+    # Domains (prod names) whose registration this stack manages at the registrar; empty: none.
+    registrar_domains: tuple[RegistrarDomain, ...] = ()
     # The PSF CA's certificate (PEM) the droplet origins' certificates chain to; None until it is known.
     psf_ca_certificate: str | None = None
     # Fastly-managed certificates: the authority, the TLS configuration ("" = the account's default) and
@@ -233,6 +249,10 @@ class Settings:
     tls_certificate_authority: str = "lets-encrypt"
     fastly_tls_configuration: str = ""
     tls_certificates: tuple[tuple[str, Ownership], ...] = ()
+    # Who production pages (stacks.paging); None: this stack pages no one and creates no PagerDuty resource.
+    paging: Paging | None = None
+    # The read-only Fastly token Datadog's Fastly integration reads the services with; None: not registered.
+    fastly_metrics_key: Secret | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -352,6 +372,11 @@ class _Reader:
         if not value:
             raise SettingsError(key, "", f"must not be empty; set it with `pulumi config set --secret {key}`")
         return Secret(value)
+
+    def optional_secret(self, key: str) -> Secret | None:
+        """A secret whose schema default is empty: None when it is not set."""
+        value = self.string(key)
+        return Secret(value) if value else None
 
 
 def _hostname(key: str, value: str) -> str:
@@ -509,6 +534,53 @@ def _delegation(
             f"must lie inside domainSuffix {domain_suffix}, the one zone {delegation_stack} delegates to this stack",
         )
     return (), delegation_stack
+
+
+# A registrarDomains entry: the domain, and optionally "ns-only" to leave its DS record for a later deploy.
+NS_ONLY: Final = "ns-only"
+
+
+def _registrar(
+    environment: Environment, internal_domain: str, read: _Reader
+) -> tuple[tuple[RegistrarDomain, ...], Secret | None]:
+    """``registrarDomains`` (prod only) and the registrar token, required as soon as a domain is listed.
+
+    The domains that may be listed are the ones the estate has zones for (``stacks.registrar``, which checks
+    again): every public domain and the internal one. Checked here, before anything is registered.
+    """
+    parsed: list[RegistrarDomain] = []
+    for entry in read.strings("registrarDomains"):
+        domain, *rest = entry.split() or [""]
+        if rest not in ([], [NS_ONLY]):
+            raise SettingsError(
+                "registrarDomains", entry, f'must be "<domain>" or "<domain> {NS_ONLY}" entries, e.g. "python.org"'
+            )
+        _hostname("registrarDomains", domain)
+        if domain in {d.domain for d in parsed}:
+            raise SettingsError("registrarDomains", entry, f"names {domain} twice")
+        parsed.append(RegistrarDomain(domain, ds=not rest))
+    domains = tuple(d.domain for d in parsed)
+    token = read.optional_secret("gandiToken")
+    if domains and environment is not Environment.PROD:
+        raise SettingsError(
+            "registrarDomains",
+            list(domains),
+            "must be empty outside prod: only prod's domains are registrations (the others are delegated subdomains)",
+        )
+    known = (*public_domains(), internal_domain)
+    for domain in domains:
+        if domain not in known:
+            raise SettingsError(
+                "registrarDomains", domain, "must name domains the estate has zones for: " + ", ".join(known)
+            )
+    if domains and token is None:
+        raise SettingsError(
+            "gandiToken",
+            None,
+            f"required while registrarDomains lists {', '.join(domains)}: a Gandi personal access token that may "
+            "change those domains' name servers and DNSSEC keys; set it with `pulumi config set --secret gandiToken`",
+        )
+    return tuple(parsed), token
 
 
 def _salt_master(key: str, value: str, internal_domain: str) -> str:
@@ -690,6 +762,21 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "`GET /tls/configurations`), or empty for the account's default configuration",
         )
     delegated_domains, delegation_stack = _delegation(environment, stack, domain_suffix, internal_domain, read)
+    from stacks.paging import parse_fastly_metrics, parse_paging
+
+    paging = parse_paging(
+        page_on_call=page_on_call,
+        token=read.string("pagerdutyToken"),
+        roster=read.strings("onCall"),
+        emails=read.string("onCallEmails"),
+        escalation_minutes=read.integer("onCallEscalationMinutes", 1, 1440),
+        time_zone=read.string("onCallTimeZone"),
+        rotation_start=read.string("onCallRotationStart"),
+    )
+    fastly_metrics_key = parse_fastly_metrics(
+        enabled=read.boolean("fastlyMetrics"), api_key=read.string("fastlyReadOnlyApiKey")
+    )
+    registrar_domains, registrar_token = _registrar(environment, internal_domain, read)
 
     settings = Settings(
         stack=stack,
@@ -708,6 +795,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             large=_droplet_size("dropletSizeLarge", read.string("dropletSizeLarge")),
         ),
         replicas=read.integer("replicas", 1, 5),
+        standbys=read.boolean("standbys"),
         ssh_keys=ssh_keys,
         admin_cidrs=admin_networks("adminCidrs", read.strings("adminCidrs", min_items=1)),
         salt_master=_salt_master("saltMaster", read.string("saltMaster"), internal_domain),
@@ -748,16 +836,22 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             datadog_app_key=read.secret("datadogAppKey"),
             fastly_origin_token=_origin_token(read.secret("fastlyOriginToken")),
             fastly_customer_id=read.secret("fastlyCustomerId"),
+            gandi_token=registrar_token,
         ),
+        registrar_domains=registrar_domains,
         psf_ca_certificate=ca_certificate("psfCaCertificate", psf_ca) if psf_ca else None,
         tls_certificate_authority=_choice(
             "tlsCertificateAuthority", read.string("tlsCertificateAuthority"), frozenset(TLS_AUTHORITIES)
         ),
         fastly_tls_configuration=tls_configuration,
         tls_certificates=_tls_certificates(read.strings("tlsCertificates")),
+        paging=paging,
+        fastly_metrics_key=fastly_metrics_key,
     )
     if settings.is_prod:
         _refuse_weakened_prod(settings, read)
+    if settings.standbys:
+        _refuse_standby_without_its_datacenter(settings, read)
     own_public = {settings.public_domain(domain): domain for domain in public_domains()}
     if settings.internal_domain in own_public:
         raise SettingsError(
@@ -776,6 +870,11 @@ _PROD_REQUIRES: Final = (
     ("dnssec", "the public zones are signed, and with their DS records at the registrar unsigned answers fail"),
     ("databaseReplica", "the PostgreSQL cluster keeps a replica in another zone, so one failure is not an outage"),
     ("pageOnCall", "production alerts page the on-call rotation"),
+    (
+        "standbys",
+        "every single-server role keeps a standby that Fastly uses while the primary is unhealthy, and mail a "
+        "secondary MX",
+    ),
 )
 
 
@@ -786,6 +885,7 @@ def _refuse_weakened_prod(settings: Settings, read: _Reader) -> None:
         "dnssec": settings.dnssec,
         "databaseReplica": settings.database_replica,
         "pageOnCall": settings.page_on_call,
+        "standbys": settings.standbys,
     }
     for key, why in _PROD_REQUIRES:
         if not values[key]:
@@ -804,6 +904,25 @@ def _refuse_weakened_prod(settings: Settings, read: _Reader) -> None:
             f"must list every datacenter in prod ({', '.join(sorted(DATACENTERS))}): leaving out {', '.join(missing)} "
             "would delete its servers",
         )
+
+
+def _refuse_standby_without_its_datacenter(settings: Settings, read: _Reader) -> None:
+    # The roles are the datacenter modules' (imported here: they import this module); found now rather than
+    # when the role is built, so that nothing is registered first.
+    from stacks.roles import ROLES_BY_DATACENTER
+
+    deployed = {dc.name for dc in settings.datacenters}
+    for home, roles in ROLES_BY_DATACENTER.items():
+        if home not in deployed:
+            continue
+        for role in roles:
+            if role.standby is not None and role.standby.datacenter not in deployed:
+                raise SettingsError(
+                    "datacenters",
+                    read.raw("datacenters"),
+                    f"must include {role.standby.datacenter}, where the {role.key} {role.standby.title} runs (or set "
+                    "standbys to false)",
+                )
 
 
 def settings_for_stack(stack: str, config: Mapping[str, Any], project_dir: Path | None = None) -> Settings:
@@ -828,7 +947,7 @@ def settings_for_stack(stack: str, config: Mapping[str, Any], project_dir: Path 
 def load_settings() -> Settings:
     """Read this stack's Pulumi config and validate it (:func:`settings_for_stack`)."""
     import pulumi
-    from pulumi.runtime.config import CONFIG, get_config, get_config_env
+    from pulumi.runtime.config import CONFIG, get_config, get_config_env, get_config_secret_keys_env, is_config_secret
 
     # Every key set, not only the declared ones, so a typo in a key or its namespace is refused instead of
     # silently falling back to a default.
@@ -837,4 +956,13 @@ def load_settings() -> Settings:
         value = get_config(key)
         if value is not None:
             config[key] = value
+    # Pulumi.yaml cannot declare these secret (see stacks.schema.OPTIONAL_SECRETS), so the program refuses
+    # them in plaintext; the offline reader does the same for a stack file (stacks.stack_files).
+    secret_keys = set(get_config_secret_keys_env())
+    for name in OPTIONAL_SECRETS:
+        key = f"{PROJECT}:{name}"
+        if config.get(key) and not (is_config_secret(key) or key in secret_keys):
+            raise SettingsError(
+                name, config[key], f"is a secret: set it with `pulumi config set --secret {name}`", hidden=True
+            )
     return settings_for_stack(pulumi.get_stack(), config)

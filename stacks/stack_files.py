@@ -269,11 +269,16 @@ def _entry(
     if namespace == PROJECT:
         spec = schema[name]
         if spec.secret and ciphertext is None:
+            why = (
+                "it is a secret a stack may leave unset (stacks/schema.py OPTIONAL_SECRETS), which the program "
+                "refuses in plaintext"
+                if spec.optional_secret
+                else "as Pulumi.yaml declares it secret (the Pulumi CLI refuses plaintext here too)"
+            )
             raise SettingsError(
                 name,
                 value,
-                f"must be encrypted, as Pulumi.yaml declares it secret (the Pulumi CLI refuses plaintext here too); "
-                f"remove it and run `pulumi config set --secret {name}`",
+                f"must be encrypted: {why}; remove it and run `pulumi config set --secret {name}`",
                 where=where,
                 hidden=True,
             )

@@ -46,3 +46,21 @@ def test_a_pasted_private_key_is_never_echoed(tmp_path: Path) -> None:
     assert outcome.exit == 2
     assert PEM_BODY not in outcome.stdout + outcome.stderr
     assert "PRIVATE KEY" not in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("case_id", "secret"),
+    [
+        ("plaintext-secret", "abc123notencrypted"),
+        ("pagerduty-token-plaintext", "u+abcdefghijklmnopqrst"),
+        ("fastly-metrics-key-plaintext", "k" * 32),
+        ("gandi-token-plaintext", "a-personal-access-token"),
+        ("oncall-emails-bare", "ee@example.org"),
+        ("oncall-emails-missing", "ee@example.org"),
+    ],
+)
+def test_a_secret_in_a_bad_input_is_never_echoed(case_id: str, secret: str, tmp_path: Path) -> None:
+    (case,) = [c for c in CASES if c.id == case_id]
+    outcome = run(case, tmp_path)
+    assert outcome.exit == 2
+    assert secret not in outcome.stdout + outcome.stderr

@@ -326,3 +326,17 @@ def test_any_change_to_a_stack_file_gives_settings_or_one_line(key: str, value: 
 def test_any_corruption_of_a_stack_file_gives_settings_or_one_line(position: int, junk: bytes, cut: int) -> None:
     data = STAGING.encode()
     _outcome(data[:position] + junk + data[position + cut :])
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("config:\n  psf-infra:postgresVersion: 2016-01-01\n", "psf-infra:postgresVersion"),
+        ("config:\n  psf-infra:sshKeys:\n    - '1'\n    - 2020-01-02\n", "psf-infra:sshKeys"),
+        ("config:\n  psf-infra:replicas: !Ref x\n", "psf-infra:replicas"),
+    ],
+)
+def test_a_bad_value_is_named_by_its_key(text: str, key: str) -> None:
+    with pytest.raises(ConfigFileError) as caught:
+        load_yaml(text, "Pulumi.x.yaml")
+    assert f"the value of {key}:" in str(caught.value)

@@ -1,0 +1,26 @@
+"""Every role the estate runs on droplets, as the datacenter modules declare them.
+
+For readers of the roles themselves (the generated overview, which shows why a role runs on one server and
+how its standby keeps up; the tests), so none of them has to know which module declares which role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from stacks import ams1, nyc1, sfo1
+from stacks.context import WebRole
+
+ROLES_BY_DATACENTER: Final[Mapping[str, tuple[WebRole, ...]]] = {
+    "nyc1": (nyc1.SALT, *nyc1.WEB_ROLES),
+    "ams1": (ams1.MAIL,),
+    "sfo1": (sfo1.BACKUP, sfo1.MIRROR),
+}
+"""The roles each datacenter module builds there (a role's standby may run elsewhere: ``WebRole.standby``)."""
+ROLES: Final[tuple[WebRole, ...]] = tuple(r for roles in ROLES_BY_DATACENTER.values() for r in roles)
+
+
+def role(key: str) -> WebRole | None:
+    """The role called ``key``, or None when no datacenter module declares one (a service off droplets)."""
+    return next((r for r in ROLES if r.key == key), None)
