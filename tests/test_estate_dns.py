@@ -82,12 +82,15 @@ def test_every_staging_zone_is_delegated_from_a_prod_zone(prod: Recording, stagi
 
 def test_prods_ns_records_name_the_servers_staging_will_have(prod: Recording, staging: Recording) -> None:
     (delegated_set,) = [s for s in prod.of_type(DELEGATION_SET) if s.name == "delegated-domains-set"]
-    (record,) = [r for r in prod.of_type(RECORD) if r.inputs["type"] == "NS"]
-    assert record.inputs["name"] == "staging.psf.io"
-    assert record.inputs["zoneId"] == zones(prod)["psf.io"].outputs["zoneId"]
-    assert sorted(record.inputs["records"]) == sorted(delegated_set.outputs["nameServers"])
-    # Known from prod's own resource, before any staging zone exists: the record waits for the set only.
-    assert delegated_set.urn in record.options.dependencies
+    ns = {r.inputs["name"]: r for r in prod.of_type(RECORD) if r.inputs["type"] == "NS"}
+    # Staging's, and the integration workflow's throw-away stack's (tests/integration).
+    assert sorted(ns) == ["ci.psf.io", "staging.psf.io"]
+    for delegation in ns.values():
+        assert delegation.inputs["zoneId"] == zones(prod)["psf.io"].outputs["zoneId"]
+        assert sorted(delegation.inputs["records"]) == sorted(delegated_set.outputs["nameServers"])
+        # Known from prod's own resource, before any delegated zone exists: the record waits for the set only.
+        assert delegated_set.urn in delegation.options.dependencies
+    record = ns["staging.psf.io"]
     assert not prod.of_type(STACK_REFERENCE)
     top = zones(staging)["staging.psf.io"]
     assert top.inputs["delegationSetId"] == delegated_set.id

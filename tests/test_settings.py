@@ -401,7 +401,7 @@ def test_prod_refuses_a_domain_suffix_and_staging_needs_one() -> None:
 
 def test_prod_delegates_and_other_stacks_name_their_delegating_stack() -> None:
     prod = parse_settings("prod", base("prod"))
-    assert prod.delegated_domains == ("staging.psf.io",)
+    assert prod.delegated_domains == ("staging.psf.io", "ci.psf.io")
     assert prod.delegation_stack == ""
     staging = parse_settings("staging", base("staging"))
     assert staging.delegated_domains == ()
