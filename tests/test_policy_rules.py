@@ -1902,6 +1902,20 @@ def test_an_acceptance_covers_only_the_resources_it_names() -> None:
     ]
 
 
+def test_a_non_prod_acceptance_leaves_prods_finding_a_violation() -> None:
+    (acceptance,) = [a for a in ACCEPTED if a.non_prod_only]
+    backend = {"name": "docs-1", "address": "192.0.2.1", "sslCertHostname": "docs.psf.io"}
+    for stack, status in (("staging", "accepted"), ("prod", "violation")):
+        service = Resource(
+            FASTLY_SERVICE,
+            "nyc1-docs-edge-vcl",
+            urn(stack, FASTLY_SERVICE, "nyc1-docs-edge-vcl"),
+            {"name": f"psf-{stack}-docs", "backends": [backend]},
+        )
+        findings = RULES_BY_NAME[acceptance.rule].findings([service])
+        assert findings and {f.status for f in findings} == {status}, stack
+
+
 def test_a_mandatory_rule_cannot_be_accepted() -> None:
     # A mandatory finding on a resource an acceptance's glob matches stays a violation.
     rule = Rule(
