@@ -104,7 +104,10 @@ def _addresses(value: str) -> dict[str, str]:
         if not name or not _EMAIL.match(address):
             # Never echo the value: it is a secret, and personal.
             raise SettingsError(
-                "onCallEmails", "****", 'must be an address list "Name <address>, Name <address>" naming each person'
+                "onCallEmails",
+                value,
+                'must be an address list "Name <address>, Name <address>" naming each person',
+                hidden=True,
             )
         found[name.strip()] = address
     return found
@@ -147,9 +150,10 @@ def parse_paging(
     if not token:
         raise SettingsError(
             "pagerdutyToken",
-            None,
+            token,
             "required when pageOnCall is true; set it with `pulumi config set --secret "
             "pagerdutyToken` (a PagerDuty REST API key that can manage users, schedules and services)",
+            hidden=True,
         )
     for tier in TIERS:
         if not any(t == tier for _, t in people):
@@ -157,10 +161,13 @@ def parse_paging(
     named = {name for name, _ in people}
     if missing := sorted(named - set(addresses)):
         raise SettingsError(
-            "onCallEmails", "****", f"has no address for {missing[0]}; give every onCall person one, as Name <address>"
+            "onCallEmails",
+            emails,
+            f"has no address for {missing[0]}; give every onCall person one, as Name <address>",
+            hidden=True,
         )
     if extra := sorted(set(addresses) - named):
-        raise SettingsError("onCallEmails", "****", f"names {extra[0]}, who is not in onCall")
+        raise SettingsError("onCallEmails", emails, f"names {extra[0]}, who is not in onCall", hidden=True)
     return Paging(
         token=Secret(token),
         responders=tuple(Responder(name, tier, Secret(addresses[name])) for name, tier in people),
@@ -173,15 +180,18 @@ def parse_paging(
 def parse_fastly_metrics(*, enabled: bool, api_key: str) -> Secret | None:
     """The read-only Fastly token Datadog's Fastly integration uses, or None where this stack registers none."""
     if api_key and not _FASTLY_TOKEN.match(api_key):
-        raise SettingsError("fastlyReadOnlyApiKey", "****", "must be a Fastly API token (32 letters, digits, - or _)")
+        raise SettingsError(
+            "fastlyReadOnlyApiKey", api_key, "must be a Fastly API token (32 letters, digits, - or _)", hidden=True
+        )
     if not enabled:
         return None
     if not api_key:
         raise SettingsError(
             "fastlyReadOnlyApiKey",
-            None,
+            api_key,
             "required when fastlyMetrics is true: a Fastly API token with the global:read scope only (Datadog reads "
             "the services' real-time stats with it); set it with `pulumi config set --secret fastlyReadOnlyApiKey`",
+            hidden=True,
         )
     return Secret(api_key)
 

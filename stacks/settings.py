@@ -576,9 +576,10 @@ def _registrar(
     if domains and token is None:
         raise SettingsError(
             "gandiToken",
-            None,
+            read.raw("gandiToken"),
             f"required while registrarDomains lists {', '.join(domains)}: a Gandi personal access token that may "
             "change those domains' name servers and DNSSEC keys; set it with `pulumi config set --secret gandiToken`",
+            hidden=True,
         )
     return tuple(parsed), token
 
@@ -664,7 +665,9 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
 
     page_on_call = read.boolean("pageOnCall")
     if environment is Environment.STAGING and page_on_call:
-        raise SettingsError("pageOnCall", True, "must be false in staging: only production pages on-call")
+        raise SettingsError(
+            "pageOnCall", read.raw("pageOnCall"), "must be false in staging: only production pages on-call"
+        )
     protect = read.boolean("protect")
 
     pagerduty_handle = read.string("pagerdutyHandle")

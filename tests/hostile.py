@@ -949,7 +949,7 @@ CASES: tuple[Hostile, ...] = (
     Hostile(
         "standby-datacenter-missing",
         "standbys",
-        "staging, standbys: true with datacenters [ams1, nyc1] (the pypi standby runs in sfo1)",
+        "staging, standbys: true with datacenters [ams1, nyc1] (the bugs standby runs in sfo1)",
         lambda t: setting("standbys", "true")(setting("datacenters", "[ams1, nyc1]")(t)),
         says=("datacenters", "must include sfo1", "standbys to false"),
     ),
@@ -1067,16 +1067,42 @@ def run(case: Hostile, workdir: Path) -> Outcome:
     return Outcome(code, out.getvalue(), err.getvalue())
 
 
+VERDICTS: Final = ("clear one-line error", "traceback", "accepted silently", "misleading")
+
+
+def verdict(case: Hostile, outcome: Outcome) -> str:
+    """How the plan answered, in the issue's four kinds: one clear line, a traceback, silence, or misleading.
+
+    Clear: the expected exit code, nothing planned, one ``error:`` line holding every expected word (a usage
+    message for a bad option). Misleading: an error, but not that one.
+    """
+    if "Traceback" in outcome.stdout + outcome.stderr:
+        return "traceback"
+    if outcome.exit == 0:
+        return "accepted silently"
+    lines = outcome.stderr.splitlines()
+    if case.id == "bad-option":
+        one_line = bool(lines) and lines[0].startswith("usage:")
+    else:
+        one_line = len(lines) == 1 and lines[0].startswith("error: ") and all(w in lines[0] for w in case.says)
+    if outcome.exit != case.exit or outcome.stdout or not one_line:
+        return "misleading"
+    return "clear one-line error"
+
+
 def table(cases: Sequence[Hostile] = CASES) -> str:
-    """The Markdown table of every case: input, exit code, first line of output."""
+    """The counts of each verdict, then the Markdown table of every case: input, exit code, first line of output."""
     rows = ["| # | category | bad input | exit | first line of output |", "|---|---|---|---|---|"]
+    counts = dict.fromkeys(VERDICTS, 0)
     for number, case in enumerate(cases, start=1):
         with tempfile.TemporaryDirectory() as tmp:
             outcome = run(case, Path(tmp))
+        counts[verdict(case, outcome)] += 1
         line = outcome.first_line.replace("|", "\\|")
         what = case.what.replace("|", "\\|")
         rows.append(f"| {number} | {case.category} | {what} | {outcome.exit} | `` {line} `` |")
-    return "\n".join(rows)
+    summary = f"{len(cases)} bad inputs: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    return summary + "\n\n" + "\n".join(rows)
 
 
 if __name__ == "__main__":

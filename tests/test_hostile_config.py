@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile import CASES, PEM_BODY, Hostile, run
+from tests.hostile import CASES, PEM_BODY, Hostile, run, verdict
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -28,6 +28,7 @@ def test_hostile_input_gets_one_line_and_its_exit_code(case: Hostile, tmp_path: 
     assert lines[0].startswith("error: ")
     for expected in case.says:
         assert expected in lines[0], lines[0]
+    assert verdict(case, outcome) == "clear one-line error"
 
 
 def test_case_ids_are_unique() -> None:
