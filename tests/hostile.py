@@ -1093,7 +1093,7 @@ def verdict(case: Hostile, outcome: Outcome) -> str:
 def table(cases: Sequence[Hostile] = CASES) -> str:
     """The counts of each verdict, then the Markdown table of every case: input, exit code, first line of output."""
     rows = ["| # | category | bad input | exit | first line of output |", "|---|---|---|---|---|"]
-    counts = dict.fromkeys(VERDICTS, 0)
+    counts: dict[str, int] = dict.fromkeys(VERDICTS, 0)
     for number, case in enumerate(cases, start=1):
         with tempfile.TemporaryDirectory() as tmp:
             outcome = run(case, Path(tmp))
