@@ -1,5 +1,6 @@
 # One entry point for people and CI. Every target creates the virtualenv first if it is missing or stale.
-#   make plan STACK=staging   offline plan of a stack (mocked providers; not a cloud preview)
+#   make plan STACK=staging   offline plan of a stack (mocked providers; not a cloud preview); ARGS=... passes
+#                             options (README: "The offline plan"); a failure names the plan's own exit code
 #   make test                 the test suite
 #   make lint                 ruff and pyright (pyright runs on the Node.js that pip installs: no system Node needed)
 #   make workflows            the GitHub Actions workflows: schema, zizmor, ShellCheck
@@ -17,20 +18,35 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= staging
 ARGS ?=
+PLAN ?= $(PY) -m offline.plan
 
 .PHONY: setup plan test lint workflows urns docs bench format clean
 
+# Progress goes to stderr, so `make plan > plan.txt` keeps only the plan.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "psf-infra needs Python 3.11 or later; set PYTHON=python3.11")'
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { echo "setup: creating the virtualenv $(VENV) with $(PYTHON)" >&2; $(PYTHON) -m venv $(VENV); }
+	@echo "setup: installing requirements-dev.txt into $(VENV) (a few minutes the first time; again only when a requirements file changes)" >&2
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
+	@echo "setup: $(VENV) is ready" >&2
 
 setup: $(VENV)/.installed
 
+# GNU make itself exits 2 whenever a recipe fails, whatever the recipe's status. So the recipe ends with the
+# plan's own status (make then reports "Error 3") and first names it on its last line of stderr; scripts that
+# branch on 2 and 3 run $(PLAN) themselves (README: "Exit codes").
 plan: setup
-	@$(PY) -m offline.plan --stack $(STACK) $(ARGS)
+	@$(PLAN) --stack $(STACK) $(ARGS); status=$$?; \
+	case $$status in \
+	  0) ;; \
+	  1) echo "make plan: the offline plan exited 1: the program failed (not a configuration error)" >&2 ;; \
+	  2) echo "make plan: the offline plan exited 2: bad configuration or arguments" >&2 ;; \
+	  3) echo "make plan: the offline plan exited 3: a mandatory policy violation" >&2 ;; \
+	  *) echo "make plan: the offline plan exited $$status" >&2 ;; \
+	esac; \
+	exit $$status
 
 test: setup
 	$(PY) -m pytest

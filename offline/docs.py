@@ -40,6 +40,8 @@ from offline.certificates import host_certificates, is_challenge
 from offline.recorder import PROJECT_ROOT, STACK_TYPE, ProgramFailedError, Record, Recording, record_stack
 from stacks import roles
 from stacks.catalog import SERVICES, Service
+from stacks.cli_yaml import ConfigFileError
+from stacks.schema import SettingsError
 
 REGENERATE: Final = "make docs"
 DEFAULT_STACK: Final = "prod"
@@ -1591,7 +1593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         recording = record_stack(args.stack)
-    except FileNotFoundError as exc:
+    except (ConfigFileError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ProgramFailedError as failed:

@@ -24,17 +24,19 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
+
+from stacks.schema import config_schema
+from stacks.stack_files import override_entry, read_stack_file
 
 PROJECT: Final = "psf-infra"
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -824,26 +826,31 @@ def collector_paused() -> Iterator[None]:
 
 
 def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """The config a stack file sets, as full keys. Encrypted (``secure:``) values become mock secrets."""
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack file {path.name}; stacks here: {', '.join(known)}")
-    document = yaml.safe_load(path.read_text()) or {}
-    config: dict[str, Any] = {}
-    for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            value = f"mock-{key.split(':')[-1]}"
-        config[key] = value
-    return config
+    """The config a stack file sets, by full key, as the program receives it. Encrypted values become mock secrets.
+
+    The file is checked as the Pulumi CLI checks it, and for what the CLI would let slip
+    (:func:`stacks.stack_files.read_stack_file`): one :class:`~stacks.cli_yaml.ConfigFileError` or
+    :class:`~stacks.settings.SettingsError` line if it is bad.
+    """
+    from stacks.paging import OPTIONAL_SECRETS, offline_secret
+
+    entries = read_stack_file(root, stack).entries
+    plain = {key: entry.text for key, entry in entries.items() if not entry.secure}
+
+    def mock(key: str) -> str:
+        # An optional secret's mock has the shape its settings check (an address per roster name...).
+        name = key.split(":")[-1]
+        return offline_secret(name, plain, PROJECT) if name in OPTIONAL_SECRETS else f"mock-{name}"
+
+    return {key: mock(key) if entry.secure else entry.text for key, entry in entries.items()}
 
 
-@cache
-def _secret_keys(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The schema's secret keys: those every stack must set, and those a stack may leave unset."""
-    from stacks.settings import config_schema
+def _secret_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The schema's secret keys: those every stack must set, and those a stack may leave unset.
 
-    schema = config_schema(root / "Pulumi.yaml")
+    The program's own schema, wherever the stack files come from: it is the program that reads them.
+    """
+    schema = config_schema()
     required = tuple(k for k, spec in schema.items() if spec.secret and spec.required)
     optional = tuple(k for k, spec in schema.items() if spec.optional_secret)
     return required, optional
@@ -872,10 +879,17 @@ def record_stack(stack: str, overrides: Mapping[str, Any] | None = None, *, root
 
 def _record_stack(stack: str, overrides: Mapping[str, Any] | None, root: Path) -> Recording:
     from stacks.estate import main
+    from stacks.settings import PROJECT_DIR
 
     config, secret_keys = program_config(stack, overrides, root=root)
     references = referenced_recordings(stack, config, root=root)
-    return record_program(main, stack=stack, config=config, secret_keys=secret_keys, references=references)
+
+    def program() -> None:
+        # The other stack files the settings compare this stack with are the ones beside its own.
+        PROJECT_DIR.set(root)
+        main()
+
+    return record_program(program, stack=stack, config=config, secret_keys=secret_keys, references=references)
 
 
 _RECORDING_NOW: set[tuple[str, Path]] = set()
@@ -919,16 +933,17 @@ def program_config(
     from stacks.paging import offline_secrets
 
     config = stack_config(stack, root)
-    required, optional = _secret_keys(root)
+    required, optional = _secret_keys()
     secret_keys = [f"{PROJECT}:{k}" for k in (*required, *optional)]
     for key in required:
         config.setdefault(f"{PROJECT}:{key}", f"mock-{key}")
     for key, value in (overrides or {}).items():
+        entry = override_entry(key, value)
         full = key if ":" in key else f"{PROJECT}:{key}"
-        if value is None:
+        if entry is None:
             config.pop(full, None)
         else:
-            config[full] = value
+            config[entry[0]] = entry[1]
     # The optional secrets the stack's own settings make required (prod's PagerDuty token and addresses),
     # after the overrides, so `--set pageOnCall=false` plans with none; an override (even None) still wins.
     overridden = {key.split(":")[-1] for key in overrides or {}}

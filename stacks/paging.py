@@ -7,8 +7,9 @@ and :func:`parse_fastly_metrics`, and this module never reads config itself.
 that lacks a declared key without a default ("Stack ... is missing configuration value"), and stores a default
 unencrypted, which it then refuses for a secret key ("must be encrypted as it's secret"; pulumi
 pkg/workspace/config.go, mergeConfig and validateStackConfigValue). Staging must deploy with no PagerDuty token
-at all, so the keys below are declared as plain strings with an empty default; :data:`OPTIONAL_SECRETS` marks
-them secret for everything else in this repository (the workflows, the README, the recorder), and
+at all, so the keys below are declared as plain strings with an empty default;
+:data:`~stacks.schema.OPTIONAL_SECRETS` marks them secret for everything else in this repository (the
+workflows, the README, the recorder, the stack-file reader), and
 :func:`stacks.settings.load_settings` refuses any of them set without ``--secret``. Each is needed only when the
 key it names is set (a boolean true, a list not empty).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import json
 import re
 import unicodedata
 import zoneinfo
@@ -24,17 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from stacks.schema import OPTIONAL_SECRETS as OPTIONAL_SECRETS
 from stacks.settings import Secret, SettingsError
-
-OPTIONAL_SECRETS: Final[Mapping[str, str]] = {
-    "pagerdutyToken": "pageOnCall",
-    "onCallEmails": "pageOnCall",
-    "fastlyReadOnlyApiKey": "fastlyMetrics",
-    # The registrar's token (stacks.settings._registrar): needed once registrarDomains lists a domain.
-    "gandiToken": "registrarDomains",
-}
-"""Secret keys a stack may leave unset, each with the key that makes it required (a boolean that is true, or
-a list that is not empty)."""
 
 Tier = Literal["employee", "volunteer"]
 TIERS: Final[tuple[Tier, ...]] = ("employee", "volunteer")
@@ -111,7 +104,10 @@ def _addresses(value: str) -> dict[str, str]:
         if not name or not _EMAIL.match(address):
             # Never echo the value: it is a secret, and personal.
             raise SettingsError(
-                "onCallEmails", "****", 'must be an address list "Name <address>, Name <address>" naming each person'
+                "onCallEmails",
+                value,
+                'must be an address list "Name <address>, Name <address>" naming each person',
+                hidden=True,
             )
         found[name.strip()] = address
     return found
@@ -154,9 +150,10 @@ def parse_paging(
     if not token:
         raise SettingsError(
             "pagerdutyToken",
-            None,
+            token,
             "required when pageOnCall is true; set it with `pulumi config set --secret "
             "pagerdutyToken` (a PagerDuty REST API key that can manage users, schedules and services)",
+            hidden=True,
         )
     for tier in TIERS:
         if not any(t == tier for _, t in people):
@@ -164,10 +161,13 @@ def parse_paging(
     named = {name for name, _ in people}
     if missing := sorted(named - set(addresses)):
         raise SettingsError(
-            "onCallEmails", "****", f"has no address for {missing[0]}; give every onCall person one, as Name <address>"
+            "onCallEmails",
+            emails,
+            f"has no address for {missing[0]}; give every onCall person one, as Name <address>",
+            hidden=True,
         )
     if extra := sorted(set(addresses) - named):
-        raise SettingsError("onCallEmails", "****", f"names {extra[0]}, who is not in onCall")
+        raise SettingsError("onCallEmails", emails, f"names {extra[0]}, who is not in onCall", hidden=True)
     return Paging(
         token=Secret(token),
         responders=tuple(Responder(name, tier, Secret(addresses[name])) for name, tier in people),
@@ -180,36 +180,67 @@ def parse_paging(
 def parse_fastly_metrics(*, enabled: bool, api_key: str) -> Secret | None:
     """The read-only Fastly token Datadog's Fastly integration uses, or None where this stack registers none."""
     if api_key and not _FASTLY_TOKEN.match(api_key):
-        raise SettingsError("fastlyReadOnlyApiKey", "****", "must be a Fastly API token (32 letters, digits, - or _)")
+        raise SettingsError(
+            "fastlyReadOnlyApiKey", api_key, "must be a Fastly API token (32 letters, digits, - or _)", hidden=True
+        )
     if not enabled:
         return None
     if not api_key:
         raise SettingsError(
             "fastlyReadOnlyApiKey",
-            None,
+            api_key,
             "required when fastlyMetrics is true: a Fastly API token with the global:read scope only (Datadog reads "
             "the services' real-time stats with it); set it with `pulumi config set --secret fastlyReadOnlyApiKey`",
+            hidden=True,
         )
     return Secret(api_key)
+
+
+def _roster_names(config: Mapping[str, Any], project: str) -> list[str]:
+    roster = config.get(f"{project}:onCall") or []
+    if isinstance(roster, str):
+        # As the program receives an array key: JSON text (a value that is not JSON is the settings' to refuse).
+        try:
+            roster = json.loads(roster)
+        except ValueError:
+            roster = []
+    if not isinstance(roster, list):
+        return []
+    return [entry.partition(" ")[2].strip() for entry in roster if isinstance(entry, str)]
+
+
+def offline_secret(name: str, config: Mapping[str, Any], project: str) -> str:
+    """The mock value of one optional secret, of the shape the settings check, for a stack with ``config``.
+
+    For the recorder, when the secret is needed or a stack file holds it encrypted (a value it cannot read).
+    The addresses are ``mock-onCallEmails+<name>@example.org`` (RFC 2606), one per roster name, never real ones.
+    """
+    if name == "onCallEmails":
+        return ", ".join(f"{n} <mock-onCallEmails+{slug(n)}@example.org>" for n in _roster_names(config, project))
+    if name == "fastlyReadOnlyApiKey":
+        return "mock-fastlyReadOnlyApiKey-000000000"[:32]
+    return f"mock-{name}"
 
 
 def offline_secrets(config: Mapping[str, Any], project: str) -> dict[str, str]:
     """Mock values of the optional secrets ``config`` (full keys) makes required, as an operator would set them.
 
-    For the recorder: prod plans with a token and an address per roster name; staging, which pages no one,
-    with none of them. The addresses are ``mock-onCallEmails+<name>@example.org`` (RFC 2606), never real ones.
+    For the recorder: prod plans with a PagerDuty token and an address per roster name; staging, which pages no
+    one, with none of them; the Gandi token only while ``registrarDomains`` lists a domain.
     """
 
     def on(key: str) -> bool:
+        # A boolean that is true, or a list that is not empty (as the program receives them: text, JSON text).
         value = config.get(f"{project}:{key}")
-        return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+        if isinstance(value, str):
+            text = value.strip()
+            if text.lower() == "true":
+                return True
+            try:
+                value = json.loads(text) if text.startswith("[") else None
+            except ValueError:
+                return False
+        return value is True or (isinstance(value, list) and bool(value))
 
-    mocks: dict[str, str] = {}
-    if on("pageOnCall"):
-        roster = config.get(f"{project}:onCall") or []
-        names = [entry.partition(" ")[2].strip() for entry in roster if isinstance(entry, str)]
-        mocks["pagerdutyToken"] = "mock-pagerdutyToken"
-        mocks["onCallEmails"] = ", ".join(f"{n} <mock-onCallEmails+{slug(n)}@example.org>" for n in names)
-    if on("fastlyMetrics"):
-        mocks["fastlyReadOnlyApiKey"] = "mock-fastlyReadOnlyApiKey-000000000"[:32]
-    return {f"{project}:{key}": value for key, value in mocks.items()}
+    needed = [name for name, gate in OPTIONAL_SECRETS.items() if on(gate)]
+    return {f"{project}:{name}": offline_secret(name, config, project) for name in needed}

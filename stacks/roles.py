@@ -6,12 +6,19 @@ how its standby keeps up; the tests), so none of them has to know which module d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from stacks import ams1, nyc1, sfo1
 from stacks.context import WebRole
 
-ROLES: Final[tuple[WebRole, ...]] = (nyc1.SALT, *nyc1.WEB_ROLES, ams1.MAIL, sfo1.BACKUP, sfo1.MIRROR)
+ROLES_BY_DATACENTER: Final[Mapping[str, tuple[WebRole, ...]]] = {
+    "nyc1": (nyc1.SALT, *nyc1.WEB_ROLES),
+    "ams1": (ams1.MAIL,),
+    "sfo1": (sfo1.BACKUP, sfo1.MIRROR),
+}
+"""The roles each datacenter module builds there (a role's standby may run elsewhere: ``WebRole.standby``)."""
+ROLES: Final[tuple[WebRole, ...]] = tuple(r for roles in ROLES_BY_DATACENTER.values() for r in roles)
 
 
 def role(key: str) -> WebRole | None:

@@ -6,7 +6,12 @@ validates every value. Any bad or missing value raises one :class:`SettingsError
 and what is allowed, before the program registers a single resource.
 
 The parsing core, :func:`parse_settings`, is a pure function of a ``{key: raw string}`` mapping so it can be
-tested exhaustively without the Pulumi engine; :func:`load_settings` feeds it from the running stack.
+tested exhaustively without the Pulumi engine. Besides each value's own rules it refuses what would be
+dangerous although well-formed: an ``environment`` that disagrees with the stack's name
+(:mod:`stacks.environment`), prod settings that weaken prod, admin networks that cover much of the internet.
+:func:`settings_for_stack` adds what needs more than one stack's values: keys of other namespaces, and names
+or zones another stack file of the project claims. :func:`load_settings` feeds it from the running stack;
+the offline plan feeds it from the stack file (:mod:`stacks.stack_files`) before evaluating anything.
 """
 
 from __future__ import annotations
@@ -15,44 +20,32 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import yaml
-from pulumi.errors import RunError
 from pulumi_digitalocean import DropletSlug, Region
 
 from stacks.catalog import EDGE_SERVICES
+from stacks.environment import PROD_STACK, Environment, expected_environment
+from stacks.schema import OPTIONAL_SECRETS, PROJECT_ROOT, ConfigKey, SettingsError, config_schema
+from stacks.schema import PROJECT as PROJECT
+from stacks.settings_values import ADMIN_MAX_PREFIX as ADMIN_MAX_PREFIX
+from stacks.settings_values import DIGITALOCEAN_RESERVED as DIGITALOCEAN_RESERVED
+from stacks.settings_values import RFC1918 as RFC1918
+from stacks.settings_values import VPC_PREFIXES as VPC_PREFIXES
+from stacks.settings_values import admin_networks, ca_certificate, public_ipv4, vpc_ranges
+from stacks.stack_claims import check_siblings, public_domain, public_domains
+from stacks.stack_files import check_key
 
 if TYPE_CHECKING:
     from stacks.paging import Paging
 
-PROJECT: Final = "psf-infra"
-PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
-
-
-class SettingsError(RunError, ValueError):
-    """A configuration value is missing or invalid. The message is one line, fit to show an operator.
-
-    It is a :class:`pulumi.RunError`, which the Pulumi CLI reports as its message alone, without a traceback.
-    """
-
-    def __init__(self, key: str, value: object, allowed: str) -> None:
-        self.key = key
-        self.value = value
-        self.allowed = allowed
-        shown = "(not set)" if value is None else repr(value)
-        super().__init__(f"config {PROJECT}:{key} = {shown} is invalid: {allowed}")
-
-
-class Environment(StrEnum):
-    """The two kinds of stack. Prod protects state and pages on-call; staging does neither."""
-
-    PROD = "prod"
-    STAGING = "staging"
+PROJECT_DIR: ContextVar[Path] = ContextVar("PROJECT_DIR", default=PROJECT_ROOT)
+"""The directory whose stack files are this stack's siblings: the repository under the CLI; the recorder
+points it at the directory it reads stack files from."""
 
 
 class Ownership(StrEnum):
@@ -99,17 +92,6 @@ DATACENTERS: Final[Mapping[str, Location]] = {
 # The Salt master every droplet bootstraps against runs here (psf-salt: salt*.nyc1.psf.io).
 SALT_MASTER_DATACENTER: Final = "nyc1"
 
-# DigitalOcean's rules for a VPC's ip_range. The provider docs (terraform-provider-digitalocean
-# docs/resources/vpc.md): RFC 1918 private addresses only, no larger than /16 nor smaller than /24, no overlap
-# with another network of the account (the range cannot change later: ip_range is ForceNew). DigitalOcean's
-# "How to Plan Your Custom VPC Network" (docs.digitalocean.com/products/networking/vpc/concepts/plan-your-network/)
-# reserves ranges for its own services (DOKS and internal use), which a custom VPC may not use.
-RFC1918: Final = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-DIGITALOCEAN_RESERVED: Final = tuple(
-    ipaddress.IPv4Network(n) for n in ("10.244.0.0/16", "10.245.0.0/16", "10.246.0.0/24", "10.229.0.0/16")
-)
-VPC_PREFIXES: Final = range(16, 25)
-
 DATADOG_SITES: Final = frozenset(
     {"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ddog-gov.com"}
 )
@@ -133,6 +115,7 @@ _HANDLE = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9_.+@-]*$")
 _LOCATION = re.compile(r"^(aws|azure|gcp|alibaba|oci):[a-z0-9-]+$|^pl:[a-z0-9-]+$")
 _DKIM = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})=([A-Za-z0-9+/]{64,}={0,2})$")
 _DB_SIZE = re.compile(r"^db-[a-z0-9]+-[0-9]+vcpu-[0-9]+gb$")
+_PAGER = re.compile(r"^@pagerduty\b", re.IGNORECASE)
 # Fastly writes the origin token into a VCL string literal, which cannot hold '"' and reads '%' as an escape.
 _ORIGIN_TOKEN = re.compile(r"^[\x21\x23\x24\x26-\x5b\x5d-\x7a\x7c\x7e]{16,1024}$")
 # A fully qualified Pulumi stack name of this project: <organization>/psf-infra/<stack>.
@@ -141,7 +124,6 @@ _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/psf-infra/[A-Za-z0-9][A-Z
 _SPF_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 # RFC 7208 4.6.4; the mail domain's own `mx` term costs one more.
 SPF_LOOKUP_LIMIT: Final = 10
-_VPC_RANGE = re.compile(r"^([a-z0-9]+)=(.+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SALT_VERSION = re.compile(r"^3[0-9]{3}(\.[0-9]{1,2})?$")
 _BOOTSTRAP_VERSION = re.compile(r"^v20[0-9]{2}\.[0-9]{2}\.[0-9]{2}$")
@@ -302,9 +284,7 @@ class Settings:
         ``python.org`` becomes ``python-org.staging.psf.io`` in staging, so staging's zones, Fastly domains
         and synthetics never collide with prod's, and each one is a delegable child of a zone the PSF owns.
         """
-        if not self.domain_suffix:
-            return domain
-        return f"{domain.replace('.', '-')}.{self.domain_suffix}"
+        return public_domain(domain, self.domain_suffix)
 
     def public_host(self, host: str, zone: str) -> str:
         """A public host name ``host`` inside ``zone``, mapped the same way as :meth:`public_domain`."""
@@ -320,45 +300,6 @@ class Settings:
     def physical_name(self, *parts: str) -> str:
         """A globally unique physical name (bucket, Fastly service, monitor): the stack's prefix plus parts."""
         return "-".join((self.name_prefix, *parts))
-
-
-@dataclass(frozen=True)
-class ConfigKey:
-    """One key declared in Pulumi.yaml's ``config:`` schema."""
-
-    name: str
-    type: str
-    description: str
-    default: Any
-    secret: bool
-
-    @property
-    def required(self) -> bool:
-        """Keys without a default must be set in every stack file (or as a secret)."""
-        return self.default is None
-
-    @property
-    def optional_secret(self) -> bool:
-        """A secret a stack may leave unset (:data:`stacks.paging.OPTIONAL_SECRETS`), declared with a default of ""."""
-        return self.secret and not self.required
-
-
-@cache
-def config_schema(project_file: Path = PROJECT_ROOT / "Pulumi.yaml") -> Mapping[str, ConfigKey]:
-    """The config keys Pulumi.yaml declares, with their types and defaults."""
-    from stacks.paging import OPTIONAL_SECRETS
-
-    document = yaml.safe_load(project_file.read_text())
-    keys: dict[str, ConfigKey] = {}
-    for name, spec in (document.get("config") or {}).items():
-        keys[name] = ConfigKey(
-            name=name,
-            type=spec["type"],
-            description=spec.get("description", ""),
-            default=spec.get("default"),
-            secret=bool(spec.get("secret", False)) or name in OPTIONAL_SECRETS,
-        )
-    return keys
 
 
 class _Reader:
@@ -392,7 +333,7 @@ class _Reader:
         raise SettingsError(key, value, "must be true or false")
 
     def integer(self, key: str, low: int, high: int) -> int:
-        value = self._value(key)
+        given = value = self._value(key)
         if isinstance(value, bool):
             raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
         if isinstance(value, str):
@@ -400,7 +341,7 @@ class _Reader:
                 raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
             value = int(value)
         if not isinstance(value, int) or not low <= value <= high:
-            raise SettingsError(key, value, f"must be a whole number from {low} to {high}")
+            raise SettingsError(key, given, f"must be a whole number from {low} to {high}")
         return value
 
     def strings(self, key: str, *, min_items: int = 0) -> tuple[str, ...]:
@@ -419,10 +360,17 @@ class _Reader:
             raise SettingsError(key, value, "must not repeat an item")
         return items
 
+    def raw(self, key: str) -> Any:
+        """The value as given (or the schema default), for messages."""
+        return self._value(key)
+
     def secret(self, key: str) -> Secret:
-        value = self.string(key)
+        try:
+            value = self.string(key)
+        except SettingsError as exc:
+            raise SettingsError(key, exc.value, exc.allowed, hidden=True) from None
         if not value:
-            raise SettingsError(key, None, "must not be empty; set it with `pulumi config set --secret " + key + "`")
+            raise SettingsError(key, "", f"must not be empty; set it with `pulumi config set --secret {key}`")
         return Secret(value)
 
     def optional_secret(self, key: str) -> Secret | None:
@@ -432,6 +380,15 @@ class _Reader:
 
 
 def _hostname(key: str, value: str) -> str:
+    if not value:
+        raise SettingsError(key, value, "must not be empty: a lower-case DNS name such as example.org")
+    if len(value) > 253:
+        raise SettingsError(key, value, f"must be at most 253 characters, as every DNS name is (this has {len(value)})")
+    long_label = next((label for label in value.split(".") if len(label) > 63), None)
+    if long_label is not None:
+        raise SettingsError(
+            key, value, f"must have labels of at most 63 characters, as DNS requires (one has {len(long_label)})"
+        )
     if not _HOSTNAME.match(value):
         raise SettingsError(key, value, "must be a lower-case DNS name such as example.org")
     return value
@@ -451,75 +408,14 @@ def _droplet_size(key: str, value: str) -> str:
     return value
 
 
-def _admin_cidr(key: str, value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise SettingsError(
-            key, value, "must be networks in CIDR notation with no host bits set, e.g. 192.0.2.0/24"
-        ) from None
-    if network.prefixlen == 0:
-        raise SettingsError(key, value, "must not open SSH to the whole internet (0.0.0.0/0 or ::/0)")
-    return str(network)
-
-
-def _public_ipv4(key: str, value: str) -> str:
-    try:
-        address = ipaddress.IPv4Address(value)
-    except ValueError:
-        raise SettingsError(key, value, "must be a public IPv4 address such as 140.211.10.71") from None
-    if not address.is_global:
-        raise SettingsError(key, value, "must be a public IPv4 address, not a private or reserved one")
-    return value
-
-
-def ca_certificate(key: str, value: str) -> str:
-    """A PEM X.509 CA certificate, stripped of surrounding blank space, or one SettingsError line saying why not.
-
-    Checked: exactly one PEM certificate that parses, ``basicConstraints`` CA:TRUE, a key usage (if present)
-    that allows signing certificates, and a validity period that includes today.
-    """
-    # Imported here, not at module level: only a stack that sets a CA pays for cryptography's import
-    # (about 50 ms after pulumi's, measured on the CI machine), and the rest of the program never does.
-    import datetime
-
-    from cryptography import x509
-
-    text = value.strip()
-    shown = f"(PEM, {len(text)} characters)"
-    if text.count("-----BEGIN CERTIFICATE-----") != 1 or not text.endswith("-----END CERTIFICATE-----"):
-        raise SettingsError(key, shown, "must be exactly one PEM certificate (-----BEGIN CERTIFICATE----- ...)")
-    try:
-        certificate = x509.load_pem_x509_certificate(text.encode("ascii"))
-    except (ValueError, UnicodeEncodeError):
-        raise SettingsError(key, shown, "is not a readable PEM X.509 certificate (copy the whole block)") from None
-    subject = certificate.subject.rfc4514_string() or "(empty subject)"
-    try:
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        constraints = None
-    if constraints is None or not constraints.ca:
-        raise SettingsError(key, subject, "must be a CA certificate (basicConstraints CA:TRUE), not a host's")
-    try:
-        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        usage = None
-    if usage is not None and not usage.key_cert_sign:
-        raise SettingsError(key, subject, "must be a CA certificate whose key usage allows keyCertSign")
-    now = datetime.datetime.now(datetime.UTC)
-    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-        window = f"{certificate.not_valid_before_utc:%Y-%m-%d} to {certificate.not_valid_after_utc:%Y-%m-%d}"
-        raise SettingsError(key, subject, f"must be valid today (valid {window}); set the CA's current certificate")
-    return text
-
-
 def _origin_token(secret: Secret) -> Secret:
     if not _ORIGIN_TOKEN.match(secret.value):
         raise SettingsError(
             "fastlyOriginToken",
-            "****",
+            secret.value,
             "must be 16-1024 visible ASCII characters without '\"', '%', '\\', '{' or '}' (Fastly writes it "
             "into a VCL string); e.g. `openssl rand -hex 32`",
+            hidden=True,
         )
     return secret
 
@@ -608,6 +504,13 @@ def _delegation(
             )
     delegation_stack = read.string("delegationStack")
     if environment is Environment.PROD:
+        # Found here rather than when the zones are built, so nothing is registered before the error.
+        zones = sorted({*public_domains(), internal_domain})
+        for domain in delegated:
+            if not any(domain.endswith("." + zone) for zone in zones):
+                raise SettingsError(
+                    "delegatedDomains", domain, f"must lie inside one of this stack's zones: {', '.join(zones)}"
+                )
         if delegation_stack:
             raise SettingsError(
                 "delegationStack", delegation_stack, "must be empty in prod, whose zones the registrar delegates"
@@ -620,7 +523,7 @@ def _delegation(
     if not _STACK_NAME.match(delegation_stack) or delegation_stack.rsplit("/", 1)[1] == stack:
         raise SettingsError(
             "delegationStack",
-            delegation_stack or None,
+            delegation_stack,
             "must name the stack that delegates this stack's domainSuffix, as <organization>/psf-infra/<stack> "
             "(organization/psf-infra/prod on a self-managed backend), and not this stack",
         )
@@ -637,10 +540,13 @@ def _delegation(
 NS_ONLY: Final = "ns-only"
 
 
-def _registrar(environment: Environment, read: _Reader) -> tuple[tuple[RegistrarDomain, ...], Secret | None]:
+def _registrar(
+    environment: Environment, internal_domain: str, read: _Reader
+) -> tuple[tuple[RegistrarDomain, ...], Secret | None]:
     """``registrarDomains`` (prod only) and the registrar token, required as soon as a domain is listed.
 
-    Which domains may be listed is the estate's business (stacks/registrar.py): the ones it has zones for.
+    The domains that may be listed are the ones the estate has zones for (``stacks.registrar``, which checks
+    again): every public domain and the internal one. Checked here, before anything is registered.
     """
     parsed: list[RegistrarDomain] = []
     for entry in read.strings("registrarDomains"):
@@ -661,45 +567,21 @@ def _registrar(environment: Environment, read: _Reader) -> tuple[tuple[Registrar
             list(domains),
             "must be empty outside prod: only prod's domains are registrations (the others are delegated subdomains)",
         )
+    known = (*public_domains(), internal_domain)
+    for domain in domains:
+        if domain not in known:
+            raise SettingsError(
+                "registrarDomains", domain, "must name domains the estate has zones for: " + ", ".join(known)
+            )
     if domains and token is None:
         raise SettingsError(
             "gandiToken",
-            None,
+            read.raw("gandiToken"),
             f"required while registrarDomains lists {', '.join(domains)}: a Gandi personal access token that may "
             "change those domains' name servers and DNSSEC keys; set it with `pulumi config set --secret gandiToken`",
+            hidden=True,
         )
     return tuple(parsed), token
-
-
-def _vpc_ranges(key: str, entries: tuple[str, ...], enabled: tuple[str, ...]) -> dict[str, str]:
-    """``name=cidr`` entries as {datacenter: range}, each a range DigitalOcean accepts, none overlapping."""
-    ranges: dict[str, ipaddress.IPv4Network] = {}
-    for entry in entries:
-        match = _VPC_RANGE.match(entry)
-        if not match:
-            raise SettingsError(key, entry, 'must be "datacenter=range" entries, e.g. "nyc1=10.120.0.0/20"')
-        name, cidr = match.groups()
-        _choice(key, name, DATACENTERS)
-        if name in ranges:
-            raise SettingsError(key, entry, f"must give {name} one range only")
-        try:
-            network = ipaddress.IPv4Network(cidr, strict=True)
-        except ValueError:
-            raise SettingsError(key, entry, "must give an IPv4 range in CIDR notation with no host bits set") from None
-        if not any(network.subnet_of(private) for private in RFC1918):
-            raise SettingsError(key, entry, "must be a private range (RFC 1918: 10/8, 172.16/12 or 192.168/16)")
-        if network.prefixlen not in VPC_PREFIXES:
-            raise SettingsError(key, entry, "must be from /16 to /24, the VPC sizes DigitalOcean accepts")
-        if reserved := [str(r) for r in DIGITALOCEAN_RESERVED if network.overlaps(r)]:
-            raise SettingsError(key, entry, f"must not overlap {', '.join(reserved)}, which DigitalOcean reserves")
-        if clash := [other for other, used in ranges.items() if network.overlaps(used)]:
-            raise SettingsError(key, entry, f"must not overlap {clash[0]}'s {ranges[clash[0]]} (one account)")
-        ranges[name] = network
-    if missing := [name for name in enabled if name not in ranges]:
-        raise SettingsError(
-            key, list(entries), f"must give a range for every datacenter deployed; missing {missing[0]}"
-        )
-    return {name: str(network) for name, network in ranges.items()}
 
 
 def _salt_master(key: str, value: str, internal_domain: str) -> str:
@@ -732,6 +614,14 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     read = _Reader(raw, schema)
 
     environment = Environment(_choice("environment", read.string("environment"), {e.value: e for e in Environment}))
+    expected = expected_environment(stack)
+    if environment is not expected:
+        raise SettingsError(
+            "environment",
+            read.raw("environment"),
+            f"must be {expected.value!r} in stack {stack!r}: the stack's name decides, and only the stack named "
+            f"{PROD_STACK!r} is production (the policy pack judges every resource by it too)",
+        )
     name_prefix = read.string("namePrefix")
     if not _PREFIX.match(name_prefix):
         raise SettingsError(
@@ -747,7 +637,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             list(dc_names),
             f"must include {SALT_MASTER_DATACENTER}, where the Salt master every droplet bootstraps against runs",
         )
-    vpc_ranges = _vpc_ranges("vpcRanges", read.strings("vpcRanges", min_items=1), dc_names)
+    ranges = vpc_ranges("vpcRanges", read.strings("vpcRanges", min_items=1), dc_names, DATACENTERS)
     internal_domain = _hostname("internalDomain", read.string("internalDomain"))
 
     domain_suffix = read.string("domainSuffix")
@@ -775,7 +665,9 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
 
     page_on_call = read.boolean("pageOnCall")
     if environment is Environment.STAGING and page_on_call:
-        raise SettingsError("pageOnCall", True, "must be false in staging: only production pages on-call")
+        raise SettingsError(
+            "pageOnCall", read.raw("pageOnCall"), "must be false in staging: only production pages on-call"
+        )
     protect = read.boolean("protect")
 
     pagerduty_handle = read.string("pagerdutyHandle")
@@ -793,6 +685,12 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
                 handle,
                 "must be Datadog handles starting with @, e.g. @infrastructure-staff@python.org",
             )
+        if _PAGER.match(handle):
+            raise SettingsError(
+                "notifyHandles",
+                handle,
+                "must not page anyone: paging goes only through pagerdutyHandle, which pageOnCall switches on",
+            )
 
     locations = read.strings("syntheticsLocations", min_items=3)
     for location in locations:
@@ -809,6 +707,13 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             raise SettingsError(
                 "dkimKeys", shown, 'must be "selector=base64 public key" entries, e.g. "mail=MIIBIjAN..."'
             )
+        if any(selector == match.group(1) for selector, _ in dkim_keys):
+            raise SettingsError(
+                "dkimKeys",
+                match.group(1),
+                "must not repeat a selector: each selector publishes one key at <selector>._domainkey, so a "
+                "second one would replace the first",
+            )
         dkim_keys.append((match.group(1), match.group(2)))
 
     fastly_logging = _choice("fastlyLogging", read.string("fastlyLogging"), FASTLY_LOGGING)
@@ -824,7 +729,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     if not psf_ca and environment is Environment.PROD:
         raise SettingsError(
             "psfCaCertificate",
-            None,
+            psf_ca,
             "required in prod: the PEM of the PSF CA that issues the droplet origins' certificates "
             "(psf-salt docs/services/cdn.rst); without it Fastly cannot verify them and answers 503",
         )
@@ -874,14 +779,14 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     fastly_metrics_key = parse_fastly_metrics(
         enabled=read.boolean("fastlyMetrics"), api_key=read.string("fastlyReadOnlyApiKey")
     )
-    registrar_domains, registrar_token = _registrar(environment, read)
+    registrar_domains, registrar_token = _registrar(environment, internal_domain, read)
 
-    return Settings(
+    settings = Settings(
         stack=stack,
         environment=environment,
         name_prefix=name_prefix,
         datacenters=tuple(
-            Datacenter(loc.name, loc.region, loc.shield_pop, vpc_ranges[loc.name])
+            Datacenter(loc.name, loc.region, loc.shield_pop, ranges[loc.name])
             for loc in (DATACENTERS[name] for name in dc_names)
         ),
         internal_domain=internal_domain,
@@ -895,7 +800,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         replicas=read.integer("replicas", 1, 5),
         standbys=read.boolean("standbys"),
         ssh_keys=ssh_keys,
-        admin_cidrs=tuple(_admin_cidr("adminCidrs", cidr) for cidr in read.strings("adminCidrs", min_items=1)),
+        admin_cidrs=admin_networks("adminCidrs", read.strings("adminCidrs", min_items=1)),
         salt_master=_salt_master("saltMaster", read.string("saltMaster"), internal_domain),
         salt_version=salt_version,
         salt_bootstrap_version=bootstrap_version,
@@ -916,7 +821,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         python_org_staging_origin=_hostname("pythonOrgStagingOrigin", read.string("pythonOrgStagingOrigin")),
         pycon_origin=_hostname("pyconOrigin", read.string("pyconOrigin")),
         pypi_origin=_hostname("pypiOrigin", read.string("pypiOrigin")),
-        benchmark_host_address=_public_ipv4("benchmarkHostAddress", read.string("benchmarkHostAddress")),
+        benchmark_host_address=public_ipv4("benchmarkHostAddress", read.string("benchmarkHostAddress")),
         datadog_site=datadog_site,
         synthetics_locations=locations,
         dkim_keys=tuple(dkim_keys),
@@ -946,28 +851,121 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         paging=paging,
         fastly_metrics_key=fastly_metrics_key,
     )
+    if settings.is_prod:
+        _refuse_weakened_prod(settings, read)
+    if settings.standbys:
+        _refuse_standby_without_its_datacenter(settings, read)
+    own_public = {settings.public_domain(domain): domain for domain in public_domains()}
+    if settings.internal_domain in own_public:
+        raise SettingsError(
+            "internalDomain",
+            settings.internal_domain,
+            f"must differ from every public zone, and this stack serves {own_public[settings.internal_domain]} "
+            "under that name; the internal zone needs a name of its own (prod uses psf.io)",
+        )
+    return settings
+
+
+# What prod must keep, with why, so that a stack file cannot quietly weaken production: each names the key.
+_PROD_REQUIRES: Final = (
+    ("protect", "it protects and retains zones, volumes, databases and file buckets, so no change can delete them"),
+    ("backups", "stateful droplets keep DigitalOcean's weekly backups"),
+    ("dnssec", "the public zones are signed, and with their DS records at the registrar unsigned answers fail"),
+    ("databaseReplica", "the PostgreSQL cluster keeps a replica in another zone, so one failure is not an outage"),
+    ("pageOnCall", "production alerts page the on-call rotation"),
+    (
+        "standbys",
+        "every single-server role keeps a standby that Fastly uses while the primary is unhealthy, and mail a "
+        "secondary MX",
+    ),
+)
+
+
+def _refuse_weakened_prod(settings: Settings, read: _Reader) -> None:
+    values = {
+        "protect": settings.protect,
+        "backups": settings.backups,
+        "dnssec": settings.dnssec,
+        "databaseReplica": settings.database_replica,
+        "pageOnCall": settings.page_on_call,
+        "standbys": settings.standbys,
+    }
+    for key, why in _PROD_REQUIRES:
+        if not values[key]:
+            raise SettingsError(
+                key, read.raw(key), f"must be true in prod: {why}; only non-prod stacks may turn it off"
+            )
+    if settings.replicas < 2:
+        raise SettingsError(
+            "replicas", read.raw("replicas"), "must be at least 2 in prod: two servers per web role, so one can fail"
+        )
+    missing = sorted(set(DATACENTERS) - {dc.name for dc in settings.datacenters})
+    if missing:
+        raise SettingsError(
+            "datacenters",
+            read.raw("datacenters"),
+            f"must list every datacenter in prod ({', '.join(sorted(DATACENTERS))}): leaving out {', '.join(missing)} "
+            "would delete its servers",
+        )
+
+
+def _refuse_standby_without_its_datacenter(settings: Settings, read: _Reader) -> None:
+    # The roles are the datacenter modules' (imported here: they import this module); found now rather than
+    # when the role is built, so that nothing is registered first.
+    from stacks.roles import ROLES_BY_DATACENTER
+
+    deployed = {dc.name for dc in settings.datacenters}
+    for home, roles in ROLES_BY_DATACENTER.items():
+        if home not in deployed:
+            continue
+        for role in roles:
+            if role.standby is not None and role.standby.datacenter not in deployed:
+                raise SettingsError(
+                    "datacenters",
+                    read.raw("datacenters"),
+                    f"must include {role.standby.datacenter}, where the {role.key} {role.standby.title} runs (or set "
+                    "standbys to false)",
+                )
+
+
+def settings_for_stack(stack: str, config: Mapping[str, Any], project_dir: Path | None = None) -> Settings:
+    """Settings from a stack's whole config (full keys, as the program receives them), checked against the others.
+
+    Keys of any namespace but this project's are refused (a typo such as ``psf-infr:replicas`` would otherwise
+    leave a default in force); ``pulumi:`` keys belong to the CLI and are left to it. Then the stack may claim
+    no name prefix or zone that another stack file in ``project_dir`` (default :data:`PROJECT_DIR`) claims.
+    """
+    schema = config_schema()
+    raw: dict[str, Any] = {}
+    for key in sorted(config):
+        if key.startswith("pulumi:"):
+            continue
+        _, name = check_key(key, schema, config[key])
+        raw[name] = config[key]
+    settings = parse_settings(stack, raw, schema)
+    check_siblings(stack, raw, project_dir if project_dir is not None else PROJECT_DIR.get(), schema)
+    return settings
 
 
 def load_settings() -> Settings:
-    """Read this stack's Pulumi config (project namespace only) and validate it."""
+    """Read this stack's Pulumi config and validate it (:func:`settings_for_stack`)."""
     import pulumi
     from pulumi.runtime.config import CONFIG, get_config, get_config_env, get_config_secret_keys_env, is_config_secret
 
-    from stacks.paging import OPTIONAL_SECRETS
-
-    # Every key set in our namespace, not only the declared ones, so a typo in a stack file is refused
-    # instead of silently falling back to a default.
-    prefix = f"{PROJECT}:"
-    present = {k for k in (*CONFIG.get(), *get_config_env()) if k.startswith(prefix)}
-    raw: dict[str, Any] = {}
-    for full_key in sorted(present | {prefix + key for key in config_schema()}):
-        value = get_config(full_key)
+    # Every key set, not only the declared ones, so a typo in a key or its namespace is refused instead of
+    # silently falling back to a default.
+    config: dict[str, Any] = {}
+    for key in sorted({*CONFIG.get(), *get_config_env()}):
+        value = get_config(key)
         if value is not None:
-            raw[full_key[len(prefix) :]] = value
-    # Pulumi.yaml cannot declare these secret (see stacks.paging), so the program refuses them in plaintext.
+            config[key] = value
+    # Pulumi.yaml cannot declare these secret (see stacks.schema.OPTIONAL_SECRETS), so the program refuses
+    # them in plaintext; the offline reader does the same for a stack file (stacks.stack_files).
     secret_keys = set(get_config_secret_keys_env())
-    for key in OPTIONAL_SECRETS:
-        full_key = prefix + key
-        if raw.get(key) and not (is_config_secret(full_key) or full_key in secret_keys):
-            raise SettingsError(key, "****", f"is a secret: set it with `pulumi config set --secret {key}`")
-    return parse_settings(pulumi.get_stack(), raw)
+    for name in OPTIONAL_SECRETS:
+        key = f"{PROJECT}:{name}"
+        if config.get(key) and not (is_config_secret(key) or key in secret_keys):
+            raise SettingsError(
+                name, config[key], f"is a secret: set it with `pulumi config set --secret {name}`", hidden=True
+            )
+    return settings_for_stack(pulumi.get_stack(), config)

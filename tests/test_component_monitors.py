@@ -192,6 +192,8 @@ def test_tcp_test_for_smtp(rec: Recording) -> None:
     assert inputs["requestDefinition"] == {"host": "mail.example.org", "port": "25"}
     assert inputs["assertions"] == [{"type": "responseTime", "operator": "lessThan", "target": "5000"}]
     assert inputs["optionsList"]["retry"] == {"count": 1, "interval": 300}
+    # TCP tests run from every location too, not only the HTTP ones (the second form of the rule).
+    assert inputs["locations"] == list(LOCATIONS)
 
 
 # --- host monitors -----------------------------------------------------------------------------------------

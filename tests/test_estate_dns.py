@@ -4,10 +4,13 @@ and alerts, and the CDN log retention. Every test reads the session's two record
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from offline.recorder import ProgramFailedError, Record, Recording, record_stack
+from offline.recorder import ProgramFailedError, Record, Recording, program_config, record_program, record_stack
 from stacks.dns import DELEGATED_OUTPUT, PUBLIC_DOMAINS, UNAUTHENTICATED_SENDERS, DelegationError
+from stacks.estate import main
 from stacks.settings import SettingsError, parse_settings
 from tests.test_settings import base
 
@@ -125,21 +128,47 @@ def test_prods_two_delegation_sets_share_no_name_server(prod: Recording) -> None
 
 
 def test_staging_fails_clearly_when_prod_does_not_delegate_its_suffix() -> None:
+    # Caught from the stack files, before anything is evaluated: prod's file does not delegate the suffix.
     with pytest.raises(ProgramFailedError) as caught:
         record_stack("staging", {"domainSuffix": "other.psf.io", "internalDomain": "int.other.psf.io"})
     cause = caught.value.cause
+    assert isinstance(cause, SettingsError) and cause.key == "domainSuffix"
+    assert "is not among the delegatedDomains of stack 'prod'" in str(cause)
+    assert "\n" not in str(cause)
+
+
+def test_staging_fails_clearly_when_deployed_prod_does_not_delegate_its_suffix(prod: Recording) -> None:
+    # The stack files agree, but prod is not deployed with the delegation yet: its output is what decides.
+    undeployed = dataclasses.replace(prod, stack_outputs={**prod.stack_outputs, DELEGATED_OUTPUT: {}})
+    config, secret_keys = program_config("staging")
+    with pytest.raises(ProgramFailedError) as caught:
+        record_program(
+            main,
+            stack="staging",
+            config=config,
+            secret_keys=secret_keys,
+            references={config["psf-infra:delegationStack"]: undeployed},
+        )
+    cause = caught.value.cause
     assert isinstance(cause, DelegationError) and cause.key == "domainSuffix"
     assert not isinstance(cause, ValueError), "the SDK would wrap it in a multi-line input error"
-    assert "not delegated by organization/psf-infra/prod (it delegates: ci.psf.io, staging.psf.io)" in str(cause)
+    assert "not delegated by organization/psf-infra/prod (it delegates: nothing)" in str(cause)
     assert "\n" not in str(cause)
 
 
 def test_delegated_domain_outside_prods_zones_is_refused() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("prod", {**base("prod"), "delegatedDomains": '["staging.example.com"]'})
+    assert caught.value.key == "delegatedDomains"
+    assert "must lie inside one of this stack's zones" in str(caught.value)
+
+
+def test_prod_may_not_drop_a_delegation_a_stack_file_relies_on() -> None:
     with pytest.raises(ProgramFailedError) as caught:
-        record_stack("prod", {"delegatedDomains": ["staging.example.com"]})
+        record_stack("prod", {"delegatedDomains": ["other.psf.io"]})
     cause = caught.value.cause
     assert isinstance(cause, SettingsError) and cause.key == "delegatedDomains"
-    assert "must lie inside one of this stack's zones" in str(cause)
+    assert "must include staging.psf.io, the domainSuffix of stack 'staging'" in str(cause)
 
 
 def test_committed_stack_files_delegate_each_other() -> None:

@@ -318,9 +318,16 @@ def test_staging_runs_no_standby_and_no_secondary_mx(staging: Recording) -> None
 def test_a_standby_in_a_datacenter_the_stack_does_not_deploy_is_refused() -> None:
     from offline.recorder import ProgramFailedError, record_stack
 
+    # Prod must deploy every datacenter anyway; a non-prod stack with standbys on is refused by its settings,
+    # before any resource is registered.
     with pytest.raises(ProgramFailedError, match=r"psf-infra:datacenters .* must include sfo1, where the bugs standby"):
         record_stack(
-            "prod", {"datacenters": ["ams1", "nyc1"], "vpcRanges": ["ams1=10.110.0.0/20", "nyc1=10.120.0.0/20"]}
+            "staging",
+            {
+                "standbys": True,
+                "datacenters": ["ams1", "nyc1"],
+                "vpcRanges": ["ams1=10.210.0.0/20", "nyc1=10.220.0.0/20"],
+            },
         )
 
 

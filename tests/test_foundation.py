@@ -190,7 +190,7 @@ def test_plan_broken_config_exits_nonzero_with_one_line() -> None:
 
 def test_plan_unknown_stack_exits_nonzero(capsys: pytest.CaptureFixture[str]) -> None:
     assert plan.main(["--stack", "dev"]) == 2
-    assert "no stack file Pulumi.dev.yaml" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("error: Pulumi.dev.yaml: no stack file of that name")
 
 
 @pytest.mark.parametrize(("slug", "cpus"), [("s-1vcpu-1gb", 1), ("s-4vcpu-8gb", 4), ("c-8", 8), ("8gb", 4)])
@@ -221,3 +221,148 @@ def test_urns_follow_the_engine_for_nested_components() -> None:
     assert recording.named("vpc").urn == (
         "urn:pulumi:prod::psf-infra::test:index:Outer$test:index:Inner$digitalocean:index/vpc:Vpc::vpc"
     )
+
+
+# --- the plan's exit codes, output and options ---------------------------------------------------------------
+
+
+def test_plan_exits_3_on_a_mandatory_violation(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests import mutant_plan
+
+    assert mutant_plan.main(["--stack", "staging", "--quiet", "--summary"]) == 3
+    captured = capsys.readouterr()
+    assert "MANDATORY do-firewall-no-public-inbound" in captured.out
+    assert captured.err.splitlines()[-1].startswith("error: 1 mandatory policy violation(s)")
+
+
+def test_plan_json_runs_the_policy_check_and_exits_3_on_a_mandatory_violation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from tests import mutant_plan
+
+    assert mutant_plan.main(["--stack", "staging", "--quiet", "--json"]) == 3
+    document = json.loads(capsys.readouterr().out)
+    assert document["policy"]["mandatory"] == 1
+    assert [v["rule"] for v in document["policy"]["violations"] if v["enforcement"] == "mandatory"] == [
+        "do-firewall-no-public-inbound"
+    ]
+
+
+def test_plan_json_of_a_clean_stack_reports_its_policy_result(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert plan.main(["--stack", "prod", "--quiet", "--json"]) == 0
+    policy = json.loads(capsys.readouterr().out)["policy"]
+    assert policy["mandatory"] == 0 and policy["rules"] >= 40
+    assert {e["status"] for e in policy["exempted"]} >= {"waived", "accepted"}
+
+
+def _tree(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(" +   ")]
+
+
+def test_plan_tree_columns_fit_their_content(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["--stack", "prod", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("     Type"))
+    name_at, plan_at = header.index("Name"), header.index("Plan")
+    rows = _tree(out)
+    assert len(rows) > 300
+    for row in rows:
+        # Every type ends before the name column and every name before the plan column, two spaces clear.
+        assert row[name_at - 2 : name_at] == "  " and row[name_at] != " ", row
+        assert row[plan_at - 2 : plan_at] == "  " and row[plan_at : plan_at + 6] == "create", row
+    assert max(len(r[:name_at].rstrip()) for r in rows) == name_at - 2, "the type column is no wider than needed"
+
+
+def test_plan_marks_protected_and_retained_resources(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["--stack", "prod", "--quiet"]) == 0
+    prod_out = capsys.readouterr().out
+    zone_rows = [r for r in _tree(prod_out) if "aws:route53/zone:Zone " in r]
+    assert zone_rows and all(r.endswith("create  protected, retained") for r in zone_rows)
+    assert "Protected: " in prod_out
+    assert plan.main(["--stack", "staging", "--quiet"]) == 0
+    assert not [r for r in _tree(capsys.readouterr().out) if "protected" in r or "retained" in r]
+
+
+def test_plan_says_what_it_is_doing_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["--stack", "staging", "--summary"]) == 0
+    progress = capsys.readouterr().err.splitlines()
+    assert progress[0].startswith("plan: evaluating the program for stack 'staging'")
+    assert progress[1].startswith("plan: recorded ") and "running the policy pack" in progress[1]
+
+
+def test_plan_summary_prints_overrides_and_counts_but_no_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--stack", "staging", "--quiet", "--summary", "--set", "replicas=2", "--set", "fastlyApiKey=abc"]
+    assert plan.main(args) == 0
+    out = capsys.readouterr().out
+    assert "Config overrides in effect (--set, this plan only): replicas = '2', fastlyApiKey = [secret]" in out
+    assert "abc" not in out
+    assert not _tree(out) and "Resources: " in out and "By type:" in out
+
+
+def test_accepted_advisory_findings_do_not_read_like_failures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["--stack", "staging", "--quiet", "--summary"]) == 0
+    out = capsys.readouterr().out
+    assert "ADVISORY route53-query-logging" not in out
+    assert "advisory finding(s) accepted on purpose: dns-query-logs" in out
+
+
+# --- make plan: exit codes survive make ----------------------------------------------------------------------
+
+
+def _make(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_make_plan_names_exit_2_for_a_configuration_error() -> None:
+    result = _make("plan", "STACK=staging", "ARGS=--set replicas=0")
+    assert result.returncode == 2  # GNU make's own status for any failed recipe
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: config psf-infra:replicas = '0' is invalid: must be a whole number from 1 to 5"
+    assert "make plan: the offline plan exited 2: bad configuration or arguments" in lines
+    assert lines[-1].endswith("Error 2")
+
+
+def test_make_plan_names_exit_3_for_a_mandatory_violation() -> None:
+    result = _make("plan", "STACK=staging", f"PLAN={sys.executable} -m tests.mutant_plan", "ARGS=--summary --quiet")
+    assert result.returncode == 2
+    assert "make plan: the offline plan exited 3: a mandatory policy violation" in result.stderr
+    assert result.stderr.splitlines()[-1].endswith("Error 3")
+    assert "MANDATORY do-firewall-no-public-inbound" in result.stdout
+
+
+def test_readme_example_of_an_array_in_args_survives_make() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    example = next(
+        line.strip()
+        for line in readme.splitlines()
+        if line.strip().startswith("make plan STACK=staging ARGS=") and "adminCidrs" in line
+    )
+    result = subprocess.run(["bash", "-c", example], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'adminCidrs = \'["140.211.10.0/24", "192.0.2.0/24"]\'' in result.stdout
+
+
+def test_a_program_failure_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def failing(*args: Any, **kwargs: Any) -> Recording:
+        try:
+            raise KeyError("no such zone\nsecond line")
+        except KeyError as exc:
+            raise ProgramFailedError(exc, ()) from exc
+
+    monkeypatch.setattr(plan, "record_stack", failing)
+    assert plan.main(["--stack", "staging", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "error: the program failed (KeyError: 'no such zone\\nsecond line'); this is not a configuration error "
+        "the settings know of. Rerun with --traceback to see where."
+    ]
+    assert plan.main(["--stack", "staging", "--quiet", "--traceback"]) == 1
+    assert "Traceback" in capsys.readouterr().err

@@ -39,6 +39,7 @@ from offline.recorder import record_program
 from policy import __main__ as pack
 from policy import offline
 from policy.rules import (
+    ACCEPTED,
     BUCKET,
     DASHBOARD_JSON,
     DB_CLUSTER,
@@ -80,8 +81,10 @@ from policy.rules import (
     VPC,
     ZONE,
     ZONE_DNSSEC,
+    Finding,
     FirewallWaiver,
     Resource,
+    Rule,
     Waiver,
     evaluate,
 )
@@ -727,6 +730,8 @@ class Case:
 
 
 INBOUND, EGRESS = "do-firewall-no-public-inbound", "do-firewall-no-open-egress"
+HALVES = ["0.0.0.0/1", "128.0.0.0/1"]
+V6_HALVES = ["::/1", "8000::/1"]
 COVERED, VALIDATED = "fastly-tls-domains-covered", "fastly-tls-subscription-validated"
 CHALLENGES, CONTRACT = "fastly-tls-challenge-records", "fastly-tls-subscription-contract"
 IN_ZONE, CAA = "route53-acme-challenge-in-zone", "route53-caa-allows-certificate-authority"
@@ -746,7 +751,13 @@ CASES = [
     Case("pythontest-ports-on-other-firewall", Edit("pythontest-fw", "name", "psf-prod-web2"), {INBOUND: 2}),
     Case("buildbot-port-on-other-firewall", Edit("buildbot-fw", "name", "psf-prod-ci"), {INBOUND: 1}),
     Case("buildbot-port-range", Edit("buildbot-fw", "inboundRules.0.portRange", "9000-9100"), {INBOUND: 1}),
+    # The second form of "open to everything": networks that together cover the whole address space.
+    Case("ssh-open-to-two-halves", Edit("web-fw", "inboundRules.0.sourceAddresses", HALVES), {INBOUND: 1}),
+    Case("ssh-open-to-v6-halves", Edit("web-fw", "inboundRules.0.sourceAddresses", V6_HALVES), {INBOUND: 1}),
+    Case("ssh-open-to-one-half", Edit("web-fw", "inboundRules.0.sourceAddresses", HALVES[:1]), {}),
     Case("egress-all-ports", Edit("web-fw", "outboundRules.2.destinationAddresses", ["0.0.0.0/0"]), {EGRESS: 1}),
+    Case("egress-all-ports-halves", Edit("web-fw", "outboundRules.2.destinationAddresses", HALVES), {EGRESS: 1}),
+    Case("egress-all-ports-v6", Edit("web-fw", "outboundRules.2.destinationAddresses", ["::/0"]), {EGRESS: 1}),
     Case("egress-odd-port", Edit("web-fw", "outboundRules.0.portRange", "8080"), {EGRESS: 1}),
     Case("droplet-without-keys", Edit("web-1", "sshKeys", []), {"do-droplet-ssh-keys": 1}),
     Case("droplet-keys-unset", Edit("web-1", "sshKeys"), {"do-droplet-ssh-keys": 1}),
@@ -758,6 +769,15 @@ CASES = [
     Case(
         "db-firewall-open",
         Edit("db-fw", "rules.0", {"type": "ip_addr", "value": "0.0.0.0/0"}),
+        {"do-database-firewall": 1},
+    ),
+    Case(
+        "db-firewall-open-in-halves",
+        Edit(
+            "db-fw",
+            "rules",
+            [{"type": "ip_addr", "value": "0.0.0.0/1"}, {"type": "ip_addr", "value": "128.0.0.0/1"}],
+        ),
         {"do-database-firewall": 1},
     ),
     Case("db-replica-removed", Edit("db-replica"), {"do-database-standby-in-prod": 1}),
@@ -1964,3 +1984,64 @@ def test_secret_healthchecks_are_unverified_not_failed() -> None:
     # A backend naming no health check still fails.
     resources = Edit("www", "backends.0.healthcheck").apply(resources)
     assert counts(resources) == {"fastly-backend-healthcheck": 1}
+
+
+# --- advisory findings accepted on purpose -----------------------------------------------------------------
+
+
+def test_acceptances_name_advisory_rules_and_say_why() -> None:
+    assert len({a.id for a in ACCEPTED}) == len(ACCEPTED)
+    for acceptance in ACCEPTED:
+        assert RULES_BY_NAME[acceptance.rule].enforcement == "advisory", acceptance.id
+        assert len(acceptance.reason) > 60 and acceptance.resources, acceptance.id
+
+
+def test_an_accepted_finding_is_not_a_violation_and_names_its_acceptance() -> None:
+    acceptance = ACCEPTED[0]
+    zone = Resource(ZONE, "python-org-zone", urn("prod", ZONE, "python-org-zone"), {"name": "python.org"})
+    findings = RULES_BY_NAME[acceptance.rule].findings([zone])
+    assert [(f.status, f.waiver) for f in findings] == [("accepted", acceptance.id)]
+    assert RULES_BY_NAME[acceptance.rule].violations([zone]) == []
+
+
+def test_an_acceptance_covers_only_the_resources_it_names() -> None:
+    other = Resource(BUCKET[0], "pypi-files-bucket", urn("prod", BUCKET[0], "pypi-files-bucket"), {"bucket": "b"})
+    site = Resource(BUCKET[0], "jython-site-bucket", urn("prod", BUCKET[0], "jython-site-bucket"), {"bucket": "j"})
+    findings = RULES_BY_NAME["s3-access-logging"].findings([other, site])
+    assert sorted((f.urn.rsplit("::", 1)[-1], f.status) for f in findings) == [
+        ("jython-site-bucket", "accepted"),
+        ("pypi-files-bucket", "violation"),
+    ]
+
+
+def test_a_non_prod_acceptance_leaves_prods_finding_a_violation() -> None:
+    (acceptance,) = [a for a in ACCEPTED if a.non_prod_only]
+    backend = {"name": "docs-1", "address": "192.0.2.1", "sslCertHostname": "docs.psf.io"}
+    for stack, status in (("staging", "accepted"), ("prod", "violation")):
+        service = Resource(
+            FASTLY_SERVICE,
+            "nyc1-docs-edge-vcl",
+            urn(stack, FASTLY_SERVICE, "nyc1-docs-edge-vcl"),
+            {"name": f"psf-{stack}-docs", "backends": [backend]},
+        )
+        findings = RULES_BY_NAME[acceptance.rule].findings([service])
+        assert findings and {f.status for f in findings} == {status}, stack
+
+
+def test_a_mandatory_rule_cannot_be_accepted() -> None:
+    # A mandatory finding on a resource an acceptance's glob matches stays a violation.
+    rule = Rule(
+        "route53-query-logging",
+        "test",
+        ("ours",),
+        "mandatory",
+        (ZONE,),
+        check=lambda r: [Finding(r.urn, "x")],
+    )
+    zone = Resource(ZONE, "python-org-zone", urn("prod", ZONE, "python-org-zone"))
+    assert [f.status for f in rule.findings([zone])] == ["violation"]
+
+
+def test_every_acceptance_is_used_by_a_committed_stack(prod: Any, staging: Any) -> None:
+    used = {e.waiver for stack in (prod, staging) for e in offline.exemptions(stack) if e.status == "accepted"}
+    assert used == {a.id for a in ACCEPTED}, "drop an acceptance that no longer matches anything"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,12 +22,15 @@ from stacks.settings import (
     SettingsError,
     config_schema,
     parse_settings,
+    settings_for_stack,
 )
+from stacks.stack_claims import Claims, claims, clash, vpc_overlaps
+from stacks.stack_files import read_stack_file, stack_names
 
 SCHEMA = config_schema()
 SECRET_KEYS = [k for k, spec in SCHEMA.items() if spec.secret and spec.required]
 OPTIONAL_SECRET_KEYS = [k for k, spec in SCHEMA.items() if spec.optional_secret]
-PSF_CA = yaml.safe_load((PROJECT_ROOT / "Pulumi.prod.yaml").read_text())["config"]["psf-infra:psfCaCertificate"]
+PSF_CA = read_stack_file(PROJECT_ROOT, "prod").project_values()["psfCaCertificate"]
 
 
 @cache
@@ -81,9 +83,8 @@ def private_key_pem() -> str:
 
 
 def base(stack: str) -> dict[str, Any]:
-    """A stack file's values, unnamespaced, plus the secrets an operator would have set."""
-    document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())
-    raw = {k.split(":", 1)[1]: v for k, v in document["config"].items() if k.startswith("psf-infra:")}
+    """A stack file's values as the program receives them (text), unnamespaced, plus the secrets."""
+    raw: dict[str, Any] = dict(read_stack_file(PROJECT_ROOT, stack).project_values())
     raw.update({k: f"value-of-{k}" for k in SECRET_KEYS})
     # The optional secrets the stack's settings make required, as the recorder supplies them.
     namespaced = {f"psf-infra:{k}": v for k, v in raw.items()}
@@ -92,7 +93,10 @@ def base(stack: str) -> dict[str, Any]:
 
 
 BOOLEAN = ([True, False, "true", "false", "True"], ["yes", 1, "", "on"])
-HOSTNAME = (["app.herokuapp.com", "a-b.example.org"], ["", "x", "http://x.org", "UPPER.org", "a..org", "-a.org"])
+HOSTNAME = (
+    ["app.herokuapp.com", "a-b.example.org"],
+    ["", "x", "http://x.org", "UPPER.org", "a..org", "-a.org", "a" * 64 + ".org", ("a" * 60 + ".") * 5 + "org"],
+)
 SIZE = (["s-1vcpu-1gb", "s-4vcpu-8gb", "c-4"], ["s-1vcpu-1g", "huge", "", "S-1VCPU-1GB"])
 
 # key -> (good values, bad values), all tried on the staging stack file's values.
@@ -107,7 +111,17 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     # Outside prod the internal zone is a child of the stack's one delegated zone, domainSuffix.
     "internalDomain": (
         ["int.staging.psf.io", "hosts.staging.psf.io"],
-        ["", "PSF.IO", "psf", "-a.io", "a..io", "psf.io", "staging.psf.io"],
+        [
+            "",
+            "PSF.IO",
+            "psf",
+            "-a.io",
+            "a..io",
+            "psf.io",
+            "staging.psf.io",
+            "python-org.staging.psf.io",
+            "pypi-org.staging.psf.io",
+        ],
     ),
     "domainSuffix": (["staging.psf.io", "psf.io"], ["", "Staging.psf.io", "nodots"]),
     "dropletImage": (["ubuntu-24-04-x64", "12345", "debian-12-x64"], ["", "Ubuntu 24", "-x", "a_b"]),
@@ -121,8 +135,23 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
         [[], ["not-a-key"], "x", [""], ["3b:16"], ["1", "1"]],
     ),
     "adminCidrs": (
-        [["140.211.10.0/24"], ["2605:bc80:3010::/48", "192.0.2.7/32"]],
-        [["0.0.0.0/0"], ["::/0"], ["10.0.0.1/24"], ["banana"], [], "140.211.10.0/24"],
+        [["140.211.10.0/24"], ["2605:bc80:3010::/48", "192.0.2.7/32"], ["10.0.0.0/16"], ["2001:db8::/32"]],
+        [
+            ["0.0.0.0/0"],
+            ["::/0"],
+            ["10.0.0.1/24"],
+            ["banana"],
+            [],
+            "140.211.10.0/24",
+            ["0.0.0.0/1", "128.0.0.0/1"],
+            ["16.0.0.0/4"],
+            ["10.0.0.0/15"],
+            ["2000::/3"],
+            ["10.0.0.0/16", "10.2.0.0/16"],
+            ["127.0.0.1/32"],
+            ["::ffff:0:0/96"],
+            ["224.0.0.0/24"],
+        ],
     ),
     "saltMaster": (
         ["", "salt.nyc1.int.staging.psf.io", "salt-2.nyc1.int.staging.psf.io"],
@@ -177,7 +206,10 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "backups": BOOLEAN,
     "pageOnCall": ([False, "false"], [True, "true", "maybe"]),
     "pagerdutyHandle": (["@pagerduty-psf", "@pagerduty"], ["pagerduty", "@slack-infra", "", "@pagerduty psf"]),
-    "notifyHandles": ([["@infrastructure-staff@python.org"], ["@slack-psf-infra", "@a@b.org"]], [[], ["no-at"], ["@"]]),
+    "notifyHandles": (
+        [["@infrastructure-staff@python.org"], ["@slack-psf-infra", "@a@b.org"]],
+        [[], ["no-at"], ["@"], ["@pagerduty-psf-infrastructure"], ["@PagerDuty"]],
+    ),
     "fastlyActivate": BOOLEAN,
     "fastlyLogging": (["s3", "datadog"], ["syslog", "", "S3"]),
     "hstsMaxAge": ([31_536_000, 63_072_000, "31536000"], [300, 0, "long", 63_072_001]),
@@ -197,7 +229,14 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     ),
     "dkimKeys": (
         [[], ["mail=" + "A" * 216], ["2026a=" + "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 3 + "=="]],
-        [["mail"], ["=abc"], ["Mail=" + "A" * 216], ["mail=short"], "mail=x"],
+        [
+            ["mail"],
+            ["=abc"],
+            ["Mail=" + "A" * 216],
+            ["mail=short"],
+            "mail=x",
+            ["mail=" + "A" * 216, "mail=" + "B" * 216],
+        ],
     ),
     "dnssec": BOOLEAN,
     "psfCaCertificate": (
@@ -408,7 +447,7 @@ def test_public_names_differ_between_stacks() -> None:
 
 
 def test_prod_needs_the_psf_ca_and_staging_may_wait_for_its_salt_master() -> None:
-    with pytest.raises(SettingsError, match="psf-infra:psfCaCertificate = \\(not set\\)") as caught:
+    with pytest.raises(SettingsError, match="psf-infra:psfCaCertificate = '' is invalid") as caught:
         parse_settings("prod", base("prod") | {"psfCaCertificate": ""})
     assert "required in prod" in str(caught.value)
     assert parse_settings("staging", base("staging")).psf_ca_certificate is None
@@ -491,6 +530,250 @@ def test_random_config_gives_settings_or_a_settings_error(stack: str, changes: d
         assert isinstance(result, Settings)
 
 
+# --- one source of truth for what a stack is ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment", "ok"),
+    [
+        ("prod", "prod", True),
+        ("staging", "staging", True),
+        ("alice", "staging", True),
+        ("staging", "prod", False),
+        ("alice", "prod", False),
+        ("prod", "staging", False),
+    ],
+)
+def test_the_stack_name_decides_the_environment(stack: str, environment: str, ok: bool) -> None:
+    raw = base("prod" if environment == "prod" else "staging") | {"environment": environment}
+    if ok:
+        assert parse_settings(stack, raw).environment is Environment(environment)
+        return
+    with pytest.raises(SettingsError, match="psf-infra:environment") as caught:
+        parse_settings(stack, raw)
+    assert f"in stack {stack!r}" in str(caught.value)
+
+
+def test_settings_and_policy_share_the_rule() -> None:
+    from policy.rules.base import Resource
+    from stacks.environment import PROD_STACK, expected_environment
+
+    for stack in ("prod", "staging", "alice", "prod-eu"):
+        is_prod = Resource(
+            "aws:route53/zone:Zone", "z", f"urn:pulumi:{stack}::psf-infra::aws:route53/zone:Zone::z"
+        ).is_prod
+        assert is_prod is (expected_environment(stack) is Environment.PROD), stack
+    assert PROD_STACK == "prod"
+
+
+# --- settings that weaken prod name their key ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("protect", "false"),
+        ("backups", "false"),
+        ("dnssec", "false"),
+        ("databaseReplica", "false"),
+        ("pageOnCall", "false"),
+        ("replicas", "1"),
+        ("datacenters", '["nyc1", "sfo1"]'),
+    ],
+)
+def test_prod_refuses_what_weakens_it_naming_the_key(key: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("prod", base("prod") | {key: value})
+    assert caught.value.key == key
+    assert f"psf-infra:{key} = {value!r}" in str(caught.value)
+    assert "in prod" in str(caught.value)
+    # The same value is fine outside prod.
+    assert isinstance(parse_settings("staging", base("staging") | {key: value}), Settings)
+
+
+def test_empty_secret_is_shown_as_empty_not_as_unset() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("staging", base("staging") | {"fastlyApiKey": "  "})
+    assert "psf-infra:fastlyApiKey = '' is invalid" in str(caught.value)
+
+
+def test_a_secret_value_never_appears_in_an_error() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("staging", base("staging") | {"fastlyApiKey": ["hunter2-secret"]})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_long_domain_names_its_length() -> None:
+    with pytest.raises(SettingsError, match=r"at most 253 characters.*this has 300"):
+        parse_settings("staging", base("staging") | {"saltMaster": ("a" * 59 + ".") * 4 + "b" * 56 + ".org"})
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "message"),
+    [
+        (["0.0.0.0/1", "128.0.0.0/1"], "no wider than /16"),
+        (["10.0.0.0/16", "10.1.0.0/16"], "together span at most a /16"),
+        (["2001:db8::/31"], "no wider than /32"),
+        (["2001:db8::/32", "2001:db9::/32"], "together span at most a /32"),
+    ],
+)
+def test_admin_networks_are_bounded_alone_and_together(cidrs: list[str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        parse_settings("prod", base("prod") | {"adminCidrs": cidrs})
+
+
+def test_adjacent_admin_networks_are_judged_merged() -> None:
+    # 4,096 /28s that tile a /16 exactly are one /16: allowed; one more address is not.
+    tiles = [f"10.0.{i // 16}.{(i % 16) * 16}/28" for i in range(4096)]
+    assert len(parse_settings("staging", base("staging") | {"adminCidrs": tiles}).admin_cidrs) == 4096
+    with pytest.raises(SettingsError, match="together"):
+        parse_settings("staging", base("staging") | {"adminCidrs": [*tiles, "10.9.0.0/32"]})
+
+
+# --- collisions between the stack files of a project ----------------------------------------------------------
+
+
+def _project(tmp_path: Path, delegates: str = "alice.psf.io", **stacks: dict[str, str]) -> Path:
+    """A directory with the committed stack files plus stacks whose values are staging's with changes.
+
+    A change replaces the key's whole value, a block list included, with the YAML text given. Prod also
+    delegates ``delegates``, as it must for a new stack of that domainSuffix.
+    """
+    for name in ("prod", "staging"):
+        (tmp_path / f"Pulumi.{name}.yaml").write_text((PROJECT_ROOT / f"Pulumi.{name}.yaml").read_text())
+    if delegates:
+        prod = (tmp_path / "Pulumi.prod.yaml").read_text()
+        extended = prod.replace("    - staging.psf.io\n", f"    - staging.psf.io\n    - {delegates}\n", 1)
+        assert extended != prod
+        (tmp_path / "Pulumi.prod.yaml").write_text(extended)
+    for name, changes in stacks.items():
+        text = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
+        for key, value in changes.items():
+            text, found = re.subn(
+                rf"(?m)^  psf-infra:{key}:( .*)?\n(    - .*\n)*", f"  psf-infra:{key}: {value}\n", text
+            )
+            if not found:
+                text += f"  psf-infra:{key}: {value}\n"
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(text)
+    return tmp_path
+
+
+def _full(stack: str, root: Path) -> dict[str, Any]:
+    from offline.recorder import program_config
+
+    return program_config(stack, root=root)[0]
+
+
+OWN = {
+    "namePrefix": "psf-alice",
+    "internalDomain": "int.alice.psf.io",
+    "domainSuffix": "alice.psf.io",
+    "vpcRanges": "[ams1=10.31.0.0/20, nyc1=10.32.0.0/20, sfo1=10.33.0.0/20]",
+}
+PROD_RANGES = "[ams1=10.110.0.0/20, nyc1=10.120.0.0/20, sfo1=10.130.0.0/20]"
+
+
+def test_a_stack_of_its_own_does_not_collide(tmp_path: Path) -> None:
+    root = _project(tmp_path, alice=OWN)
+    assert settings_for_stack("alice", _full("alice", root), root).name_prefix == "psf-alice"
+    # ... and the committed stacks still plan beside it.
+    assert settings_for_stack("staging", _full("staging", root), root).stack == "staging"
+    assert settings_for_stack("prod", _full("prod", root), root).stack == "prod"
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "other"),
+    [
+        ({"namePrefix": "psf-staging"}, "namePrefix", "staging"),
+        ({"namePrefix": "psf"}, "namePrefix", "prod"),
+        ({"namePrefix": "psf-prod-eu"}, "namePrefix", "prod"),
+        # Outside prod the internal domain lies inside domainSuffix, so these take another stack's suffix.
+        ({"domainSuffix": "staging.psf.io", "internalDomain": "int.staging.psf.io"}, "internalDomain", "staging"),
+        ({"domainSuffix": "staging.psf.io", "internalDomain": "int2.staging.psf.io"}, "domainSuffix", "staging"),
+        # psf.io as the delegated top zone would be prod's internal zone.
+        ({"domainSuffix": "psf.io", "internalDomain": "int.alice.psf.io"}, "domainSuffix", "prod"),
+        ({"vpcRanges": PROD_RANGES}, "vpcRanges", "prod"),
+        ({"vpcRanges": "[ams1=10.31.0.0/20, nyc1=10.32.0.0/20, sfo1=10.130.8.0/24]"}, "vpcRanges", "prod"),
+        ({"vpcRanges": "[ams1=10.31.0.0/20, nyc1=10.220.0.0/16, sfo1=10.33.0.0/20]"}, "vpcRanges", "staging"),
+    ],
+)
+def test_a_stack_taking_another_stacks_names_is_refused(
+    tmp_path: Path, changes: dict[str, str], key: str, other: str
+) -> None:
+    root = _project(tmp_path, alice=OWN | changes)
+    with pytest.raises(SettingsError) as caught:
+        settings_for_stack("alice", _full("alice", root), root)
+    assert caught.value.key == key
+    assert f"stack {other!r} (Pulumi.{other}.yaml)" in str(caught.value)
+
+
+def test_an_overlapping_vpc_range_names_both_ranges(tmp_path: Path) -> None:
+    ranges = "[ams1=10.31.0.0/20, nyc1=10.32.0.0/20, sfo1=10.130.8.0/24]"
+    root = _project(tmp_path, alice=OWN | {"vpcRanges": ranges})
+    with pytest.raises(SettingsError, match=re.escape("sfo1 10.130.8.0/24 overlaps prod's sfo1 10.130.0.0/20")):
+        settings_for_stack("alice", _full("alice", root), root)
+    # A datacenter the newcomer does not deploy still holds its range in the account's address plan.
+    undeployed = OWN | {"vpcRanges": ranges, "datacenters": "[ams1, nyc1]"}
+    root = _project(tmp_path, alice=undeployed)
+    with pytest.raises(SettingsError, match="vpcRanges"):
+        settings_for_stack("prod", _full("prod", root), root)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"namePrefix": "psf-prod"}, r"psf-infra:namePrefix = 'psf-prod' .*'alice'"),
+        ({"domainSuffix": "psf.io", "internalDomain": "int.alice.psf.io"}, r"internalDomain = 'psf.io' .*a zone of"),
+        ({"vpcRanges": PROD_RANGES}, r"vpcRanges .*overlaps alice's ams1 10.110.0.0/20"),
+    ],
+)
+def test_the_committed_stack_sees_the_newcomer_too(tmp_path: Path, changes: dict[str, str], message: str) -> None:
+    # The collision is refused from both sides: prod cannot plan while a file claims what prod claims.
+    root = _project(tmp_path, alice=OWN | changes)
+    with pytest.raises(SettingsError, match=message):
+        settings_for_stack("prod", _full("prod", root), root)
+
+
+def test_a_delegation_a_stack_file_relies_on_is_kept_from_both_sides(tmp_path: Path) -> None:
+    root = _project(tmp_path, delegates="", alice=OWN)
+    message = r"domainSuffix = 'alice.psf.io' is invalid: is not among the delegatedDomains of stack 'prod'"
+    with pytest.raises(SettingsError, match=message):
+        settings_for_stack("alice", _full("alice", root), root)
+    with pytest.raises(
+        SettingsError, match=r"delegatedDomains = \['ci.psf.io', 'staging.psf.io'\] is invalid: must include alice"
+    ):
+        settings_for_stack("prod", _full("prod", root), root)
+    # Prod dropping staging's delegation is refused too, while Pulumi.staging.yaml relies on it.
+    with pytest.raises(SettingsError, match=re.escape("must include staging.psf.io")):
+        settings_for_stack("prod", _full("prod", PROJECT_ROOT) | {"psf-infra:delegatedDomains": "[]"})
+
+
+def test_a_broken_sibling_claims_nothing(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "Pulumi.broken.yaml").write_text("config: [")
+    assert settings_for_stack("staging", _full("staging", root), root).stack == "staging"
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("psf-infr:replicas", "did you mean psf-infra:replicas"),
+        ("aws:region", "default providers are disabled"),
+        ("psf-infra:replica", "did you mean psf-infra:replicas"),
+        ("other:thing", "would be ignored"),
+    ],
+)
+def test_program_config_of_other_namespaces_is_refused(key: str, message: str) -> None:
+    config = _full("staging", PROJECT_ROOT) | {key: "3"}
+    with pytest.raises(SettingsError, match=message):
+        settings_for_stack("staging", config)
+
+
+def test_pulumi_keys_are_left_to_the_cli() -> None:
+    config = _full("staging", PROJECT_ROOT) | {"pulumi:tags": "{}"}
+    assert settings_for_stack("staging", config).stack == "staging"
+
+
 def test_cryptography_is_imported_only_to_check_a_ca() -> None:
     # The program's own import path stays light: only parsing a stack that sets psfCaCertificate loads it.
     import subprocess
@@ -504,41 +787,34 @@ def test_cryptography_is_imported_only_to_check_a_ca() -> None:
 # --- one DigitalOcean account, many stacks ----------------------------------------------------------------
 
 
-def committed_stacks() -> list[str]:
-    """Every stack file in the repository (Pulumi.<stack>.yaml)."""
-    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+def committed_claims() -> dict[str, Claims]:
+    """What every stack file in the repository claims in the shared accounts."""
+    return {
+        stack: claims(stack, read_stack_file(PROJECT_ROOT, stack).project_values(), SCHEMA)
+        for stack in stack_names(PROJECT_ROOT)
+    }
 
 
-def vpc_overlaps(stacks: dict[str, Settings]) -> list[str]:
-    """Every pair of VPC ranges, in different stacks, that overlap: DigitalOcean refuses the second one."""
-    ranges = [
-        (stack, dc.name, ipaddress.ip_network(dc.vpc_cidr)) for stack, s in stacks.items() for dc in s.datacenters
-    ]
-    return [
-        f"{a_stack} {a_dc} {a} overlaps {b_stack} {b_dc} {b}"
-        for i, (a_stack, a_dc, a) in enumerate(ranges)
-        for b_stack, b_dc, b in ranges[i + 1 :]
-        if a_stack != b_stack and a.overlaps(b)
-    ]
-
-
-def test_no_two_committed_stacks_share_a_vpc_range() -> None:
-    stacks = {stack: parse_settings(stack, base(stack)) for stack in committed_stacks()}
-    assert {"prod", "staging"} <= set(stacks)
-    assert vpc_overlaps(stacks) == []
+def test_no_two_committed_stacks_share_a_name_zone_or_vpc_range() -> None:
+    found = committed_claims()
+    assert {"prod", "staging"} <= set(found)
+    for a in found.values():
+        assert a.vpc_ranges, a.stack
+        for b in found.values():
+            assert a is b or clash(a, b) is None, (a.stack, b.stack)
 
 
 def test_a_stack_that_copies_anothers_ranges_is_caught() -> None:
-    prod = parse_settings("prod", base("prod"))
-    copied = [f"{dc.name}={dc.vpc_cidr}" for dc in prod.datacenters]
-    staging = parse_settings("staging", base("staging") | {"vpcRanges": copied})
-    assert len(vpc_overlaps({"prod": prod, "staging": staging})) == 3
-    # A range inside another stack's counts too.
+    prod = committed_claims()["prod"]
+    copied = [f"{dc}={net}" for dc, net in prod.vpc_ranges]
+    staging = claims("staging", base("staging") | {"vpcRanges": copied}, SCHEMA)
+    assert len(vpc_overlaps(staging, prod)) == 3
+    # A range inside another stack's counts too, from either side.
     inside = ["ams1=10.1.0.0/20", "nyc1=10.2.0.0/20", "sfo1=10.130.8.0/24"]
-    other = parse_settings("staging", base("staging") | {"vpcRanges": inside})
-    assert vpc_overlaps({"prod": prod, "staging": other}) == [
-        "prod sfo1 10.130.0.0/20 overlaps staging sfo1 10.130.8.0/24"
-    ]
+    other = claims("staging", base("staging") | {"vpcRanges": inside}, SCHEMA)
+    assert vpc_overlaps(prod, other) == ["sfo1 10.130.0.0/20 overlaps staging's sfo1 10.130.8.0/24"]
+    error = clash(other, prod)
+    assert error is not None and error.key == "vpcRanges"
 
 
 def test_vpc_range_errors_say_what_digitalocean_refuses() -> None:
@@ -636,3 +912,39 @@ def test_fastly_metrics_need_the_read_only_key() -> None:
         parse_settings("staging", base("staging") | {"fastlyMetrics": True})
     assert caught.value.key == "fastlyReadOnlyApiKey"
     assert parse_settings("staging", base("staging") | {"fastlyMetrics": True, "fastlyReadOnlyApiKey": "k" * 32})
+
+
+def test_the_program_refuses_an_optional_secret_set_without_secret() -> None:
+    # Under the CLI: Pulumi.yaml cannot declare these keys secret, so load_settings checks how each was set.
+    from offline.recorder import ProgramFailedError, program_config, record_program
+    from stacks.estate import main
+
+    config, secret_keys = program_config("prod")
+    assert "psf-infra:pagerdutyToken" in config
+    with pytest.raises(ProgramFailedError) as caught:
+        record_program(
+            main,
+            stack="prod",
+            config=config,
+            secret_keys=[k for k in secret_keys if k != "psf-infra:pagerdutyToken"],
+        )
+    cause = caught.value.cause
+    assert isinstance(cause, SettingsError) and cause.key == "pagerdutyToken"
+    assert "pulumi config set --secret pagerdutyToken" in str(cause)
+    assert config["psf-infra:pagerdutyToken"] not in str(cause)
+
+
+def test_an_encrypted_optional_secret_in_a_stack_file_plans_with_a_mock_of_its_shape(tmp_path: Path) -> None:
+    # `pulumi config set --secret` writes the ciphertext into the stack file; the offline plan cannot read it.
+    from offline.recorder import stack_config
+
+    for stack in ("prod", "staging"):
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    with (tmp_path / "Pulumi.prod.yaml").open("a") as f:
+        f.write("  psf-infra:onCallEmails:\n    secure: v1:abcdef\n")
+        f.write("  psf-infra:fastlyReadOnlyApiKey:\n    secure: v1:abcdef\n")
+    config = stack_config("prod", tmp_path)
+    raw = base("prod") | {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("psf-infra:")}
+    parsed = parse_settings("prod", raw)
+    assert parsed.paging is not None and len(parsed.paging.responders) == 5
+    assert parsed.fastly_metrics_key is not None

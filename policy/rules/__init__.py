@@ -12,7 +12,9 @@ and reliability (logging, health checks, paging in prod).
 
 Where the estate legitimately differs from a rule, the difference is an explicit entry of :data:`EXCEPTIONS`
 with its reason. A check that applies one yields a ``waived`` :class:`Finding` naming the waiver, which the
-offline report lists, so no exception is ever silent.
+offline report lists, so no exception is ever silent. An *advisory* finding the estate accepts on purpose (a
+cost or a duplicate, not a gap) is an entry of :data:`ACCEPTED` with its reason; its findings come back
+``accepted``, which neither adapter reports as a problem and the offline plan counts in one line.
 
 Conventions the program must follow for these rules to pass:
 
@@ -47,6 +49,7 @@ from policy.rules import digitalocean, s3, route53, fastly, datadog, safety, pag
 # isort: on
 from policy.rules.base import (
     _RULES,
+    ACCEPTED,
     BUCKET,
     BUCKET_ACL,
     BUCKET_LIFECYCLE,
@@ -102,6 +105,7 @@ from policy.rules.base import (
     VPC,
     ZONE,
     ZONE_DNSSEC,
+    Acceptance,
     Check,
     Enforcement,
     Finding,
@@ -139,6 +143,7 @@ def evaluate(resources: Sequence[Resource], rules: Sequence[Rule] = RULES) -> li
 
 
 __all__ = [
+    "ACCEPTED",
     "BUCKET",
     "BUCKET_ACL",
     "BUCKET_LIFECYCLE",
@@ -206,6 +211,7 @@ __all__ = [
     "VPC",
     "ZONE",
     "ZONE_DNSSEC",
+    "Acceptance",
     "Check",
     "Enforcement",
     "Finding",

@@ -14,16 +14,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from stacks.environment import PROD_STACK as PROD_STACK
+from stacks.environment import is_prod_stack
+
 SECRET: Final = "[secret]"
 """How a secret input appears in a recording (``offline.recorder.SECRET``)."""
 
-PROD_STACK: Final = "prod"
 HSTS_MIN_MAX_AGE: Final = 31_536_000
 """One year: the shortest HSTS max-age the preload list accepts."""
 
 Enforcement = Literal["mandatory", "advisory"]
 ENFORCEMENT_LEVELS: Final[tuple[Enforcement, ...]] = ("mandatory", "advisory")
-Status = Literal["violation", "waived", "unverified"]
+Status = Literal["violation", "waived", "accepted", "unverified"]
 
 # Resource type tokens, as the engine (and CrossGuard's ``args.resource_type``) spells them.
 STACK: Final = "pulumi:pulumi:Stack"
@@ -133,8 +135,12 @@ class Resource:
 
     @property
     def is_prod(self) -> bool:
-        """True in the production stack; every other stack (staging, test) is non-prod."""
-        return self.stack == PROD_STACK
+        """True in the production stack; every other stack (staging, test) is non-prod.
+
+        By the stack's name, the rule settings enforce too (:mod:`stacks.environment`): a stack whose
+        ``environment`` disagrees with its name never gets as far as registering a resource.
+        """
+        return is_prod_stack(self.stack)
 
     @property
     def label(self) -> str:
@@ -196,11 +202,18 @@ class Rule:
         return not self.resource_types or resource_type in self.resource_types
 
     def findings(self, resources: Sequence[Resource]) -> list[Finding]:
-        """Every finding of this rule over ``resources`` (one resource or a whole stack)."""
+        """Every finding of this rule over ``resources`` (one resource or a whole stack).
+
+        An advisory violation that an entry of :data:`ACCEPTED` covers comes back ``accepted``.
+        """
         if self.stack_check is not None:
-            return list(self.stack_check(resources))
-        assert self.check is not None
-        return [f for r in resources if self.applies_to(r.type) for f in self.check(r)]
+            found = list(self.stack_check(resources))
+        else:
+            assert self.check is not None
+            found = [f for r in resources if self.applies_to(r.type) for f in self.check(r)]
+        if self.enforcement != "advisory":
+            return found
+        return [_accepted(self.name, f) for f in found]
 
     def violations(self, resources: Sequence[Resource]) -> list[Finding]:
         """Only the findings that are violations (not waived, not unverifiable)."""
@@ -342,7 +355,6 @@ LOG_BUCKET_NOT_LOGGED: Final = Waiver(
     "logging access to a log bucket would log the log deliveries themselves (a loop, or twice the storage); "
     "log buckets are write-only targets.",
 )
-
 CERTIFICATE_WARNING_NO_PAGE: Final = Waiver(
     "certificate-warning-no-page",
     "datadog-prod-pages-on-call",
@@ -360,6 +372,70 @@ STANDBY_WAIVERS: Final = (
         "Receiving mail has its second server, the secondary MX (stacks/ams1.py).",
     ),
 )
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """An advisory finding the estate accepts on purpose, so it is not reported as a problem on every run.
+
+    Matches findings of the advisory rule ``rule`` on resources whose logical name matches one of the globs
+    ``resources``. Only advisory rules can be accepted; a mandatory rule's exceptions are waivers, decided
+    inside the rule.
+    """
+
+    id: str
+    rule: str
+    resources: tuple[str, ...]
+    reason: str
+    non_prod_only: bool = False
+    """Accepted in every stack but prod, where the same finding stays one to fix."""
+
+    def matches(self, rule: str, urn: str) -> bool:
+        """True when this acceptance covers a finding of ``rule`` on the resource with this URN."""
+        name = urn.rsplit("::", 1)[-1]
+        if self.non_prod_only and is_prod_stack(urn.split("::", 1)[0].rsplit(":", 1)[-1]):
+            return False
+        return rule == self.rule and any(fnmatch.fnmatchcase(name, glob) for glob in self.resources)
+
+
+ACCEPTED: Final = (
+    Acceptance(
+        "dns-query-logs",
+        "route53-query-logging",
+        ("*-zone",),
+        "per-query DNS logs would go to CloudWatch Logs, billed per GB ingested and stored, for zones that "
+        "answer every visitor of python.org and pypi.org, and nobody at the PSF reads them; who uses the services "
+        "is already in Fastly's request logs (the CDN log bucket).",
+    ),
+    Acceptance(
+        "static-site-access-logs",
+        "s3-access-logging",
+        ("jython-site-bucket", "legacy-site-bucket"),
+        "the static sites are read only by Fastly, whose request logs (the CDN log bucket) record every "
+        "visitor; S3 access logs would record Fastly's origin fetches and nothing else.",
+    ),
+    Acceptance(
+        "origin-ca-pending",
+        "fastly-private-origin-ca",
+        ("*-edge-vcl",),
+        "a non-prod stack's Salt master makes its CA on its first run, so its psfCaCertificate stays empty until "
+        "an operator reads the CA from the master and sets it (README, Configuration); until then its droplet "
+        "backends fail verification. Prod cannot be in that state: its settings refuse an empty psfCaCertificate. "
+        "Once staging's is set this acceptance matches nothing and a test asks for its removal.",
+        non_prod_only=True,
+    ),
+)
+"""The advisory findings the estate accepts on purpose, each with its reason."""
+
+
+def _accepted(rule: str, finding: Finding) -> Finding:
+    if finding.status != "violation":
+        return finding
+    acceptance = next((a for a in ACCEPTED if a.matches(rule, finding.urn)), None)
+    if acceptance is None:
+        return finding
+    return Finding(finding.urn, f"{finding.message} (accepted: {acceptance.id})", "accepted", acceptance.id)
+
 
 EXCEPTIONS: Final[tuple[FirewallWaiver | StandbyWaiver | Waiver, ...]] = (
     *FIREWALL_WAIVERS,
@@ -451,6 +527,27 @@ def _is_anywhere(address: Any) -> bool:
         return ipaddress.ip_network(str(address), strict=False).prefixlen == 0
     except ValueError:
         return False
+
+
+def _anywhere(addresses: Iterable[Any]) -> list[str]:
+    """The addresses that open a rule to a whole IP version's internet.
+
+    A ``/0`` alone, or networks that together cover everything (``0.0.0.0/1`` and ``128.0.0.0/1``), which a
+    prefix-length check alone would miss.
+    """
+    texts = [str(a) for a in addresses]
+    found = [a for a in texts if _is_anywhere(a)]
+    networks: list[Any] = []
+    for text in texts:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            continue
+    for version in (4, 6):
+        mine = [n for n in networks if n.version == version and n.prefixlen > 0]
+        if mine and any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(mine)):
+            found.extend(str(n) for n in mine)
+    return found
 
 
 def _violation(resource: Resource, message: str) -> Finding:

@@ -89,7 +89,10 @@ def _staging_never_pages(alert: Resource) -> Iterable[Finding]:
 def _prod_pages(alert: Resource) -> Iterable[Finding]:
     """In production every alert pages on-call (an @pagerduty handle in its message)."""
     if alert.is_prod and not _PAGER_RE.search(_notifications(alert)):
-        message = "does not page on-call in production. Fix: add the pagerdutyHandle to its message."
+        message = (
+            "does not page on-call in production. Fix: config psf-infra:pageOnCall true (the settings refuse "
+            "false in prod); in code, the pagerdutyHandle in its message."
+        )
         if CERTIFICATE_WARNING_TAG in _items(alert.props.get("tags")):
             yield _waived(alert, message, CERTIFICATE_WARNING_NO_PAGE)
         else:

@@ -27,8 +27,8 @@ from policy.rules.base import (
     VPC,
     Finding,
     Resource,
+    _anywhere,
     _ident,
-    _is_anywhere,
     _is_secret,
     _items,
     _map,
@@ -49,7 +49,7 @@ def _firewall_findings(fw: Resource, direction: Literal["inbound", "outbound"]) 
     )
     fw_name = _str(fw.props.get("name"))
     for index, rule in enumerate(_maps(fw.props.get(key))):
-        public = [str(a) for a in _items(rule.get(addresses)) if _is_anywhere(a)]
+        public = _anywhere(_items(rule.get(addresses)))
         if not public:
             continue
         protocol = _str(rule.get("protocol")).lower()
@@ -141,13 +141,13 @@ def _database_firewall(resources: Sequence[Resource]) -> Iterable[Finding]:
                 "accepts connections from anywhere: no DatabaseFirewall rule names its clusterId. Fix: add a "
                 "DatabaseFirewall allowing the client droplets' tag (or the VPC) only.",
             )
-        for rule in rules:
-            if _str(rule.get("type")) == "ip_addr" and _is_anywhere(rule.get("value")):
-                yield _violation(
-                    cluster,
-                    f"its DatabaseFirewall admits {rule.get('value')}. Fix: allow a droplet tag, droplet or the "
-                    "VPC range instead.",
-                )
+        opened = _anywhere(rule.get("value") for rule in rules if _str(rule.get("type")) == "ip_addr")
+        if opened:
+            yield _violation(
+                cluster,
+                f"its DatabaseFirewall admits {', '.join(opened)}, the whole internet. Fix: allow a droplet tag, "
+                "droplet or the VPC range instead.",
+            )
 
 
 @stack_rule("do-database-standby-in-prod", anchors=("ours",), enforcement="mandatory", types=(DB_CLUSTER, DB_REPLICA))
@@ -161,8 +161,9 @@ def _database_standby(resources: Sequence[Resource]) -> Iterable[Finding]:
         if nodes < 2 and not _cluster_ids(cluster) & replicas:
             yield _violation(
                 cluster,
-                "has one node and no replica in production, so one failure loses the service. Fix: add a "
-                "DatabaseReplica with its clusterId, or set node_count=2 for a standby.",
+                "has one node and no replica in production, so one failure loses the service. Fix: config "
+                "psf-infra:databaseReplica true (the settings refuse false in prod); in code, a DatabaseReplica "
+                "with its clusterId, or node_count=2 for a standby.",
             )
 
 

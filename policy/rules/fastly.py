@@ -371,8 +371,9 @@ def _psf_origin_standby(service: Resource) -> Iterable[Finding]:
         return
     yield _violation(
         service,
-        f"{what}, so one sick host takes the service down (seed 004: at least master/slave). Fix: give the "
-        "role a Standby (stacks/), which adds a backend under a condition on !req.backend.healthy; if the "
+        f"{what}, so one sick host takes the service down (seed 004: at least master/slave). Fix: config "
+        "psf-infra:standbys true (the settings refuse false in prod); in code, give the role a Standby "
+        "(stacks/), which adds a backend under a condition on !req.backend.healthy; if the "
         "software cannot run even a read-only one, state it in the role's no_standby and add a StandbyWaiver.",
     )
 

@@ -76,8 +76,9 @@ def _dnssec(resources: Sequence[Resource]) -> Iterable[Finding]:
         if zone.is_prod and not signed(zone):
             yield _violation(
                 zone,
-                "is not DNSSEC-signed, so its answers can be spoofed. Fix: add a KMS key-signing key and a "
-                "HostedZoneDnsSec for its zoneId, then publish the DS record at the registrar.",
+                "is not DNSSEC-signed, so its answers can be spoofed. Fix: config psf-infra:dnssec true (the settings "
+                "refuse false in prod); in code, a KMS key-signing key and a HostedZoneDnsSec for its zoneId, then "
+                "the DS record at the registrar.",
             )
 
 

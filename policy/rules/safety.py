@@ -37,7 +37,8 @@ def _stateful_protected(resource: Resource) -> Iterable[Finding]:
         yield _violation(
             resource,
             f"holds state but lacks {' and '.join(missing)} in production, so a code change could delete it. "
-            "Fix: ResourceOptions(protect=True, retain_on_delete=True) from settings.protect.",
+            "Fix: config psf-infra:protect true (the settings refuse false in prod); in code, "
+            "ResourceOptions(protect=True, retain_on_delete=True) from settings.protect.",
         )
     if resource.retain_on_delete is None:
         yield _unverified(resource, "retain_on_delete is not visible to CrossGuard; the offline check verifies it")

@@ -49,6 +49,44 @@ def _skip_reason() -> str | None:
     return None
 
 
+def throw_away_config(run: str) -> dict[str, object]:
+    """Staging's stack file under the throw-away stack's own names: nothing it creates collides with another stack."""
+    suffix = "ci.psf.io"
+    config = dict(yaml.safe_load((PROJECT_ROOT / "Pulumi.staging.yaml").read_text())["config"])
+    config |= {
+        "psf-infra:namePrefix": f"psf-ci-{run}",
+        "psf-infra:domainSuffix": suffix,
+        "psf-infra:internalDomain": f"int.{suffix}",
+        "psf-infra:saltMaster": f"salt.nyc1.int.{suffix}",
+        # Its own VPC ranges: DigitalOcean refuses a range that overlaps another VPC of the account (staging's).
+        "psf-infra:vpcRanges": ["ams1=10.240.0.0/20", "nyc1=10.240.16.0/20", "sfo1=10.240.32.0/20"],
+    }
+    return config
+
+
+def test_the_throw_away_stack_is_one_the_program_accepts() -> None:
+    """Runs everywhere (no CLI, no credential): the settings and the plan take the stack the workflow makes.
+
+    Each rule they enforce stands for a refusal at ``up``: a domain prod does not delegate, a VPC range that
+    overlaps staging's, a name another stack file uses.
+    """
+    name = "ci-0123abcd"
+    stack_file = PROJECT_ROOT / f"Pulumi.{name}.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": throw_away_config("0123abcd")}, sort_keys=False))
+    try:
+        recording = record_stack(name)
+    finally:
+        stack_file.unlink(missing_ok=True)
+    names = {r.type.rsplit(":", 1)[1]: set() for r in recording.records}
+    for r in recording.records:
+        names[r.type.rsplit(":", 1)[1]].add(str(r.inputs.get("name")))
+    assert names["Droplet"] and all(n.endswith(".int.ci.psf.io") for n in names["Droplet"])
+    assert "ci.psf.io" in names["Zone"] and all(n.endswith("ci.psf.io") for n in names["Zone"])
+    assert names["ServiceVcl"] and all(n.startswith("psf-ci-0123abcd-") for n in names["ServiceVcl"])
+    vpcs = {r.inputs["ipRange"] for r in recording.records if r.type == "digitalocean:index/vpc:Vpc"}
+    assert vpcs == {"10.240.0.0/20", "10.240.16.0/20", "10.240.32.0/20"}
+
+
 def test_up_verify_destroy_on_a_throw_away_stack() -> None:
     reason = _skip_reason()
     if reason is not None:
@@ -57,14 +95,7 @@ def test_up_verify_destroy_on_a_throw_away_stack() -> None:
 
     run = uuid.uuid4().hex[:8]
     name = f"ci-{run}"
-    suffix = "ci.psf.io"
-    config = dict(yaml.safe_load((PROJECT_ROOT / "Pulumi.staging.yaml").read_text())["config"])
-    config |= {
-        "psf-infra:namePrefix": f"psf-ci-{run}",
-        "psf-infra:domainSuffix": suffix,
-        "psf-infra:internalDomain": f"int.{suffix}",
-        "psf-infra:saltMaster": f"salt.nyc1.int.{suffix}",
-    }
+    config = throw_away_config(run)
     # The stack file keeps structured values (lists, booleans) as the engine and the program expect them.
     stack_file = PROJECT_ROOT / f"Pulumi.{name}.yaml"
     stack_file.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
