@@ -1,4 +1,4 @@
-"""The synthetic estate as a Pulumi program, for the benchmark's CLI path: ``bench/cli.py`` runs it like ``__main__.py``.
+"""The synthetic estate as a Pulumi program for the CLI path: `bench/cli.py` runs it as it runs `__main__.py`.
 
     python -m bench.cli --stack prod bench/synthetic_main.py 10    # ten copies of each datacenter
 
