@@ -7,6 +7,7 @@
 #   make docs                 regenerate docs/overview.md, docs/hosts.md and docs/estate.{dot,svg} (STACK=staging: build/)
 #   make bench                benchmark against the SDK import floor; writes docs/performance.md
 #   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
+#   make registration         days each of prod's domain registrations has left (RDAP; the drift workflow runs it)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -77,6 +78,11 @@ bench: setup
 OUTPUTS ?=
 verify: setup
 	$(PY) -m verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(ARGS)
+
+# Needs the network (RDAP, by default through rdap.org); no credential and no stack outputs.
+.PHONY: registration
+registration: setup
+	$(PY) -m verify.registration --stack $(if $(filter command line,$(origin STACK)),$(STACK),prod) $(ARGS)
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -18,7 +18,8 @@ the rusage :func:`os.wait4` returns for exactly that child. Plans write their ou
 What is measured:
 
 - **floor**: ``python -c "import pulumi, pulumi_aws, ..."``, every Pulumi SDK ``requirements.txt`` names
-  (:func:`sdk_modules`), the least any program on these SDKs pays;
+  (:func:`sdk_modules`: ``pulumi``, ``pulumi-*`` and ``pulumiverse-*``), the least any program on these SDKs
+  pays (the PagerDuty and registrar SDKs are imported whether or not a stack pages or opts a domain in);
 - **floor, collector as the program sets it**: the same imports with the garbage-collector settings of
   ``__main__.py`` (off during the imports, then :func:`gc.freeze`): what is left above it is the program's
   own work, not the settings' saving on the imports and at exit;
@@ -66,7 +67,7 @@ _REQUIREMENT: Final = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def sdk_modules(requirements: Path = REQUIREMENTS) -> tuple[str, ...]:
-    """The Pulumi SDKs the program depends on, as modules: ``pulumi`` and every ``pulumi-*`` in ``requirements``.
+    """The Pulumi SDKs the program depends on, as modules: ``pulumi``, ``pulumi-*`` and ``pulumiverse-*``.
 
     Read from the file, so the floor keeps importing every SDK the program can load as providers are added.
     """
@@ -76,7 +77,7 @@ def sdk_modules(requirements: Path = REQUIREMENTS) -> tuple[str, ...]:
         if match is None:
             continue
         name = re.sub(r"[-_.]+", "_", match.group(1)).lower()
-        if (name == "pulumi" or name.startswith("pulumi_")) and name not in modules:
+        if (name == "pulumi" or name.startswith(("pulumi_", "pulumiverse_"))) and name not in modules:
             modules.append(name)
     return tuple(modules)
 

@@ -82,6 +82,8 @@ class HttpCheck:
     The probe requests ``https://<host>[:<port>]<path>`` and asserts the status code and a bound on the
     response time. ``headers`` may carry secrets (``pulumi.Output``), e.g. an origin token for a check that
     bypasses the CDN. Redirects are not followed unless asked, so a check expecting 301 sees the 301.
+    ``allow_insecure`` accepts a certificate no public CA issued, for a check of an origin whose certificate
+    comes from a private CA that only the CDN trusts (psf/infra checks the PSF's backends that way).
     """
 
     host: str
@@ -92,6 +94,7 @@ class HttpCheck:
     body_contains: str | None = None
     follow_redirects: bool = False
     headers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    allow_insecure: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not _HOST.match(self.host):
@@ -251,6 +254,37 @@ class MetricAlert:
 
 
 @dataclass(frozen=True)
+class CompositeAlert:
+    """A composite monitor over this service's own checks: it alerts while ``failing`` fail and ``passing`` pass.
+
+    Both name checks by URL (:attr:`HttpCheck.url`, :attr:`TcpCheck.url`). The PSF's use: a primary origin's
+    check failing while the public URL still passes means the standby is serving, which is not the same
+    news as the service being down.
+    """
+
+    key: str
+    title: str
+    headline: str
+    failing: tuple[str, ...]
+    passing: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not _SLUG.match(self.key):
+            raise _fail("CompositeAlert.key", self.key, "must be a lower-case slug such as standby-serving")
+        for name in ("title", "headline"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise _fail(f"CompositeAlert.{name}", getattr(self, name), "must be a non-empty sentence")
+        failing = _strings("CompositeAlert.failing", self.failing)
+        passing = _strings("CompositeAlert.passing", self.passing)
+        if not failing:
+            raise _fail("CompositeAlert.failing", self.failing, "must name at least one check that fails")
+        if set(failing) & set(passing):
+            raise _fail("CompositeAlert.passing", sorted(set(failing) & set(passing)), "must not also be failing")
+        object.__setattr__(self, "failing", failing)
+        object.__setattr__(self, "passing", passing)
+
+
+@dataclass(frozen=True)
 class ServiceMonitorsArgs:
     """What to watch for one service in one environment, and whom to tell.
 
@@ -267,6 +301,7 @@ class ServiceMonitorsArgs:
     - ``host_scope``: the tags selecting this service's hosts (``service:docs``, ``env:prod``) for the host
       monitors; ``host_thresholds=None`` skips host monitors (a service with no hosts of its own).
     - ``metric_alerts``: monitors on other metrics (:class:`MetricAlert`), notified like the rest.
+    - ``composites``: monitors combining this service's checks (:class:`CompositeAlert`).
     - ``min_location_failed`` defaults to 2 so one probe location's network trouble alerts nobody;
       ``min_failure_duration_s`` (180) and one retry further damp flapping.
     - ``dashboard_url``: the service's dashboard, linked from every message (may be an Output);
@@ -298,6 +333,7 @@ class ServiceMonitorsArgs:
     metric_alerts: Sequence[MetricAlert] = ()
     dashboard_url: pulumi.Input[str] | None = None
     uptime_target: float | None = None
+    composites: Sequence[CompositeAlert] = ()
 
     def __post_init__(self) -> None:
         for key in ("service", "environment", "datacenter"):
@@ -334,6 +370,16 @@ class ServiceMonitorsArgs:
         urls = [c.url for c in (*self.http_checks, *self.tcp_checks, *self.tls_checks)]
         if len(set(urls)) != len(urls):
             raise _fail("ServiceMonitorsArgs.http_checks", urls, "must not check the same URL twice")
+        if isinstance(self.composites, str) or not all(isinstance(c, CompositeAlert) for c in self.composites):
+            raise _fail("ServiceMonitorsArgs.composites", self.composites, "must be a list of CompositeAlert")
+        object.__setattr__(self, "composites", tuple(self.composites))
+        keys += [c.key for c in self.composites]
+        if len(set(keys)) != len(keys):
+            raise _fail("ServiceMonitorsArgs.composites", keys, "must not repeat a key of another alert")
+        for composite in self.composites:
+            unknown = [u for u in (*composite.failing, *composite.passing) if u not in urls]
+            if unknown:
+                raise _fail(f"CompositeAlert({composite.key})", unknown, "must name URLs this service checks")
 
         locations = _strings("ServiceMonitorsArgs.locations", self.locations)
         if len(locations) < MIN_LOCATIONS:
@@ -573,8 +619,21 @@ class ServiceMonitors(pulumi.ComponentResource):
                 no_data_min=alert.no_data_min,
                 evaluation_delay_s=alert.evaluation_delay_s or None,
             )
+        for composite in args.composites:
+            self.monitors[composite.key] = self._monitor(
+                f"{name}-{composite.key}",
+                title=composite.title,
+                type_="composite",
+                query=self._composite_query(composite),
+                headline=composite.headline,
+                thresholds=None,
+                priority=args.priority,
+            )
         self.monitor_ids = {kind: monitor.id for kind, monitor in self.monitors.items()}
-        uptime_checks = (*args.http_checks, *args.tcp_checks)
+        # Uptime is what users see: the public checks, not a certificate's renewal and not the direct probes
+        # of a primary and its standby (allow_insecure), one of which is down whenever the standby serves.
+        uptime_checks = (*(c for c in args.http_checks if not c.allow_insecure), *args.tcp_checks)
+        self._uptime_urls = frozenset(c.url for c in uptime_checks)
         self.objective = self._uptime_objective(name) if args.uptime_target is not None and uptime_checks else None
 
         self.register_outputs(
@@ -598,8 +657,8 @@ class ServiceMonitors(pulumi.ComponentResource):
             name=f"[{args.environment}] {name.removesuffix('-monitors')}: uptime",
             type="monitor",
             description=f"Share of time every uptime check of {args.service} ({args.environment}) passed.",
-            # Uptime is what the HTTP and TCP checks see; a certificate check watches renewal, not availability.
-            monitor_ids=[test.monitor_id for url, test in self.tests.items() if not url.startswith("ssl://")],
+            # The checks users see (chosen in __init__): not certificates, not direct probes of a standby pair.
+            monitor_ids=[test.monitor_id for url, test in self.tests.items() if url in self._uptime_urls],
             thresholds=[
                 datadog.ServiceLevelObjectiveThresholdArgs(timeframe=UPTIME_TIMEFRAME, target=target, warning=warning)
             ],
@@ -610,10 +669,19 @@ class ServiceMonitors(pulumi.ComponentResource):
             opts=self._child,
         )
 
+    def _composite_query(self, composite: CompositeAlert) -> pulumi.Output[str]:
+        # A composite names its monitors by ID: the synthetics tests' own monitors, known once they exist.
+        ids = [self.tests[url].monitor_id for url in (*composite.failing, *composite.passing)]
+        failing = len(composite.failing)
+        return pulumi.Output.all(*ids).apply(
+            lambda known: " && ".join([str(i) for i in known[:failing]] + [f"!{i}" for i in known[failing:]])
+        )
+
     def _options(
         self,
         monitor_name: str,
         follow_redirects: bool | None = None,
+        allow_insecure: bool = False,
         *,
         tick_every: int = TICK_EVERY,
         ssl: bool = False,
@@ -626,6 +694,7 @@ class ServiceMonitors(pulumi.ComponentResource):
             accept_self_signed=False if ssl else None,
             check_certificate_revocation=True if ssl else None,
             follow_redirects=follow_redirects,
+            allow_insecure=True if allow_insecure else None,
             min_failure_duration=args.min_failure_duration_s,
             min_location_failed=args.min_location_failed,
             retry=datadog.SyntheticsTestOptionsListRetryArgs(count=RETRY_COUNT, interval=args.retry_interval_ms),
@@ -659,7 +728,7 @@ class ServiceMonitors(pulumi.ComponentResource):
             request_definition=datadog.SyntheticsTestRequestDefinitionArgs(method="GET", url=check.url),
             request_headers=dict(check.headers) or None,
             assertions=assertions,
-            options_list=self._options(title, check.follow_redirects),
+            options_list=self._options(title, check.follow_redirects, check.allow_insecure),
             message=args.notification(
                 f"{check.url} is failing its uptime check "
                 f"(expected HTTP {check.expected_status} within {check.max_response_time_ms} ms)."
@@ -745,7 +814,7 @@ class ServiceMonitors(pulumi.ComponentResource):
         type_: str,
         query: pulumi.Input[str],
         headline: str,
-        thresholds: datadog.MonitorMonitorThresholdsArgs,
+        thresholds: datadog.MonitorMonitorThresholdsArgs | None,
         priority: int,
         notify_no_data: bool = False,
         no_data_min: int | None = None,
@@ -765,8 +834,9 @@ class ServiceMonitors(pulumi.ComponentResource):
             priority=str(priority),
             renotify_interval=args.renotify_interval_min,
             include_tags=True,
-            # Freshly booted hosts report partial data; give them five minutes before judging them.
-            new_group_delay=300,
+            # Freshly booted hosts report partial data; give them five minutes before judging them. A composite
+            # has no groups of its own: it reads its monitors' states.
+            new_group_delay=None if type_ == "composite" else 300,
             tags=args.tags,
             opts=self._child,
         )

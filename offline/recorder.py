@@ -13,6 +13,7 @@ record several stacks (or several component tests) one after another.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
 import gc
@@ -70,6 +71,17 @@ MOCK_TLS_DNS_RECORDS: Final = (
     ("AAAA", "2a04:4e42::223"), ("AAAA", "2a04:4e42:200::223"), ("AAAA", "2a04:4e42:400::223"),
     ("AAAA", "2a04:4e42:600::223"),
 )  # fmt: skip
+# Stand-ins for Datadog's synthetics probe addresses per managed location (documentation ranges, RFC 5737
+# and RFC 3849): the real ones come from the datadog_ip_ranges data source at preview.
+DATADOG_SYNTHETICS_IPV4: Final = {
+    "aws:us-east-1": "192.0.2.10/32,192.0.2.11/32",
+    "aws:us-west-2": "192.0.2.20/32",
+    "aws:eu-central-1": "198.51.100.30/32,198.51.100.31/32",
+    "aws:eu-west-2": "198.51.100.40/32",
+    "aws:ap-northeast-1": "203.0.113.50/32",
+    "aws:sa-east-1": "203.0.113.60/32",
+}
+DATADOG_SYNTHETICS_IPV6: Final = {"aws:us-east-1": "2001:db8:10::/48", "aws:eu-central-1": "2001:db8:30::/48"}
 
 
 @dataclass(frozen=True)
@@ -384,7 +396,11 @@ class MockCloud(pulumi_mocks.Mocks):
             # (ECDSAP256SHA256), flags 257 (a key-signing key), and its DS record with a SHA-256 digest.
             key_tag = _digits(seed, 5) % 65_536
             digest = hashlib.sha256(f"dnskey::{seed}".encode()).hexdigest().upper()
+            # A P-256 public key is 64 bytes (RFC 6605), base64 in the DNSKEY record.
+            key = base64.b64encode(hashlib.sha512(f"ksk::{seed}".encode()).digest()).decode()
             state |= {
+                "publicKey": key,
+                "dnskeyRecord": f"257 3 13 {key}",
                 "keyTag": key_tag,
                 "flag": 257,
                 "signingAlgorithmMnemonic": "ECDSAP256SHA256",
@@ -445,6 +461,13 @@ class MockCloud(pulumi_mocks.Mocks):
                 "id": "P" + hashlib.sha256(name.encode()).hexdigest()[:6].upper(),
                 "name": name,
                 "type": "generic",
+            }, []
+        if args.token == "datadog:index/getIpRanges:getIpRanges":
+            # The shape of Datadog's published ranges: per managed location, a comma-separated list of prefixes.
+            return {
+                "syntheticsIpv4ByLocation": dict(DATADOG_SYNTHETICS_IPV4),
+                "syntheticsIpv6ByLocation": dict(DATADOG_SYNTHETICS_IPV6),
+                "id": "datadog-ip-ranges",
             }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {

@@ -10,7 +10,7 @@ pkg/workspace/config.go, mergeConfig and validateStackConfigValue). Staging must
 at all, so the keys below are declared as plain strings with an empty default; :data:`OPTIONAL_SECRETS` marks
 them secret for everything else in this repository (the workflows, the README, the recorder), and
 :func:`stacks.settings.load_settings` refuses any of them set without ``--secret``. Each is needed only when the
-boolean key it names is true.
+key it names is set (a boolean true, a list not empty).
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ OPTIONAL_SECRETS: Final[Mapping[str, str]] = {
     "pagerdutyToken": "pageOnCall",
     "onCallEmails": "pageOnCall",
     "fastlyReadOnlyApiKey": "fastlyMetrics",
+    # The registrar's token (stacks.settings._registrar): needed once registrarDomains lists a domain.
+    "gandiToken": "registrarDomains",
 }
-"""Secret keys a stack may leave unset, each with the boolean key that makes it required."""
+"""Secret keys a stack may leave unset, each with the key that makes it required (a boolean that is true, or
+a list that is not empty)."""
 
 Tier = Literal["employee", "volunteer"]
 TIERS: Final[tuple[Tier, ...]] = ("employee", "volunteer")

@@ -171,6 +171,8 @@ class Secrets:
     datadog_app_key: Secret
     fastly_origin_token: Secret
     fastly_customer_id: Secret
+    # Only for a stack whose registrarDomains lists a domain (the registrar's personal access token).
+    gandi_token: Secret | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,14 @@ class MailSenders:
     def lookups(self) -> int:
         """DNS lookups these terms cost an SPF check (RFC 7208 4.6.4), not counting nested includes."""
         return len(self.includes) + len(self.hosts)
+
+
+@dataclass(frozen=True)
+class RegistrarDomain:
+    """A domain whose registration this stack manages; ``ds`` False sets its name servers only, for now."""
+
+    domain: str
+    ds: bool = True
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,7 @@ class Settings:
     droplet_image: str
     droplet_sizes: DropletSizes
     replicas: int
+    standbys: bool
     ssh_keys: tuple[str, ...]
     admin_cidrs: tuple[str, ...]
     salt_master: str
@@ -247,6 +258,8 @@ class Settings:
     mail_senders: tuple[MailSenders, ...]
     cdn_log_retention_days: int
     secrets: Secrets
+    # Domains (prod names) whose registration this stack manages at the registrar; empty: none.
+    registrar_domains: tuple[RegistrarDomain, ...] = ()
     # The PSF CA's certificate (PEM) the droplet origins' certificates chain to; None until it is known.
     psf_ca_certificate: str | None = None
     # Fastly-managed certificates: the authority, the TLS configuration ("" = the account's default) and
@@ -411,6 +424,11 @@ class _Reader:
         if not value:
             raise SettingsError(key, None, "must not be empty; set it with `pulumi config set --secret " + key + "`")
         return Secret(value)
+
+    def optional_secret(self, key: str) -> Secret | None:
+        """A secret whose schema default is empty: None when it is not set."""
+        value = self.string(key)
+        return Secret(value) if value else None
 
 
 def _hostname(key: str, value: str) -> str:
@@ -613,6 +631,44 @@ def _delegation(
             f"must lie inside domainSuffix {domain_suffix}, the one zone {delegation_stack} delegates to this stack",
         )
     return (), delegation_stack
+
+
+# A registrarDomains entry: the domain, and optionally "ns-only" to leave its DS record for a later deploy.
+NS_ONLY: Final = "ns-only"
+
+
+def _registrar(environment: Environment, read: _Reader) -> tuple[tuple[RegistrarDomain, ...], Secret | None]:
+    """``registrarDomains`` (prod only) and the registrar token, required as soon as a domain is listed.
+
+    Which domains may be listed is the estate's business (stacks/registrar.py): the ones it has zones for.
+    """
+    parsed: list[RegistrarDomain] = []
+    for entry in read.strings("registrarDomains"):
+        domain, *rest = entry.split() or [""]
+        if rest not in ([], [NS_ONLY]):
+            raise SettingsError(
+                "registrarDomains", entry, f'must be "<domain>" or "<domain> {NS_ONLY}" entries, e.g. "python.org"'
+            )
+        _hostname("registrarDomains", domain)
+        if domain in {d.domain for d in parsed}:
+            raise SettingsError("registrarDomains", entry, f"names {domain} twice")
+        parsed.append(RegistrarDomain(domain, ds=not rest))
+    domains = tuple(d.domain for d in parsed)
+    token = read.optional_secret("gandiToken")
+    if domains and environment is not Environment.PROD:
+        raise SettingsError(
+            "registrarDomains",
+            list(domains),
+            "must be empty outside prod: only prod's domains are registrations (the others are delegated subdomains)",
+        )
+    if domains and token is None:
+        raise SettingsError(
+            "gandiToken",
+            None,
+            f"required while registrarDomains lists {', '.join(domains)}: a Gandi personal access token that may "
+            "change those domains' name servers and DNSSEC keys; set it with `pulumi config set --secret gandiToken`",
+        )
+    return tuple(parsed), token
 
 
 def _vpc_ranges(key: str, entries: tuple[str, ...], enabled: tuple[str, ...]) -> dict[str, str]:
@@ -818,6 +874,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
     fastly_metrics_key = parse_fastly_metrics(
         enabled=read.boolean("fastlyMetrics"), api_key=read.string("fastlyReadOnlyApiKey")
     )
+    registrar_domains, registrar_token = _registrar(environment, read)
 
     return Settings(
         stack=stack,
@@ -836,6 +893,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             large=_droplet_size("dropletSizeLarge", read.string("dropletSizeLarge")),
         ),
         replicas=read.integer("replicas", 1, 5),
+        standbys=read.boolean("standbys"),
         ssh_keys=ssh_keys,
         admin_cidrs=tuple(_admin_cidr("adminCidrs", cidr) for cidr in read.strings("adminCidrs", min_items=1)),
         salt_master=_salt_master("saltMaster", read.string("saltMaster"), internal_domain),
@@ -876,7 +934,9 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             datadog_app_key=read.secret("datadogAppKey"),
             fastly_origin_token=_origin_token(read.secret("fastlyOriginToken")),
             fastly_customer_id=read.secret("fastlyCustomerId"),
+            gandi_token=registrar_token,
         ),
+        registrar_domains=registrar_domains,
         psf_ca_certificate=ca_certificate("psfCaCertificate", psf_ca) if psf_ca else None,
         tls_certificate_authority=_choice(
             "tlsCertificateAuthority", read.string("tlsCertificateAuthority"), frozenset(TLS_AUTHORITIES)

@@ -170,7 +170,7 @@ def test_the_floor_imports_every_pulumi_sdk_in_the_requirements(tmp_path: Path) 
                 imported |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 imported.add(node.module.split(".")[0])
-    sdks = {name for name in imported if name == "pulumi" or name.startswith("pulumi_")}
+    sdks = {name for name in imported if name == "pulumi" or name.startswith(("pulumi_", "pulumiverse_"))}
     assert {"pulumi", "pulumi_aws", "pulumi_digitalocean"} <= sdks <= set(modules)
     assert all(importlib.util.find_spec(module) is not None for module in modules)
 

@@ -56,6 +56,7 @@ from policy.rules import (
     FASTLY_SNIPPET_CONTENT,
     FIREWALL,
     FIREWALL_WAIVERS,
+    GANDI_NAMESERVERS,
     MONITOR,
     PD_ESCALATION_POLICY,
     PD_SCHEDULE,
@@ -69,6 +70,7 @@ from policy.rules import (
     RULES_BY_NAME,
     SLO,
     SPACES_BUCKET,
+    STANDBY_WAIVERS,
     SYNTHETICS_TEST,
     TLS_ACTIVATION,
     TLS_SUBSCRIPTION,
@@ -105,6 +107,7 @@ S3 = {
 
 
 CHILD_NS = ["ns-3.awsdns-03.org", "ns-4.awsdns-04.co.uk"]
+STANDBY_CONDITION = {"name": "standby", "type": "REQUEST", "statement": "(!req.backend.healthy || req.restarts > 0)"}
 
 
 def urn(stack: str, type_: str, name: str) -> str:
@@ -428,11 +431,27 @@ def estate(stack: str = "prod") -> list[Resource]:
                     "shield": "iad-va-us",
                     "healthcheck": "mirror-health",
                 },
+                # The app's standby: the same role's certificate, outside the pool, only while the app is sick.
+                {
+                    "name": "app-standby",
+                    "address": "app-standby.nyc1.psf.io",
+                    "port": 443.0,
+                    "useSsl": True,
+                    "sslCertHostname": "app.psf.io",
+                    "sslCaCert": CA_PEM,
+                    "sslCheckCert": True,
+                    "shield": "lga-ny-us",
+                    "healthcheck": "app-standby-health",
+                    "autoLoadbalance": False,
+                    "requestCondition": "standby",
+                },
             ],
             "healthchecks": [
                 {"name": "app-health", "host": "app.nyc1.psf.io", "path": "/_haproxy_status"},
                 {"name": "mirror-health", "host": "mirror", "path": "/last-modified"},
+                {"name": "app-standby-health", "host": "app.nyc1.psf.io", "path": "/_haproxy_status"},
             ],
+            "conditions": [STANDBY_CONDITION],
             "requestSettings": [{"name": "force-tls", "forceSsl": True, "xff": "append"}],
             "headers": [
                 {
@@ -608,6 +627,9 @@ def estate(stack: str = "prod") -> list[Resource]:
             {"serviceName": "psf-infrastructure", "serviceKey": "[secret]"},
             dependencies=(urn(stack, PD_SERVICE_INTEGRATION, "on-call-datadog"),),
         )
+    if prod:
+        # A domain opted in at the registrar: its name servers, protected and retained.
+        add(GANDI_NAMESERVERS, "python-org-ns", {"domain": "python.org", "nameservers": CHILD_NS}, stateful=True)
     out.append(Resource("psf:estate:Datacenter", "nyc1", urn(stack, "psf:estate:Datacenter", "nyc1"), custom=False))
     return out
 
@@ -972,7 +994,9 @@ CASES = [
     Case(
         "condition-of-the-wrong-type",
         (
-            Edit("www", "conditions", [{"name": "fallback", "type": "RESPONSE", "statement": "true"}]),
+            Edit(
+                "www", "conditions", [STANDBY_CONDITION, {"name": "fallback", "type": "RESPONSE", "statement": "true"}]
+            ),
             Edit("www", "backends.1.requestCondition", "fallback"),
         ),
         {"fastly-conditions-defined": 1},
@@ -980,10 +1004,56 @@ CASES = [
     Case(
         "condition-defined",
         (
-            Edit("www", "conditions", [{"name": "fallback", "type": "REQUEST", "statement": "!req.backend.healthy"}]),
+            Edit(
+                "www",
+                "conditions",
+                [STANDBY_CONDITION, {"name": "fallback", "type": "REQUEST", "statement": "!req.backend.healthy"}],
+            ),
             Edit("www", "backends.1.requestCondition", "fallback"),
         ),
         {},
+    ),
+    # The registrar: protected in prod, and the name servers never deleted (that re-enables Gandi's LiveDNS).
+    Case(
+        "registrar-name-servers-not-retained",
+        Edit("python-org-ns", "@retain_on_delete", False),
+        {"registrar-delegation-kept": 1},
+    ),
+    Case(
+        "registrar-name-servers-not-protected",
+        Edit("python-org-ns", "@protect", False),
+        {"registrar-delegation-kept": 1},
+    ),
+    Case(
+        "registrar-ds-key-unprotected",
+        Add("gandi:domains/dNSSecKey:DNSSecKey", "python-org-ds", {"domain": "python.org", "algorithm": 13.0}),
+        {"registrar-delegation-kept": 1},
+    ),
+    # A single PSF origin needs a standby of its role (the mirror a conditioned fallback, so the app is alone).
+    Case("psf-origin-with-its-standby", Edit("www", "backends.1.requestCondition", "standby"), {}),
+    Case(
+        "psf-origin-whose-standby-is-another-role",
+        (Edit("www", "backends.1.requestCondition", "standby"), Edit("www", "backends.2.sslCertHostname", "b.psf.io")),
+        {"fastly-psf-origin-standby": 1},
+    ),
+    Case(
+        "psf-origin-whose-standby-is-in-the-pool",
+        (Edit("www", "backends.1.requestCondition", "standby"), Edit("www", "backends.2.autoLoadbalance", True)),
+        {"fastly-psf-origin-standby": 1},
+    ),
+    Case(
+        "psf-origin-whose-standby-serves-always",
+        (
+            Edit("www", "backends.1.requestCondition", "standby"),
+            Edit("www", "conditions.0.statement", 'req.url.path ~ "^/"'),
+        ),
+        {"fastly-psf-origin-standby": 1},
+    ),
+    Case(
+        "staging-psf-origin-without-a-standby",
+        (Edit("www", "backends.1.requestCondition", "standby"), Edit("www", "backends.2.sslCertHostname", "b.psf.io")),
+        {},
+        stack="staging",
     ),
     Case("xff-unset", Edit("www", "requestSettings.0.xff"), {"fastly-request-setting-xff": 1}),
     Case(
@@ -1491,6 +1561,18 @@ def test_mail_smtp_open_passes_and_the_same_port_elsewhere_fails() -> None:
     rule = RULES_BY_NAME[INBOUND]
     assert rule.violations([_firewall("psf-prod-mail", mail, "25")]) == []
     assert len(rule.violations([_firewall("psf-prod-docs", mail, "25")])) == 1
+
+
+def test_standby_waiver_is_honoured_for_the_service_it_names_only() -> None:
+    rule = RULES_BY_NAME["fastly-psf-origin-standby"]
+    (waiver,) = STANDBY_WAIVERS
+    alone = Edit("www", "backends.1.requestCondition", "standby").apply(estate())
+    alone = Edit("www", "backends.2.sslCertHostname", "b.psf.io").apply(alone)
+    mail = Edit("www", "name", "psf-prod-mail").apply(alone)
+    findings = rule.findings(mail)
+    assert [(f.status, f.waiver) for f in findings] == [("waived", waiver.id)]
+    assert waiver.reason in findings[0].message
+    assert len(rule.violations(Edit("www", "name", "psf-prod-mailman-docs").apply(alone))) == 1
 
 
 def test_every_other_exception_is_used_by_the_compliant_estate() -> None:

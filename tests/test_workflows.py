@@ -617,7 +617,7 @@ def test_every_module_that_writes_dns_or_talks_to_the_registrar_is_owned() -> No
     modules = [p for d in ("stacks", "components") for p in sorted((PROJECT_ROOT / d).glob("*.py"))]
     # A Route 53 resource or data source (route53.Record(...), route53.get_zone), or the registrar; a
     # metric name such as aws.route53.dns_queries in a monitor is not a DNS change.
-    dns = [p for p in modules if re.search(r"\broute53\.(?:[A-Z]|get_)|(?i:gandi)", p.read_text())]
+    dns = [p for p in modules if re.search(r"\broute53\.(?:[A-Z]|get_)|\bpulumiverse_gandi\b", p.read_text())]
     assert dns
     for path in dns:
         relative = path.relative_to(PROJECT_ROOT).as_posix()
@@ -716,3 +716,14 @@ def test_the_repositorys_shell_is_clean() -> None:
     blocks = blocks_of([*WORKFLOWS, *ACTIONS, *scripts])
     assert len(blocks) > 15
     assert [str(f) for f in check(blocks)] == []
+
+
+def test_the_drift_workflow_watches_registration_expiry_without_credentials() -> None:
+    workflow = _load(GITHUB / "workflows" / "drift.yml")
+    job = workflow["jobs"]["registration"]
+    # RDAP is public: no environment, no secret, no state; it files an issue as the drift job does.
+    assert "environment" not in job and "secrets." not in json.dumps(job)
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    runs = [str(s.get("run", "")) for s in job["steps"]]
+    assert any("make registration STACK=prod" in run for run in runs)
+    assert "registration:" in (PROJECT_ROOT / "Makefile").read_text()

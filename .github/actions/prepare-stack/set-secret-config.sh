@@ -6,8 +6,8 @@
 #
 # Input: STACK, PULUMI_CONFIG_PASSPHRASE, and one V_<SECRET> variable per line of the table below.
 # Every required value is checked before any is written, so a missing secret changes nothing. An optional
-# one (third column) is written when its environment has it: only prod pages on-call and reads Fastly
-# metrics, and the program names it in one line if a stack that needs it lacks it.
+# one (third column) is written when its environment has it: only prod pages on-call, reads Fastly metrics
+# and may manage registrations, and the program names it in one line if a stack that needs it lacks it.
 set -euo pipefail
 
 # config key            variable holding its value (the environment secret's name without V_)
@@ -23,6 +23,7 @@ fastlyCustomerId        V_FASTLY_CUSTOMER_ID
 pagerdutyToken          V_PAGERDUTY_TOKEN           optional
 onCallEmails            V_ON_CALL_EMAILS            optional
 fastlyReadOnlyApiKey    V_FASTLY_READ_ONLY_API_KEY  optional
+gandiToken              V_GANDI_TOKEN               optional
 '
 
 missing=""
