@@ -97,7 +97,7 @@ def test_derived_figures_come_from_medians_above_the_floor() -> None:
     assert derived.cli_over_floor == pytest.approx(1.1)
     assert derived.cli_per_resource_prod == pytest.approx(1.0)  # (5.5 - 5) s / 500
     assert derived.cli_per_resource_staging == pytest.approx(1.0)
-    assert derived.cli_growth == pytest.approx(1.0)
+    assert derived.cli_growth == pytest.approx(0.4)  # (10 - 4) s / 5000 over (5.5 - 4) s / 500
     assert derived.cli_over_floor_frozen == pytest.approx(5.5 / 4.0)
     assert derived.cli_per_resource_prod_frozen == pytest.approx(3.0)  # (5.5 - 4) s / 500
     assert derived.suite is None
