@@ -115,9 +115,15 @@ def config_environment(config: Mapping[str, Any], secret_keys: Sequence[str]) ->
     return {"PULUMI_CONFIG": json.dumps(values), "PULUMI_CONFIG_SECRET_KEYS": json.dumps(list(secret_keys))}
 
 
+def _run_program(program: str) -> None:
+    runpy.run_path(program, run_name="__main__")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run PROGRAM as the language host would; return the exit code (0, or 1 when the program failed)."""
-    parser = argparse.ArgumentParser(prog="python -m bench.cli", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.cli", description="Run a Pulumi program as the CLI's Python language host would."
+    )
     parser.add_argument("--stack", required=True, help="the stack name (its config comes from PULUMI_CONFIG)")
     parser.add_argument("--project", default=PROJECT)
     parser.add_argument("--parallel", type=int, default=4 * (os.cpu_count() or 1), help="the CLI's default")
@@ -142,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     code = 1
     try:
-        loop.run_until_complete(run_in_stack(lambda: runpy.run_path(args.PROGRAM, run_name="__main__")))
+        loop.run_until_complete(run_in_stack(lambda: _run_program(args.PROGRAM)))
         code = 0
     except pulumi.RunError as exc:
         print(f"error: {exc}", file=sys.stderr)

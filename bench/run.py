@@ -59,7 +59,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 REQUIREMENTS: Final = PROJECT_ROOT / "requirements.txt"
@@ -551,6 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if runs < 1:
         parser.error("--runs must be at least 1")
 
+    saved: dict[str, Any] = {}
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
         load_before, load_after = saved["load"]["before"], saved["load"]["after"]
