@@ -6,7 +6,7 @@
 #   make workflows            the GitHub Actions workflows: schema, zizmor, ShellCheck
 #   make urns                 accept an intended removal or rename: refresh the URN snapshots
 #   make docs                 regenerate docs/overview.md, docs/hosts.md and docs/estate.{dot,svg} (STACK=staging: build/)
-#   make bench                benchmark against the SDK import floor; writes docs/performance.md
+#   make bench                offline plan and CLI path against the SDK import floor; writes docs/performance.md
 #   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
 #   make discover STACK=prod  read the live accounts (read-only): write imports/prod.yaml and build/discovery-prod.md
 #   make cutover STACK=prod ZONE=python.org  refuse a DNS cut-over while a live record would vanish
