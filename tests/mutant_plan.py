@@ -25,9 +25,13 @@ FIREWALL = "digitalocean:index/firewall:Firewall"
 
 
 def with_open_ssh(recording: Recording) -> Recording:
-    """``recording`` with the first firewall's SSH rule open to 0.0.0.0/1 and 128.0.0.0/1."""
+    """``recording`` with one firewall's SSH rule open to 0.0.0.0/1 and 128.0.0.0/1: the first by logical name.
+
+    By name, not by position: registration order varies between runs, and firewalls differ in how many SSH
+    rules they have, which the tests count.
+    """
     records = list(recording.records)
-    index = next(i for i, r in enumerate(records) if r.type == FIREWALL)
+    index = min((i for i, r in enumerate(records) if r.type == FIREWALL), key=lambda i: records[i].name)
     inputs = copy.deepcopy(dict(records[index].inputs))
     for rule in inputs["inboundRules"]:
         if rule.get("portRange") == "22":
