@@ -7,6 +7,7 @@
 #   make docs                 regenerate docs/overview.md, docs/hosts.md and docs/estate.{dot,svg} (STACK=staging: build/)
 #   make bench                benchmark against the SDK import floor; writes docs/performance.md
 #   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
+#   make import-file STACK=prod  the `pulumi import --file` JSON of the stack's import parts (build/import-<stack>.json)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,7 +15,7 @@ PY := $(VENV)/bin/python
 STACK ?= staging
 ARGS ?=
 
-.PHONY: setup plan test lint workflows urns docs bench format clean
+.PHONY: setup plan test lint workflows urns docs bench format clean import-file
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "psf-infra needs Python 3.11 or later; set PYTHON=python3.11")'
@@ -27,6 +28,9 @@ setup: $(VENV)/.installed
 
 plan: setup
 	@$(PY) -m offline.plan --stack $(STACK) $(ARGS)
+
+import-file: setup
+	@$(PY) -m offline.import_file --stack $(STACK) $(ARGS)
 
 test: setup
 	$(PY) -m pytest

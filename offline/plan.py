@@ -50,19 +50,32 @@ def vcpus(size_slug: str) -> int:
     raise ValueError(f"unknown droplet size slug {size_slug!r}")
 
 
-def _tree_lines(recording: Recording) -> list[tuple[str, str]]:
-    """(prefix + type, name) rows of the resource tree, children sorted by type then name."""
+def operation(record: Record) -> tuple[str, str]:
+    """The step ``pulumi preview`` shows for a record, with its symbol: create, import or read.
+
+    Import: adopted under the live ID of the stack's import map. Read: a stack reference or another resource
+    read, never created.
+    """
+    if record.read or record.type == STACK_REFERENCE_TYPE:
+        return ">", "read"
+    if record.options.import_id is not None:
+        return "=", "import"
+    return "+", "create"
+
+
+def _tree_lines(recording: Recording) -> list[tuple[str, str, Record]]:
+    """(prefix + type, name, record) rows of the resource tree, children sorted by type then name."""
     children: dict[str | None, list[Record]] = {}
     for record in recording.records:
         children.setdefault(record.parent, []).append(record)
     for siblings in children.values():
         # Providers first, as pulumi preview shows them; then components and resources by type and name.
         siblings.sort(key=lambda r: (not r.is_provider, r.custom, r.type, r.name))
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, Record]] = []
 
     def walk(record: Record, prefix: str, last: bool, depth: int) -> None:
         branch = "" if depth == 0 else prefix + ("└─ " if last else "├─ ")
-        rows.append((branch + record.type, record.name))
+        rows.append((branch + record.type, record.name, record))
         kids = children.get(record.urn, [])
         deeper = "" if depth == 0 else prefix + ("   " if last else "│  ")
         for i, kid in enumerate(kids):
@@ -100,12 +113,11 @@ def summary(recording: Recording) -> PlanSummary:
 def render(recording: Recording, out: TextIO) -> None:
     """Print the tree and the counts."""
     rows = _tree_lines(recording)
-    width = max((len(t) for t, _ in rows), default=10) + 2
+    width = max((len(t) for t, _, _ in rows), default=10) + 2
     print(f"     {'Type':<{width}}{'Name':<40}Plan", file=out)
-    for type_text, name in rows:
-        # A stack reference is read from the state backend, never created; the CLI marks it ">".
-        read = type_text.endswith(STACK_REFERENCE_TYPE)
-        print(f" {'>' if read else '+'}   {type_text:<{width}}{name:<40}{'read' if read else 'create'}", file=out)
+    for type_text, name, record in rows:
+        symbol, op = operation(record)
+        print(f" {symbol}   {type_text:<{width}}{name:<40}{op}", file=out)
     facts = summary(recording)
     extra = len(recording) - facts.resources
     print(f"\nResources: {facts.resources} to create (plus {extra} for the stack and its providers)", file=out)
