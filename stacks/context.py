@@ -252,10 +252,10 @@ class Estate:
         return self.settings.owner(Part(kind, key))
 
     def ownership_tags(self, key: str) -> tuple[str, ...]:
-        """Tags saying a service's edge, and its names' zones, are owned elsewhere: ``edge:external``, ``zone:external``.
+        """Tags saying a service's edge and its names' zones are owned elsewhere (``edge:external``, ``zone:external``).
 
-        An external edge's names are still watched here; the tags let the policy pack tell a name served
-        elsewhere on purpose from one this stack forgot, and refuse a second Fastly service or zone for it.
+        An external edge's names are still watched here; the tags let the policy pack refuse a Fastly service or
+        a zone of this stack for a name its owner serves (``ownership-external-not-made``).
         """
         if self.owner(Kind.EDGE, key) is not Ownership.EXTERNAL:
             return ()

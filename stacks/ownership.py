@@ -215,14 +215,18 @@ def parse_ownership(entries: Iterable[str], *, datacenters: Collection[str]) -> 
         part_text, sep, owner_text = entry.partition("=")
         part_text, owner_text = part_text.strip(), owner_text.strip()
         if not sep or not part_text or not owner_text:
-            raise OwnershipError(entry, f'must be "<part>=<owner>" entries, e.g. "edge:pypi=external"; owners {owners_text}')
+            raise OwnershipError(
+                entry, f'must be "<part>=<owner>" entries, e.g. "edge:pypi=external"; owners {owners_text}'
+            )
         try:
             part = Part.parse(part_text)
         except ValueError:
             raise OwnershipError(entry, f"names no part: a part is <kind>:<key>, kind one of {kinds_text}") from None
         keys = part_keys(part.kind, datacenters)
         if part.key not in keys:
-            raise OwnershipError(entry, f"names no {part.kind.value}; {part.kind.value} parts: {', '.join(sorted(keys))}")
+            raise OwnershipError(
+                entry, f"names no {part.kind.value}; {part.kind.value} parts: {', '.join(sorted(keys))}"
+            )
         if owner_text not in {o.value for o in Ownership}:
             raise OwnershipError(entry, f"owner must be one of {owners_text}")
         if part in parsed:
@@ -247,13 +251,13 @@ def _dependencies(parsed: _Parsed) -> None:
     for part, owner in owners.explicit:
         # A certificate is requested for the domains of a Fastly service the program configures, and its
         # challenges go in their zones: when the service is someone else's, so is its certificate.
-        if part.kind is Kind.CERTIFICATE and owner is not Ownership.EXTERNAL:
-            if owners.edge(part.key) is Ownership.EXTERNAL:
-                raise OwnershipError(
-                    entry(part),
-                    f"edge:{part.key} is external, so is its certificate (the program requests none for a Fastly "
-                    f"service it does not configure): write certificate:{part.key}=external or drop the entry",
-                )
+        external_edge = owners.edge(part.key) is Ownership.EXTERNAL
+        if part.kind is Kind.CERTIFICATE and owner is not Ownership.EXTERNAL and external_edge:
+            raise OwnershipError(
+                entry(part),
+                f"edge:{part.key} is external, so is its certificate (the program requests none for a Fastly "
+                f"service it does not configure): write certificate:{part.key}=external or drop the entry",
+            )
         # A droplet cannot move to another VPC (vpc_uuid replaces it), nor a database cluster to another
         # private network: adopting them means adopting the network they are in.
         if part.kind is Kind.SERVICE and owner is Ownership.IMPORT:
@@ -281,7 +285,11 @@ def _dependencies(parsed: _Parsed) -> None:
                 )
             # An edge's names get their records with the edge (components.edge.FastlyEdge): a zone kept here
             # would lose the records of the names an external edge serves.
-            if writer_part.kind is Kind.EDGE and writer_owner is Ownership.EXTERNAL and zone_owner is not Ownership.EXTERNAL:
+            if (
+                writer_part.kind is Kind.EDGE
+                and writer_owner is Ownership.EXTERNAL
+                and zone_owner is not Ownership.EXTERNAL
+            ):
                 raise OwnershipError(
                     entry(writer_part),
                     f"{writer} is external but zone:{domain} is {zone_owner.value}: this program writes a name's "

@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -236,7 +236,7 @@ class Settings:
     tls_certificate_authority: str = "lets-encrypt"
     fastly_tls_configuration: str = ""
     # Who owns each part of the estate (``ownership``; stacks/ownership.py), and the import map's file.
-    owners: Owners = Owners()
+    owners: Owners = field(default_factory=Owners)
     import_map: str = ""
 
     @property
