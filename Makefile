@@ -8,6 +8,7 @@
 #   make bench                benchmark against the SDK import floor; writes docs/performance.md
 #   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
 #   make import-file STACK=prod  the `pulumi import --file` JSON of the stack's import parts (build/import-<stack>.json)
+#   make registration         days each of prod's domain registrations has left (RDAP; the drift workflow runs it)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -81,6 +82,11 @@ bench: setup
 OUTPUTS ?=
 verify: setup
 	$(PY) -m verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(ARGS)
+
+# Needs the network (RDAP, by default through rdap.org); no credential and no stack outputs.
+.PHONY: registration
+registration: setup
+	$(PY) -m verify.registration --stack $(if $(filter command line,$(origin STACK)),$(STACK),prod) $(ARGS)
 
 format: setup
 	$(VENV)/bin/ruff format .

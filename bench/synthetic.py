@@ -42,6 +42,8 @@ from stacks import global_edge as edge
 from stacks.context import Estate, MirrorOrigin
 from stacks.datacenter import DatacenterSite
 from stacks.dns import build_dnssec_monitors, build_zones
+from stacks.estate import vm_services
+from stacks.observability import build_estate_dashboard, build_on_call
 from stacks.providers import make_providers
 from stacks.settings import Datacenter, Settings, load_settings
 
@@ -89,7 +91,14 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
     by_name = {dc.name: dc for dc in settings.datacenters}
     providers = make_providers(settings)
     global_parent = edge.GlobalEdge()
-    dns = build_zones(settings, providers, global_parent, ams1.mail_hosts(settings), ams1.mail_senders(settings))
+    dns = build_zones(
+        settings,
+        providers,
+        global_parent,
+        ams1.mail_hosts(settings),
+        ams1.mail_senders(settings),
+        ams1.mx_priorities(settings),
+    )
     logging = edge.build_logging(settings, providers, global_parent)
     estate = Estate(settings, providers, dns.zones, logging, tag_parent=global_parent)
     build_dnssec_monitors(estate, global_parent)
@@ -99,6 +108,8 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
     for n in range(1, copies + 1):
         with _parented_to(Copy(n)):
             sites = {name: DatacenterSite(copy_of(by_name[name], n), settings, providers) for name in REQUIRED}
+            # Each copy's standbys run in that copy's datacenters, found by the original names.
+            estate.sites = dict(sites)
             mirror = sfo1.build(sites["sfo1"], estate)
             downloads = nyc1.build(sites["nyc1"], estate, mirror).downloads
             ams1.build(sites["ams1"], estate)
@@ -110,13 +121,15 @@ def build(settings: Settings, copies: int = COPIES) -> Estate:
     assert first is not None
     mirror, downloads = first
     edge.build(estate, global_parent, downloads=downloads, mirror=mirror)
+    build_estate_dashboard(estate, global_parent)
+    build_on_call(estate, global_parent)
 
     pulumi.export("environment", settings.environment.value)
     pulumi.export("vpcs", vpcs)
     for key, value in dns.outputs().items():
         pulumi.export(key, value)
     # Services are keyed by role, so this holds the last copy's, as many as prod exports.
-    pulumi.export("droplets", {key: list(vm.host_names) for key, vm in estate.services.items()})
+    pulumi.export("droplets", {key: list(vm.host_names) for key, vm in vm_services(estate).items()})
     return estate
 
 

@@ -328,6 +328,9 @@ class EdgeOptions:
       because leaving the browsers' preload list takes months.
     - ``stale_if_error_ttl``: how long a cached object may stand in for an origin error;
       ``max_stale_age``: the oldest object ever served stale.
+    - ``standby``: a second server of the same software, used only while the primaries are unhealthy (or
+      on the retry after a primary failed); it comes before ``fallback``, the static last resort, which then
+      takes over only when the standby is unhealthy too (or on a second retry).
     - ``activate`` False uploads a new draft version without activating it, to review risky changes.
     - ``force_destroy``: let ``pulumi destroy`` delete the service while it is active (Fastly refuses
       otherwise). Set it only in throw-away stacks; False keeps a production service from being deleted by
@@ -349,6 +352,7 @@ class EdgeOptions:
     gzip: bool = True
     logging: tuple[EdgeLogging, ...] = ()
     fallback: Fallback | None = None
+    standby: Fallback | None = None
     path_routes: tuple[PathRoute, ...] = ()
     snippets: tuple[VclSnippet, ...] = ()
     activate: bool = True
@@ -398,6 +402,14 @@ class EdgeOptions:
         names = [snippet.name for snippet in self.snippets]
         if len(set(names)) != len(names):
             raise _fail("EdgeOptions.snippets", names, "must have unique names")
+        for argument, tier in (("standby", self.standby), ("fallback", self.fallback)):
+            if tier is not None and not isinstance(tier, Fallback):
+                raise _fail(f"EdgeOptions.{argument}", tier, "must be a Fallback or None")
+
+    @property
+    def fallback_tiers(self) -> tuple[Fallback, ...]:
+        """What takes over from the primaries, in order: the standby, then the fallback."""
+        return tuple(tier for tier in (self.standby, self.fallback) if tier is not None)
 
     @property
     def hsts(self) -> str | None:
@@ -536,10 +548,10 @@ class EdgeArgs:
 
     @property
     def all_origins(self) -> tuple[Origin, ...]:
-        """Primaries, then path-routed origins, then the fallback."""
+        """Primaries, then path-routed origins, then the standby and the fallback."""
         routed = tuple(o for route in self.options.path_routes for o in route.origins)
-        fallback = (self.options.fallback.origin,) if self.options.fallback else ()
-        return (*self.origins, *routed, *fallback)
+        tiers = tuple(tier.origin for tier in self.options.fallback_tiers)
+        return (*self.origins, *routed, *tiers)
 
 
 def _check_one_shield(argument: str, origins: Sequence[Origin]) -> None:

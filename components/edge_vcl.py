@@ -19,7 +19,7 @@ from typing import Final
 import pulumi
 import pulumi_fastly as fastly
 
-from components.edge_spec import DatadogLogging, DomainRedirect, EdgeArgs, EdgeOptions, Origin, S3Logging
+from components.edge_spec import DatadogLogging, DomainRedirect, EdgeArgs, EdgeOptions, Fallback, Origin, S3Logging
 
 # Text types worth compressing at the edge; images and archives are compressed already.
 GZIP_CONTENT_TYPES: Final = (
@@ -38,6 +38,7 @@ GZIP_CONTENT_TYPES: Final = (
 GZIP_EXTENSIONS: Final = ("html", "css", "js", "json", "txt", "xml", "svg")
 
 FALLBACK_CONDITION: Final = "fallback"
+STANDBY_CONDITION: Final = "standby"
 ORIGIN_TOKEN_SNIPPET: Final = "origin-token"
 # What Fastly's request settings do with X-Forwarded-For: append the client, as the PSF's services do.
 XFF: Final = "append"
@@ -66,11 +67,12 @@ def _path_match(regexes: Sequence[str]) -> str:
     return " || ".join(f'req.url.path ~ "{regex}"' for regex in regexes)
 
 
-def _fallback_scope(options: EdgeOptions) -> str | None:
-    """The VCL test for requests the fallback may serve, or None when it may serve every primary request."""
-    assert options.fallback is not None
+def _fallback_scope(options: EdgeOptions, tier: Fallback | None = None) -> str | None:
+    """The VCL test for requests ``tier`` (by default the fallback) may serve; None: every primary request."""
+    tier = tier if tier is not None else options.fallback
+    assert tier is not None
     terms: list[str] = []
-    wanted = [_regex_for_prefix(p) for p in options.fallback.path_prefixes] + list(options.fallback.path_regexes)
+    wanted = [_regex_for_prefix(p) for p in tier.path_prefixes] + list(tier.path_regexes)
     if wanted:
         terms.append(f"({_path_match(wanted)})")
     routed = [_regex_for_prefix(route.prefix) for route in options.path_routes]
@@ -78,6 +80,45 @@ def _fallback_scope(options: EdgeOptions) -> str | None:
         # Path-routed traffic has origins of its own; the fallback mirrors the primaries only.
         terms.append(f"!({_path_match(routed)})")
     return " && ".join(terms) or None
+
+
+def _tier_condition(options: EdgeOptions, index: int) -> str:
+    """When tier ``index`` (0: the first to take over) serves: the backend chosen so far is sick, or the retry.
+
+    Fastly runs request conditions in priority order, each setting the backend when it holds, so the last
+    one that holds wins, and ``req.backend`` inside a condition is whatever the earlier ones chose: the
+    fallback's test of it reads the standby's health once the standby has been picked. Each retry moves
+    one tier on.
+    """
+    tier = options.fallback_tiers[index]
+    scope = _fallback_scope(options, tier)
+    return f"(!req.backend.healthy || req.restarts > {index})" + (f" && {scope}" if scope else "")
+
+
+def _retry(options: EdgeOptions) -> str:
+    """The restart that hands a failed GET or HEAD to the next tier; empty without one."""
+    tiers = options.fallback_tiers
+    if not tiers:
+        return ""
+    if len(tiers) == 1:
+        scope = _fallback_scope(options, tiers[0])
+        scoped = f" && {scope}" if scope else ""
+        return (
+            "\n  # No stale copy: retry once; req.restarts > 0 makes the fallback condition pick the fallback.\n"
+            f'  if (req.restarts == 0 && (req.method == "GET" || req.method == "HEAD"){scoped}) {{\n'
+            "    restart;\n"
+            "  }"
+        )
+    steps = []
+    for index, tier in enumerate(tiers):
+        scope = _fallback_scope(options, tier)
+        steps.append(f"(req.restarts == {index} && {scope})" if scope else f"req.restarts == {index}")
+    return (
+        "\n  # No stale copy: retry on the next tier (standby, then fallback) while one may serve the request.\n"
+        f'  if ((req.method == "GET" || req.method == "HEAD") && ({" || ".join(steps)})) {{\n'
+        "    restart;\n"
+        "  }"
+    )
 
 
 def _health_check(origin: Origin, args: EdgeArgs) -> fastly.ServiceVclHealthcheckArgs:
@@ -131,16 +172,7 @@ def _backend(
 
 def _stale_snippets(options: EdgeOptions) -> list[fastly.ServiceVclSnippetArgs]:
     # stale_if_error on the service only covers an unreachable origin; these also cover a 5xx answer.
-    retry = ""
-    if options.fallback is not None:
-        scope = _fallback_scope(options)
-        scoped = f" && {scope}" if scope else ""
-        retry = (
-            "\n  # No stale copy: retry once; req.restarts > 0 makes the fallback condition pick the fallback.\n"
-            f'  if (req.restarts == 0 && (req.method == "GET" || req.method == "HEAD"){scoped}) {{\n'
-            "    restart;\n"
-            "  }"
-        )
+    retry = _retry(options)
     fetch = (
         "# Serve the last good copy instead of an origin's 5xx answer.\n"
         "if (beresp.status >= 500 && beresp.status < 600) {\n"
@@ -228,14 +260,15 @@ def service_args(args: EdgeArgs) -> fastly.ServiceVclArgs:
         )
         # Backends sharing a condition form their own automatic director.
         backends += [_backend(o, auto_loadbalance=True, request_condition=condition) for o in route.origins]
-    if options.fallback is not None:
-        scope = _fallback_scope(options)
-        statement = "(!req.backend.healthy || req.restarts > 0)" + (f" && {scope}" if scope else "")
+    named = ((STANDBY_CONDITION, options.standby), (FALLBACK_CONDITION, options.fallback))
+    for index, (name, tier) in enumerate((name, tier) for name, tier in named if tier is not None):
         conditions.append(
-            fastly.ServiceVclConditionArgs(name=FALLBACK_CONDITION, type="REQUEST", statement=statement, priority=20)
+            fastly.ServiceVclConditionArgs(
+                name=name, type="REQUEST", statement=_tier_condition(options, index), priority=20 + index
+            )
         )
         # Not auto-balanced: it must never join the primaries' pool, only win when its condition holds.
-        backends.append(_backend(options.fallback.origin, auto_loadbalance=False, request_condition=FALLBACK_CONDITION))
+        backends.append(_backend(tier.origin, auto_loadbalance=False, request_condition=name))
 
     if options.hsts is not None:
         headers.append(_hsts_header("hsts", options.hsts))

@@ -34,6 +34,10 @@ RETRY_INTERVAL_MS: Final = 300
 MAX_RETRY_INTERVAL_MS: Final = 5000
 # The renotification intervals (minutes) Datadog accepts for synthetics monitors.
 RENOTIFY_INTERVALS: Final = (0, 10, 20, 30, 40, 50, 60, 90, 120, 180, 240, 300, 360, 720, 1440)
+# The window of the uptime objective (Datadog SLO timeframes: 7d, 30d, 90d) and the largest target that
+# leaves room for its warning threshold, which must lie above the target and below 100.
+UPTIME_TIMEFRAME: Final = "30d"
+UPTIME_WARNING_MAX: Final = 99.99
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -78,6 +82,8 @@ class HttpCheck:
     The probe requests ``https://<host>[:<port>]<path>`` and asserts the status code and a bound on the
     response time. ``headers`` may carry secrets (``pulumi.Output``), e.g. an origin token for a check that
     bypasses the CDN. Redirects are not followed unless asked, so a check expecting 301 sees the 301.
+    ``allow_insecure`` accepts a certificate no public CA issued, for a check of an origin whose certificate
+    comes from a private CA that only the CDN trusts (psf/infra checks the PSF's backends that way).
     """
 
     host: str
@@ -88,6 +94,7 @@ class HttpCheck:
     body_contains: str | None = None
     follow_redirects: bool = False
     headers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    allow_insecure: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not _HOST.match(self.host):
@@ -247,6 +254,37 @@ class MetricAlert:
 
 
 @dataclass(frozen=True)
+class CompositeAlert:
+    """A composite monitor over this service's own checks: it alerts while ``failing`` fail and ``passing`` pass.
+
+    Both name checks by URL (:attr:`HttpCheck.url`, :attr:`TcpCheck.url`). The PSF's use: a primary origin's
+    check failing while the public URL still passes means the standby is serving, which is not the same
+    news as the service being down.
+    """
+
+    key: str
+    title: str
+    headline: str
+    failing: tuple[str, ...]
+    passing: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not _SLUG.match(self.key):
+            raise _fail("CompositeAlert.key", self.key, "must be a lower-case slug such as standby-serving")
+        for name in ("title", "headline"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise _fail(f"CompositeAlert.{name}", getattr(self, name), "must be a non-empty sentence")
+        failing = _strings("CompositeAlert.failing", self.failing)
+        passing = _strings("CompositeAlert.passing", self.passing)
+        if not failing:
+            raise _fail("CompositeAlert.failing", self.failing, "must name at least one check that fails")
+        if set(failing) & set(passing):
+            raise _fail("CompositeAlert.passing", sorted(set(failing) & set(passing)), "must not also be failing")
+        object.__setattr__(self, "failing", failing)
+        object.__setattr__(self, "passing", passing)
+
+
+@dataclass(frozen=True)
 class ServiceMonitorsArgs:
     """What to watch for one service in one environment, and whom to tell.
 
@@ -263,8 +301,12 @@ class ServiceMonitorsArgs:
     - ``host_scope``: the tags selecting this service's hosts (``service:docs``, ``env:prod``) for the host
       monitors; ``host_thresholds=None`` skips host monitors (a service with no hosts of its own).
     - ``metric_alerts``: monitors on other metrics (:class:`MetricAlert`), notified like the rest.
+    - ``composites``: monitors combining this service's checks (:class:`CompositeAlert`).
     - ``min_location_failed`` defaults to 2 so one probe location's network trouble alerts nobody;
       ``min_failure_duration_s`` (180) and one retry further damp flapping.
+    - ``dashboard_url``: the service's dashboard, linked from every message (may be an Output);
+      ``uptime_target``: the percentage of the synthetics' time up over ``UPTIME_TIMEFRAME`` that a
+      monitor-based service level objective holds them to (None: no objective).
     """
 
     service: str
@@ -289,6 +331,9 @@ class ServiceMonitorsArgs:
     runbook_url: str | None = None
     extra_tags: Sequence[str] = ()
     metric_alerts: Sequence[MetricAlert] = ()
+    dashboard_url: pulumi.Input[str] | None = None
+    uptime_target: float | None = None
+    composites: Sequence[CompositeAlert] = ()
 
     def __post_init__(self) -> None:
         for key in ("service", "environment", "datacenter"):
@@ -325,6 +370,16 @@ class ServiceMonitorsArgs:
         urls = [c.url for c in (*self.http_checks, *self.tcp_checks, *self.tls_checks)]
         if len(set(urls)) != len(urls):
             raise _fail("ServiceMonitorsArgs.http_checks", urls, "must not check the same URL twice")
+        if isinstance(self.composites, str) or not all(isinstance(c, CompositeAlert) for c in self.composites):
+            raise _fail("ServiceMonitorsArgs.composites", self.composites, "must be a list of CompositeAlert")
+        object.__setattr__(self, "composites", tuple(self.composites))
+        keys += [c.key for c in self.composites]
+        if len(set(keys)) != len(keys):
+            raise _fail("ServiceMonitorsArgs.composites", keys, "must not repeat a key of another alert")
+        for composite in self.composites:
+            unknown = [u for u in (*composite.failing, *composite.passing) if u not in urls]
+            if unknown:
+                raise _fail(f"CompositeAlert({composite.key})", unknown, "must name URLs this service checks")
 
         locations = _strings("ServiceMonitorsArgs.locations", self.locations)
         if len(locations) < MIN_LOCATIONS:
@@ -430,13 +485,33 @@ class ServiceMonitorsArgs:
             isinstance(self.runbook_url, str) and self.runbook_url.startswith("https://")
         ):
             raise _fail("ServiceMonitorsArgs.runbook_url", self.runbook_url, "must be None or an https:// URL")
+        if self.uptime_target is not None and (
+            isinstance(self.uptime_target, bool)
+            or not isinstance(self.uptime_target, int | float)
+            or not 0 < self.uptime_target < UPTIME_WARNING_MAX
+        ):
+            # Datadog takes targets in (0, 100) and a warning above the target; the warning is the target's
+            # remaining error budget halved.
+            raise _fail(
+                "ServiceMonitorsArgs.uptime_target",
+                self.uptime_target,
+                f"must be a percentage in (0, {UPTIME_WARNING_MAX})",
+            )
 
     @property
     def tags(self) -> list[str]:
         """The tags on every test and monitor."""
         return [f"env:{self.environment}", f"service:{self.service}", f"datacenter:{self.datacenter}", *self.extra_tags]
 
-    def message(self, headline: str, *, page: bool = True) -> str:
+    def notification(self, headline: str, *, page: bool = True) -> pulumi.Input[str]:
+        """:meth:`message` with the link to the service's dashboard, once its URL is known."""
+        if self.dashboard_url is None:
+            return self.message(headline, page=page)
+        return pulumi.Output.from_input(self.dashboard_url).apply(
+            lambda url: self.message(headline, page=page, dashboard=url)
+        )
+
+    def message(self, headline: str, *, page: bool = True, dashboard: str | None = None) -> str:
         """The notification text: what broke, whose service it is, and the handles to notify.
 
         The PagerDuty handle is added only with ``page_on_call``, and only for alerts and their recovery
@@ -452,6 +527,8 @@ class ServiceMonitorsArgs:
         ]
         if self.runbook_url is not None:
             lines.append(f"Runbook: {self.runbook_url}")
+        if dashboard:
+            lines.append(f"Dashboard: {dashboard}")
         lines += ["", " ".join(self.notify_handles)]
         if page and self.page_on_call and self.pagerduty_handle is not None:
             handle = self.pagerduty_handle
@@ -482,7 +559,8 @@ class ServiceMonitors(pulumi.ComponentResource):
     ``ssl://host:port`` and ``ssl://host:port#warning``), :attr:`synthetics_public_ids` (URL -> public id,
     the test's resource id), :attr:`synthetics_monitor_ids` (URL -> the test's monitor id),
     :attr:`monitors` and :attr:`monitor_ids` (``agent``, ``disk``, ``cpu``, ``memory`` -> monitor and id),
-    :attr:`checked_urls` (every URL, ``tcp://host:port`` and ``ssl://host:port`` checked, once each).
+    :attr:`checked_urls` (every URL, ``tcp://host:port`` and ``ssl://host:port`` checked, once each),
+    :attr:`objective` (the uptime objective, or None).
     """
 
     tests: dict[str, datadog.SyntheticsTest]
@@ -491,6 +569,7 @@ class ServiceMonitors(pulumi.ComponentResource):
     monitors: dict[str, datadog.Monitor]
     monitor_ids: dict[str, pulumi.Output[str]]
     checked_urls: tuple[str, ...]
+    objective: datadog.ServiceLevelObjective | None
 
     def __init__(
         self,
@@ -540,7 +619,22 @@ class ServiceMonitors(pulumi.ComponentResource):
                 no_data_min=alert.no_data_min,
                 evaluation_delay_s=alert.evaluation_delay_s or None,
             )
+        for composite in args.composites:
+            self.monitors[composite.key] = self._monitor(
+                f"{name}-{composite.key}",
+                title=composite.title,
+                type_="composite",
+                query=self._composite_query(composite),
+                headline=composite.headline,
+                thresholds=None,
+                priority=args.priority,
+            )
         self.monitor_ids = {kind: monitor.id for kind, monitor in self.monitors.items()}
+        # Uptime is what users see: the public checks, not a certificate's renewal and not the direct probes
+        # of a primary and its standby (allow_insecure), one of which is down whenever the standby serves.
+        uptime_checks = (*(c for c in args.http_checks if not c.allow_insecure), *args.tcp_checks)
+        self._uptime_urls = frozenset(c.url for c in uptime_checks)
+        self.objective = self._uptime_objective(name) if args.uptime_target is not None and uptime_checks else None
 
         self.register_outputs(
             {
@@ -551,10 +645,43 @@ class ServiceMonitors(pulumi.ComponentResource):
             }
         )
 
+    def _uptime_objective(self, name: str) -> datadog.ServiceLevelObjective:
+        """A monitor-based objective over the HTTP and TCP tests: the service's uptime, as dashboards show it."""
+        args = self._args
+        assert args.uptime_target is not None
+        target = args.uptime_target
+        warning = round(target + (100 - target) / 2, 4)
+        return datadog.ServiceLevelObjective(
+            f"{name}-uptime",
+            # Named after the component: one service may have several (python.org and staging.python.org).
+            name=f"[{args.environment}] {name.removesuffix('-monitors')}: uptime",
+            type="monitor",
+            description=f"Share of time every uptime check of {args.service} ({args.environment}) passed.",
+            # The checks users see (chosen in __init__): not certificates, not direct probes of a standby pair.
+            monitor_ids=[test.monitor_id for url, test in self.tests.items() if url in self._uptime_urls],
+            thresholds=[
+                datadog.ServiceLevelObjectiveThresholdArgs(timeframe=UPTIME_TIMEFRAME, target=target, warning=warning)
+            ],
+            timeframe=UPTIME_TIMEFRAME,
+            target_threshold=target,
+            warning_threshold=warning,
+            tags=args.tags,
+            opts=self._child,
+        )
+
+    def _composite_query(self, composite: CompositeAlert) -> pulumi.Output[str]:
+        # A composite names its monitors by ID: the synthetics tests' own monitors, known once they exist.
+        ids = [self.tests[url].monitor_id for url in (*composite.failing, *composite.passing)]
+        failing = len(composite.failing)
+        return pulumi.Output.all(*ids).apply(
+            lambda known: " && ".join([str(i) for i in known[:failing]] + [f"!{i}" for i in known[failing:]])
+        )
+
     def _options(
         self,
         monitor_name: str,
         follow_redirects: bool | None = None,
+        allow_insecure: bool = False,
         *,
         tick_every: int = TICK_EVERY,
         ssl: bool = False,
@@ -567,6 +694,7 @@ class ServiceMonitors(pulumi.ComponentResource):
             accept_self_signed=False if ssl else None,
             check_certificate_revocation=True if ssl else None,
             follow_redirects=follow_redirects,
+            allow_insecure=True if allow_insecure else None,
             min_failure_duration=args.min_failure_duration_s,
             min_location_failed=args.min_location_failed,
             retry=datadog.SyntheticsTestOptionsListRetryArgs(count=RETRY_COUNT, interval=args.retry_interval_ms),
@@ -600,8 +728,8 @@ class ServiceMonitors(pulumi.ComponentResource):
             request_definition=datadog.SyntheticsTestRequestDefinitionArgs(method="GET", url=check.url),
             request_headers=dict(check.headers) or None,
             assertions=assertions,
-            options_list=self._options(title, check.follow_redirects),
-            message=args.message(
+            options_list=self._options(title, check.follow_redirects, check.allow_insecure),
+            message=args.notification(
                 f"{check.url} is failing its uptime check "
                 f"(expected HTTP {check.expected_status} within {check.max_response_time_ms} ms)."
             ),
@@ -626,7 +754,7 @@ class ServiceMonitors(pulumi.ComponentResource):
                 ),
             ],
             options_list=self._options(title),
-            message=args.message(f"{check.host} does not accept TCP connections on port {check.port}."),
+            message=args.notification(f"{check.host} does not accept TCP connections on port {check.port}."),
             tags=args.tags,
             opts=pulumi.ResourceOptions.merge(
                 self._child,
@@ -673,7 +801,7 @@ class ServiceMonitors(pulumi.ComponentResource):
             ),
             assertions=[assertion],
             options_list=options,
-            message=args.message(headline, page=not warning),
+            message=args.notification(headline, page=not warning),
             tags=[*args.tags, *check.tags, f"{CERTIFICATE_CHECK_TAG}:{'warning' if warning else 'alert'}"],
             opts=self._child,
         )
@@ -686,7 +814,7 @@ class ServiceMonitors(pulumi.ComponentResource):
         type_: str,
         query: pulumi.Input[str],
         headline: str,
-        thresholds: datadog.MonitorMonitorThresholdsArgs,
+        thresholds: datadog.MonitorMonitorThresholdsArgs | None,
         priority: int,
         notify_no_data: bool = False,
         no_data_min: int | None = None,
@@ -698,7 +826,7 @@ class ServiceMonitors(pulumi.ComponentResource):
             name=f"[{args.environment}] {args.service}: {title}",
             type=type_,
             query=query,
-            message=args.message(headline),
+            message=args.notification(headline),
             monitor_thresholds=thresholds,
             notify_no_data=notify_no_data,
             no_data_timeframe=(no_data_min or 10) if notify_no_data else None,
@@ -706,8 +834,9 @@ class ServiceMonitors(pulumi.ComponentResource):
             priority=str(priority),
             renotify_interval=args.renotify_interval_min,
             include_tags=True,
-            # Freshly booted hosts report partial data; give them five minutes before judging them.
-            new_group_delay=300,
+            # Freshly booted hosts report partial data; give them five minutes before judging them. A composite
+            # has no groups of its own: it reads its monitors' states.
+            new_group_delay=None if type_ == "composite" else 300,
             tags=args.tags,
             opts=self._child,
         )

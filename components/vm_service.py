@@ -241,6 +241,9 @@ class VmServiceArgs:
     - ``extra_tags``: more droplet tags, e.g. one a database firewall admits.
     - ``fastly_origin``: open the origin port (443) to Fastly's ranges without a service of its own, for
       origins that other services' edges use, such as a static mirror serving as a fallback.
+    - ``origin_probe_sources``: networks admitted to the origin port besides Fastly's, for uptime probes
+      that check an origin directly (a monitoring service's published ranges); only with an edge or
+      ``fastly_origin``.
     """
 
     name: str
@@ -272,6 +275,7 @@ class VmServiceArgs:
     public_hosts: tuple[PublicHost, ...] = ()
     edge: VmEdge | None = None
     fastly_origin: bool = False
+    origin_probe_sources: pulumi.Input[Sequence[str]] | None = None
     egress: tuple[PublicPort, ...] | None = None
     extra_tags: tuple[str, ...] = ()
     dns_ttl: int = 3_600
@@ -379,6 +383,14 @@ class VmServiceArgs:
         hosts = [h.host for h in self.public_hosts]
         if len(set(hosts)) != len(hosts):
             raise _fail("VmServiceArgs.public_hosts", hosts, "must not repeat a host")
+        if self.origin_probe_sources is not None and self.edge is None and not self.fastly_origin:
+            raise _fail(
+                "VmServiceArgs.origin_probe_sources",
+                "(networks)",
+                "needs an edge or fastly_origin: only an origin port is opened to probes",
+            )
+        if isinstance(self.origin_probe_sources, (list, tuple)):
+            _check_cidrs("VmServiceArgs.origin_probe_sources", tuple(self.origin_probe_sources), allow_everywhere=False)
         if isinstance(self.dns_ttl, bool) or not 60 <= self.dns_ttl <= 172_800:
             raise _fail("VmServiceArgs.dns_ttl", self.dns_ttl, "must be a whole number of seconds from 60 to 172800")
         for tag in self.tags:
@@ -832,6 +844,12 @@ class VmService(pulumi.ComponentResource):
                     protocol="tcp", port_range=str(origin_port), source_addresses=fastly_sources
                 )
             )
+            if args.origin_probe_sources is not None:
+                rules.append(
+                    digitalocean.FirewallInboundRuleArgs(
+                        protocol="tcp", port_range=str(origin_port), source_addresses=args.origin_probe_sources
+                    )
+                )
         rules += [
             digitalocean.FirewallInboundRuleArgs(
                 protocol=p.protocol,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import re
 import shutil
 import subprocess
@@ -33,9 +34,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 from offline.certificates import host_certificates, is_challenge
 from offline.recorder import PROJECT_ROOT, STACK_TYPE, ProgramFailedError, Record, Recording, record_stack
+from stacks import roles
 from stacks.catalog import SERVICES, Service
 
 REGENERATE: Final = "make docs"
@@ -69,12 +72,37 @@ IAM_ROLE_POLICY: Final = "aws:iam/rolePolicy:RolePolicy"
 FASTLY_SERVICE: Final = "fastly:index/serviceVcl:ServiceVcl"
 SYNTHETICS: Final = "datadog:index/syntheticsTest:SyntheticsTest"
 MONITOR: Final = "datadog:index/monitor:Monitor"
+DASHBOARD: Final = "datadog:index/dashboardJson:DashboardJson"
+SLO: Final = "datadog:index/serviceLevelObjective:ServiceLevelObjective"
+FASTLY_METRICS: Final = "datadog:fastly/integrationService:IntegrationService"
+PD_SCHEDULE: Final = "pagerduty:index/schedule:Schedule"
+PD_USER: Final = "pagerduty:index/user:User"
+PD_POLICY: Final = "pagerduty:index/escalationPolicy:EscalationPolicy"
+PD_SERVICE: Final = "pagerduty:index/service:Service"
+SERVICE_OBJECT: Final = "datadog:pagerduty/serviceObject:ServiceObject"
+# What watches the estate rather than runs it: shown in "Monitoring and on call", not as a service's part.
+WATCHING_TYPES: Final = frozenset(
+    {
+        SYNTHETICS,
+        MONITOR,
+        DASHBOARD,
+        SLO,
+        FASTLY_METRICS,
+        "datadog:fastly/integrationAccount:IntegrationAccount",
+        SERVICE_OBJECT,
+    }
+)
+GANDI_NAMESERVERS: Final = "gandi:domains/nameservers:Nameservers"
+GANDI_DNSSEC_KEY: Final = "gandi:domains/dNSSecKey:DNSSecKey"
 ADDRESS_RECORD_TYPES: Final = frozenset({"A", "AAAA", "CNAME"})
 
 # The catalog entry Route 53 zones belong to. Zones carry no tags, so this is the one attribution by kind.
 DNS_SERVICE_KEY: Final = "dns"
-# How the Fastly component names its conditions: the fallback's, and one "route <prefix>" per path route.
+# How the Fastly component names its conditions: the standby's, the fallback's, one "route <prefix>" per route.
+STANDBY_CONDITION: Final = "standby"
 FALLBACK_CONDITION: Final = "fallback"
+# A standby's droplets carry `service:<key>-standby`: they belong to the role's catalog entry.
+STANDBY_TAG_SUFFIX: Final = "-standby"
 ROUTE_CONDITION_PREFIX: Final = "route "
 HEROKU_SUFFIX: Final = ".herokuapp.com"
 # The multiplication sign of "docs x2" in counts, by name: the linter rightly flags a literal one as ambiguous.
@@ -86,6 +114,8 @@ PROVIDER_NAMES: Final = {
     "aws": "Amazon Web Services",
     "fastly": "Fastly",
     "datadog": "Datadog",
+    "pagerduty": "PagerDuty",
+    "gandi": "Gandi",
 }
 # Where a service runs when it is not in a datacenter, from the `datacenter:` tag on its monitors.
 PLACE_NAMES: Final = {"heroku": "Heroku", "aws": "AWS", "osuosl": "OSUOSL"}
@@ -123,7 +153,26 @@ TYPE_NOUNS: Final[Mapping[str, tuple[str, str]]] = {
     ),
     SYNTHETICS: ("synthetics test", "synthetics tests"),
     MONITOR: ("monitor", "monitors"),
+    DASHBOARD: ("dashboard", "dashboards"),
+    SLO: ("uptime objective", "uptime objectives"),
+    FASTLY_METRICS: ("Fastly service registered for metrics", "Fastly services registered for metrics"),
+    "datadog:fastly/integrationAccount:IntegrationAccount": (
+        "Fastly integration account",
+        "Fastly integration accounts",
+    ),
+    SERVICE_OBJECT: ("PagerDuty service object", "PagerDuty service objects"),
+    PD_USER: ("user", "users"),
+    PD_SCHEDULE: ("schedule", "schedules"),
+    PD_POLICY: ("escalation policy", "escalation policies"),
+    PD_SERVICE: ("service", "services"),
+    "pagerduty:index/serviceIntegration:ServiceIntegration": ("Datadog integration", "Datadog integrations"),
+    "pagerduty:index/userContactMethod:UserContactMethod": ("contact method", "contact methods"),
+    "pagerduty:index/userNotificationRule:UserNotificationRule": ("notification rule", "notification rules"),
+    GANDI_NAMESERVERS: ("domain's name servers", "domains' name servers"),
+    GANDI_DNSSEC_KEY: ("domain's DNSSEC key", "domains' DNSSEC keys"),
 }
+# Datadog's web app, where a dashboard is found by its title (its ID exists only once it is deployed).
+DASHBOARD_SEARCH: Final = "https://app.datadoghq.com/dashboard/lists?q="
 # Each S3 bucket setting is its own resource (versioning, encryption, ...); one line says it better than seven.
 BUCKET_SETTING_PREFIX: Final = "aws:s3/bucket"
 BUCKET_SETTINGS_NOUN: Final = ("bucket setting", "bucket settings")
@@ -176,9 +225,19 @@ def _tag_values(record: Record, key: str) -> list[str]:
     return [t.removeprefix(prefix) for t in _list(tags) if isinstance(t, str) and t.startswith(prefix)]
 
 
+def _catalog_key(key: str) -> str:
+    """The catalog entry a ``service`` tag value names: a standby's (``bugs-standby``) is its role's."""
+    role = key.removesuffix(STANDBY_TAG_SUFFIX)
+    return role if key not in SERVICES and role in SERVICES else key
+
+
+def _is_standby(record: Record) -> bool:
+    return any(v.endswith(STANDBY_TAG_SUFFIX) and _catalog_key(v) != v for v in _tag_values(record, "service"))
+
+
 def _service_key(record: Record) -> str | None:
     keys = _tag_values(record, "service")
-    return keys[0] if keys else None
+    return _catalog_key(keys[0]) if keys else None
 
 
 def _package(type_: str) -> str:
@@ -226,6 +285,7 @@ class DropletGroup:
     size: str
     hosts: tuple[str, ...]
     volumes: tuple[str, ...]
+    standby: bool = False
 
     @property
     def count(self) -> int:
@@ -257,6 +317,7 @@ class Origin:
     service: str | None = None
     datacenter: str | None = None
     place: str | None = None
+    standby: bool = False
 
     @property
     def where(self) -> str:
@@ -283,11 +344,24 @@ class FastlyService:
     redirects: tuple[tuple[str, int, str], ...]
     log_buckets: tuple[str, ...]
     log_roles: tuple[str, ...]
+    standby: tuple[Origin, ...] = ()
 
     @property
     def origins(self) -> tuple[Origin, ...]:
-        """Every origin: primaries, path-routed, fallback."""
-        return (*self.primaries, *(o for _, route in self.routes for o in route), *self.fallback)
+        """Every origin: primaries, path-routed, standby, fallback."""
+        return (*self.primaries, *(o for _, route in self.routes for o in route), *self.standby, *self.fallback)
+
+
+@dataclass(frozen=True)
+class MailExchanger:
+    """An MX record's target, and the droplet that answers for it (its own name, or its reserved address's)."""
+
+    domain: str
+    target: str
+    priority: int
+    host: str
+    datacenter: str
+    standby: bool
 
 
 @dataclass
@@ -308,10 +382,11 @@ class ServiceFacts:
     places: list[str] = field(default_factory=list)
     buckets: list[str] = field(default_factory=list)
     external_names: list[tuple[str, str, str]] = field(default_factory=list)  # (name, record type, zone)
-    mx: list[tuple[str, str]] = field(default_factory=list)  # (domain, target)
+    mx: list[MailExchanger] = field(default_factory=list)
     log_roles: list[str] = field(default_factory=list)
     # Parts its monitors say are owned outside this program (settings ``ownership``): "edge", "zone".
     owned_elsewhere: list[str] = field(default_factory=list)
+    dashboard: str | None = None  # the title of its Datadog dashboard
 
     @property
     def datacenters(self) -> list[str]:
@@ -367,6 +442,15 @@ class ZoneFacts:
 
 
 @dataclass(frozen=True)
+class OnCallFacts:
+    """The PagerDuty rotation: who is on each schedule, and the escalation policy's steps."""
+
+    schedules: tuple[tuple[str, tuple[str, ...]], ...]  # (schedule name, user names in rotation order)
+    steps: tuple[tuple[int, str], ...]  # (minutes at the step, what it pages)
+    services: tuple[str, ...]  # Datadog service objects: the handles' names
+
+
+@dataclass(frozen=True)
 class ProviderUse:
     """What the program creates with one provider package."""
 
@@ -390,6 +474,11 @@ class Estate:
     pagerduty: tuple[str, ...]
     paging_checks: int
     other: tuple[Record, ...]
+    on_call: OnCallFacts | None = None
+    estate_dashboard: str | None = None
+    fastly_metrics: int = 0
+    # Domains whose delegation this program writes at the registrar, with whether it publishes their DS key.
+    registrar_managed: tuple[tuple[str, bool], ...] = ()
 
     def service(self, key: str) -> ServiceFacts:
         """The facts of one placed service."""
@@ -479,7 +568,13 @@ class _Index:
             self.droplet_by_ip.get(address) or self.droplet_by_name.get(address) or self.droplet_by_name.get(tls_name)
         )
         if droplet is not None:
-            return Origin(_str(droplet.inputs.get("name")), "droplet", _service_key(droplet), droplet.datacenter)
+            return Origin(
+                _str(droplet.inputs.get("name")),
+                "droplet",
+                _service_key(droplet),
+                droplet.datacenter,
+                standby=_is_standby(droplet),
+            )
         if bucket := self.bucket_by_endpoint.get(address):
             return Origin(bucket, "bucket")
         return Origin(address, "external", place="Heroku" if address.endswith(HEROKU_SUFFIX) else place)
@@ -494,7 +589,7 @@ def _units(index: _Index) -> list[Record]:
 
 def _unit_key(index: _Index, members: Sequence[Record]) -> str | None:
     """The catalog key a part belongs to: its own ``service`` tags, else the check that watches its names."""
-    tagged = _unique(k for m in members for k in _tag_values(m, "service"))
+    tagged = _unique(_catalog_key(k) for m in members for k in _tag_values(m, "service"))
     if len(tagged) == 1:
         return tagged[0]
     if any(m.type in (ZONE, DELEGATION_SET) for m in members):
@@ -511,6 +606,7 @@ def _fastly_service(index: _Index, vcl: Record, place: str | None) -> FastlyServ
     primaries: list[Origin] = []
     routes: dict[str, list[Origin]] = {}
     fallback: list[Origin] = []
+    standby: list[Origin] = []
     for backend in _dicts(inputs.get("backends")):
         origin = index.origin(backend, place)
         condition = _str(backend.get("requestCondition"))
@@ -518,6 +614,8 @@ def _fastly_service(index: _Index, vcl: Record, place: str | None) -> FastlyServ
             primaries.append(origin)
         elif condition == FALLBACK_CONDITION:
             fallback.append(origin)
+        elif condition == STANDBY_CONDITION:
+            standby.append(origin)
         else:
             routes.setdefault(condition.removeprefix(ROUTE_CONDITION_PREFIX), []).append(origin)
     fallback_paths: list[str] = []
@@ -551,6 +649,7 @@ def _fastly_service(index: _Index, vcl: Record, place: str | None) -> FastlyServ
         log_buckets=tuple(_unique(_str(x.get("bucketName")) for x in logging)),
         # The role's ARN carries the (mock) account ID; its name is what people look for.
         log_roles=tuple(_unique(_str(x.get("s3IamRole")).rsplit("role/", 1)[-1] for x in logging)),
+        standby=tuple(standby),
     )
 
 
@@ -564,15 +663,18 @@ def _droplet_groups(index: _Index, members: Sequence[Record]) -> list[DropletGro
             # A volume's logical name is its droplet's plus a label (nyc1-hg-1-repos): the label says what it holds.
             label = volume.name.removeprefix(f"{droplet.name}-")
             volumes_of.setdefault(droplet.urn, []).append(f"`{label}` ({_id_key(volume.inputs.get('size'))} GiB)")
-    groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+    groups: dict[tuple[str, str, tuple[str, ...], bool], list[str]] = {}
     for droplet in sorted((m for m in members if m.type == DROPLET), key=lambda d: _str(d.inputs.get("name"))):
         key = (
             droplet.datacenter or "",
             _str(droplet.inputs.get("size")),
             tuple(sorted(volumes_of.get(droplet.urn, []))),
+            _is_standby(droplet),
         )
         groups.setdefault(key, []).append(_str(droplet.inputs.get("name")))
-    return [DropletGroup(dc, size, tuple(hosts), volumes) for (dc, size, volumes), hosts in groups.items()]
+    return [
+        DropletGroup(dc, size, tuple(hosts), volumes, standby) for (dc, size, volumes, standby), hosts in groups.items()
+    ]
 
 
 def _open_ports(members: Sequence[Record]) -> list[str]:
@@ -652,8 +754,12 @@ def describe(recording: Recording) -> Estate:
             continue  # a datacenter's own network and project: the datacenters table shows them
         if unit.type == DO_TAG:
             continue  # the stack's droplet tags, which firewall rules name: no service's own
-        if all(m.type in (SYNTHETICS, MONITOR) for m in members if m.custom):
-            continue  # monitors: attributed above, by their own tags
+        if all(m.type in WATCHING_TYPES for m in members if m.custom):
+            continue  # monitors, dashboards and their kind: attributed above, by their own tags
+        if any(m.type.startswith("pagerduty:") for m in members):
+            continue  # the on-call rotation: a section of its own
+        if any(m.type == GANDI_NAMESERVERS for m in members):
+            continue  # a domain's delegation at the registrar: the providers table says which
         key = _unit_key(index, members)
         if key is None or key not in SERVICES:
             other.append(unit)
@@ -687,6 +793,16 @@ def describe(recording: Recording) -> Estate:
 
     _attach_log_roles(index, facts, other)
     _attach_mail(index, facts)
+    estate_dashboard = None
+    for board in index.records:
+        if board.type != DASHBOARD:
+            continue
+        document = json.loads(_str(board.inputs.get("dashboard")) or "{}")
+        keys = _unique(re.findall(r'tag:\\?"service:([^"\\]+)', _str(board.inputs.get("dashboard"))))
+        if len(keys) == 1 and keys[0] in facts:
+            facts[keys[0]].dashboard = _str(document.get("title"))
+        elif not keys:
+            estate_dashboard = _str(document.get("title"))
     return Estate(
         stack=recording.stack,
         providers=_providers(index),
@@ -704,7 +820,89 @@ def describe(recording: Recording) -> Estate:
             1 for r in index.records if r.type in (MONITOR, SYNTHETICS) and _PAGERDUTY.search(_message(r))
         ),
         other=tuple(other),
+        on_call=_on_call(index),
+        estate_dashboard=estate_dashboard,
+        fastly_metrics=sum(1 for r in index.records if r.type == FASTLY_METRICS),
+        registrar_managed=tuple(
+            (domain, domain in {_str(k.inputs.get("domain")) for k in index.of_type(GANDI_DNSSEC_KEY)})
+            for domain in sorted(_str(n.inputs.get("domain")) for n in index.of_type(GANDI_NAMESERVERS))
+        ),
     )
+
+
+def _on_call(index: _Index) -> OnCallFacts | None:
+    """The rotation as the recording holds it: schedules by user name, the policy's steps, the service objects."""
+    users = {r.id: _str(r.inputs.get("name")) for r in index.records if r.type == PD_USER}
+    schedules = {r.id: r for r in index.records if r.type == PD_SCHEDULE}
+    policies = [r for r in index.records if r.type == PD_POLICY]
+    if not policies:
+        return None
+    steps: list[tuple[int, str]] = []
+    for rule in _dicts(policies[0].inputs.get("rules")):
+        targets = []
+        for target in _dicts(rule.get("targets")):
+            ident = _str(target.get("id"))
+            if ident in schedules:
+                targets.append(f"schedule {_str(schedules[ident].inputs.get('name'))}")
+            else:
+                email = _str(next((r.inputs.get("email") for r in index.records if r.id == ident), ""))
+                targets.append(f"{users.get(ident, ident)} ({email})" if "@" in email else users.get(ident, ident))
+        steps.append((int(rule.get("escalationDelayInMinutes") or 0), ", ".join(targets)))
+    order = [_str(t.get("id")) for rule in _dicts(policies[0].inputs.get("rules")) for t in _dicts(rule.get("targets"))]
+    paged = sorted(schedules, key=lambda ident: order.index(ident) if ident in order else len(order))
+    return OnCallFacts(
+        schedules=tuple(
+            (
+                _str(schedules[ident].inputs.get("name")),
+                tuple(
+                    users.get(_str(u), _str(u))
+                    for layer in _dicts(schedules[ident].inputs.get("layers"))
+                    for u in _list(layer.get("users"))
+                ),
+            )
+            for ident in paged
+        ),
+        steps=tuple(steps),
+        services=tuple(sorted(_str(r.inputs.get("serviceName")) for r in index.records if r.type == SERVICE_OBJECT)),
+    )
+
+
+def _dashboard_link(title: str) -> str:
+    return f"[{title}]({DASHBOARD_SEARCH}{quote(title)})"
+
+
+def _monitoring_section(estate: Estate) -> list[str]:
+    lines = ["## Monitoring and on call", ""]
+    if estate.estate_dashboard:
+        lines.append(
+            f"Datadog dashboard of the whole estate: {_dashboard_link(estate.estate_dashboard)} (every public "
+            "service's uptime, host health per datacenter"
+            + (", the CDN" if estate.fastly_metrics else "")
+            + "). Every service has its own, linked from its section below and from every message of its monitors."
+        )
+    if estate.fastly_metrics:
+        lines.append(
+            "Datadog's Fastly integration reads "
+            + _plural(estate.fastly_metrics, ("Fastly service", "Fastly services"))
+            + " (requests, hit ratio, 5xx, time to the origin on a miss)."
+        )
+    lines.append("")
+    if estate.on_call is None:
+        lines += ["This stack pages no one: no alert names a PagerDuty handle and nothing exists in PagerDuty.", ""]
+        return lines
+    on_call = estate.on_call
+    lines.append(
+        f"{estate.paging_checks} Datadog monitors and uptime checks page {_code(estate.pagerduty)}; Datadog's "
+        f"PagerDuty service object{'s' if len(on_call.services) > 1 else ''} {_code(on_call.services)} hold"
+        f"{'' if len(on_call.services) > 1 else 's'} the key of a PagerDuty service on this escalation policy:"
+    )
+    lines.append("")
+    lines += [f"{n}. {target}, for {minutes} minutes" for n, (minutes, target) in enumerate(on_call.steps, 1)]
+    lines.append("")
+    lines += ["| Weekly schedule | In rotation order |", "|---|---|"]
+    lines += [f"| {name} | {_cell(', '.join(people))} |" for name, people in on_call.schedules]
+    lines.append("")
+    return lines
 
 
 def _message(record: Record) -> str:
@@ -734,16 +932,38 @@ def _facts_of(facts: dict[str, ServiceFacts], key: str) -> ServiceFacts:
 
 
 def _attach_mail(index: _Index, facts: dict[str, ServiceFacts]) -> None:
-    """MX records name the droplets that receive a domain's mail: that is the mail service's."""
+    """MX records name the droplets that receive a domain's mail: that is the mail service's.
+
+    A target is a droplet's own name, or the name of a reserved address assigned to one (mx.ams1).
+    """
+    addresses = {
+        _str(r.inputs.get("name")): [_str(v) for v in _list(r.inputs.get("records"))]
+        for r in index.of_type(DNS_RECORD)
+        if _str(r.inputs.get("type")) == "A"
+    }
     for mx in (r for r in index.records if r.type == DNS_RECORD and _str(r.inputs.get("type")) == "MX"):
         for value in _list(mx.inputs.get("records")):
-            target = _str(value).split()[-1].rstrip(".") if _str(value).split() else ""
-            droplet = index.droplet_by_name.get(target)
+            parts = _str(value).split()
+            if len(parts) != 2 or not parts[0].isdigit():
+                continue
+            target = parts[1].rstrip(".")
+            droplet = index.droplet_by_name.get(target) or next(
+                (index.droplet_by_ip[a] for a in addresses.get(target, []) if a in index.droplet_by_ip), None
+            )
             key = _service_key(droplet) if droplet is not None else None
-            if key is not None and key in SERVICES:
-                s = _facts_of(facts, key)
-                s.mx = [*dict.fromkeys([*s.mx, (_str(mx.inputs.get("name")), target)])]
-                s.zones = _unique([*s.zones, index.zone_name(mx)])
+            if droplet is None or key is None or key not in SERVICES:
+                continue
+            s = _facts_of(facts, key)
+            exchanger = MailExchanger(
+                _str(mx.inputs.get("name")),
+                target,
+                int(parts[0]),
+                _str(droplet.inputs.get("name")),
+                droplet.datacenter or "",
+                _is_standby(droplet),
+            )
+            s.mx = sorted({*s.mx, exchanger}, key=lambda m: (m.domain, m.priority, m.target))
+            s.zones = _unique([*s.zones, index.zone_name(mx)])
 
 
 def _providers(index: _Index) -> tuple[ProviderUse, ...]:
@@ -882,9 +1102,12 @@ def _edge_lines(edge: FastlyService) -> list[str]:
         f"{domain} answers every request with a {status} redirect to {url}" for domain, status, url in edge.redirects
     ]
     lines += [f"`{prefix}` goes to {_origins_text(origins)}" for prefix, origins in edge.routes]
+    if edge.standby:
+        lines.append(f"standby, used only while the primary is unhealthy: {_origins_text(edge.standby)}")
     if edge.fallback:
         scope = f", for paths matching {_code(edge.fallback_paths)} only" if edge.fallback_paths else ""
-        lines.append(f"fallback when every origin is down: {_origins_text(edge.fallback)}{scope}")
+        when = "the primary and the standby are" if edge.standby else "every origin is"
+        lines.append(f"fallback when {when} down: {_origins_text(edge.fallback)}{scope}")
     return lines
 
 
@@ -905,6 +1128,8 @@ def _service_section(s: ServiceFacts, estate: Estate) -> list[str]:
     where: list[str] = []
     for g in s.droplets:
         text = f"{g.datacenter}, {_plural(g.count, ('droplet', 'droplets'))} of size `{g.size}`: {', '.join(g.hosts)}"
+        if g.standby:
+            text = f"{_standby_title(s.key)} in {text}"
         if g.volumes:
             noun = "volume" if len(g.volumes) == 1 else "volumes"
             text += f", {'each with' if g.count > 1 else 'with'} {noun} {', '.join(g.volumes)}"
@@ -954,8 +1179,15 @@ def _service_section(s: ServiceFacts, estate: Estate) -> list[str]:
         lines.append("- **Fastly:** no: the public names point straight at the droplets")
     if s.open_ports:
         lines.append(f"- **Open to the internet directly:** {', '.join(s.open_ports)}")
+    lines += _role_lines(s)
     if s.mx:
-        lines.append("- **Receives mail:** " + "; ".join(f"MX of {domain} is {target}" for domain, target in s.mx))
+        exchangers = [
+            f"{m.target} (priority {m.priority}, {_standby_title(s.key) + ' ' if m.standby else ''}{m.host}, "
+            f"{m.datacenter})"
+            for m in s.mx
+        ]
+        domains = ", ".join(_unique(m.domain for m in s.mx))
+        lines.append(f"- **Receives mail:** MX of {domains}: {'; '.join(exchangers)}")
     public = [z for z in s.zones if z in zones and not zones[z].internal]
     internal = [z for z in s.zones if z in zones and zones[z].internal]
     if s.droplets and internal:
@@ -968,9 +1200,33 @@ def _service_section(s: ServiceFacts, estate: Estate) -> list[str]:
     if s.host_monitors:
         checks.append(_host_monitors_text(s.host_monitors))
     lines.append(f"- **Monitors:** {'; '.join(checks) if checks else 'none'}")
+    if s.dashboard:
+        lines.append(f"- **Dashboard:** {_dashboard_link(s.dashboard)}")
     lines.append(f"- **Owners:** {', '.join(entry.owners)}")
     lines.append(f"- **Contact:** {entry.contact}")
     lines.append("")
+    return lines
+
+
+def _standby_title(key: str) -> str:
+    role = roles.role(key)
+    return role.standby.title if role is not None and role.standby is not None else "standby"
+
+
+def _role_lines(s: ServiceFacts) -> list[str]:
+    """Why a role runs on one server, and its standby or the reason it has none (from the role in stacks/)."""
+    role = roles.role(s.key)
+    if role is None or role.single is None:
+        return []
+    lines = [f"- **One server:** {role.single}"]
+    standby = next((g for g in s.droplets if g.standby), None)
+    if role.standby is not None and standby is not None:
+        title = role.standby.title[:1].upper() + role.standby.title[1:]
+        lines.append(f"- **{title}:** {', '.join(standby.hosts)} in {standby.datacenter} ({role.standby.placement})")
+        lines.append(f"  - keeps up by: {role.standby.sync}")
+        lines.append(f"  - psf-salt: {role.standby.psf_salt}")
+    if role.no_standby is not None:
+        lines.append(f"- **No standby{' for the web' if standby is not None else ''}:** {role.no_standby}")
     return lines
 
 
@@ -1006,18 +1262,17 @@ def _external_providers(estate: Estate) -> list[tuple[str, str]]:
     rows = [(place, "; ".join(_unique(uses[place]))) for place in sorted(uses)]
     if estate.registered_zones:
         output = f"`pulumi stack output {estate.name_server_output}`" if estate.name_server_output else "Route 53"
+        managed = [f"{d} (name servers{' and DS key' if ds else ''})" for d, ds in estate.registrar_managed]
+        how = (
+            f"this program writes {', '.join(managed)} (`registrarDomains`), the others by hand"
+            if managed
+            else "set by hand: `registrarDomains` opts a domain in"
+        )
         rows.append(
             (
                 "Gandi",
                 f"registrar of {', '.join(estate.registered_zones)}: each registration carries the name servers "
-                f"from {output}",
-            )
-        )
-    if estate.pagerduty:
-        rows.append(
-            (
-                "PagerDuty",
-                f"on-call: {estate.paging_checks} Datadog monitors and uptime checks page {_code(estate.pagerduty)}",
+                f"from {output}, {how}; `make registration` watches every registration's expiry (RDAP)",
             )
         )
     return rows
@@ -1087,7 +1342,8 @@ def render_overview(recording: Recording) -> str:
         kinds = ", ".join(f"{n} {t}" for t, n in z.record_types) or "—"
         hosts = "droplet host names" if z.internal else ", ".join(z.hosts) or "—"
         lines.append(f"| {z.name} | {'yes' if z.dnssec else 'no'} | {kinds} | {_cell(hosts)} |")
-    lines += ["", "## Certificates", "", *_certificates_table(recording), "", "## Services", ""]
+    lines += ["", *_monitoring_section(estate)]
+    lines += ["## Certificates", "", *_certificates_table(recording), "", "## Services", ""]
     for s in estate.services:
         lines += _service_section(s, estate)
     if estate.unplaced:
@@ -1154,13 +1410,13 @@ def _cluster(name: str, label: str, fill: str, body: Sequence[str]) -> list[str]
     ]
 
 
-def _droplet_node(key: str, datacenter: str) -> str:
-    return f"svc:{datacenter}:{key}"
+def _droplet_node(key: str, datacenter: str, standby: bool = False) -> str:
+    return f"svc:{datacenter}:{key}" + (":standby" if standby else "")
 
 
 def _origin_node(origin: Origin) -> str:
     if origin.kind == "droplet":
-        return _droplet_node(origin.service or origin.label, origin.datacenter or "")
+        return _droplet_node(origin.service or origin.label, origin.datacenter or "", origin.standby)
     return f"{origin.kind}:{origin.label}"
 
 
@@ -1178,8 +1434,9 @@ def render_dot(recording: Recording) -> str:
 
     Three columns, left to right: DNS zones, the Fastly services their names point at, and the origins behind
     those, grouped by where they run. One node per service and datacenter (droplets counted, not drawn one by
-    one) keeps the picture legible at README width. Fallback origins are dashed edges; the one path route carries
-    its prefix; DNS names that skip Fastly (direct A records, MX) are dotted.
+    one) keeps the picture legible at README width; a standby is a node of its own. Standby and fallback origins
+    are dashed edges (the standby's labelled); the one path route carries its prefix; DNS names that skip Fastly
+    (direct A records, MX) are dotted.
     """
     estate = describe(recording)
     edges: dict[tuple[str, str], dict[str, str]] = {}
@@ -1203,16 +1460,17 @@ def render_dot(recording: Recording) -> str:
             for prefix, origins in edge.routes:
                 for origin in origins:
                     link(node, _origin_node(origin), label=prefix)
+            for origin in edge.standby:
+                link(node, _origin_node(origin), style="dashed", label="standby")
             for origin in edge.fallback:
                 link(node, _origin_node(origin), style="dashed")
         # DNS straight to a host skips the Fastly column: minlen=2 keeps the host in the origins' column.
         for host in s.direct_hosts:
             zone = next((z.name for z in estate.zones if host in z.hosts), None)
             for group in s.droplets if zone else ():
-                link(f"zone:{zone}", _droplet_node(s.key, group.datacenter), style="dotted", minlen="2")
-        for domain, target in s.mx:
-            datacenter = next((g.datacenter for g in s.droplets if target in g.hosts), "")
-            link(f"zone:{domain}", _droplet_node(s.key, datacenter), style="dotted", minlen="2")
+                link(f"zone:{zone}", _droplet_node(s.key, group.datacenter, group.standby), style="dotted", minlen="2")
+        for m in s.mx:
+            link(f"zone:{m.domain}", _droplet_node(s.key, m.datacenter, m.standby), style="dotted", minlen="2")
         for name, _, zone in s.external_names:
             link(f"zone:{zone}", f"external:{name}", style="dotted", minlen="2")
 
@@ -1222,7 +1480,8 @@ def render_dot(recording: Recording) -> str:
         for key in dc.services:
             s = estate.service(key)
             for group in (g for g in s.droplets if g.datacenter == dc.name):
-                nodes.append((_droplet_node(key, dc.name), f"{key} {TIMES}{group.count}\n{group.size}", {}))
+                label = f"{key} {_standby_title(key)}" if group.standby else f"{key} {TIMES}{group.count}"
+                nodes.append((_droplet_node(key, dc.name, group.standby), f"{label}\n{group.size}", {}))
             for d in (d for d in s.databases if d.datacenter == dc.name):
                 label = f"{d.engine} {d.version}\n{d.size}"
                 if d.replicas:
@@ -1259,7 +1518,7 @@ def render_dot(recording: Recording) -> str:
     zones = [_node(f"zone:{z.name}", z.name) for z in estate.zones if any(s == f"zone:{z.name}" for s, _ in edges)]
     title = (
         f"The PSF estate ({estate.stack}): DNS zone → Fastly service → origin\n"
-        "dashed: fallback origin · dotted: DNS record straight to a host (A, MX)"
+        "dashed: standby or fallback origin · dotted: DNS record straight to a host (A, MX)"
     )
     lines = [
         f"// Generated by `{_command(estate.stack)}` from the program: do not edit. Rendered with `dot -Tsvg`.",
@@ -1275,12 +1534,29 @@ def render_dot(recording: Recording) -> str:
     ]
     for name, title, fill, nodes in clusters:
         lines += _cluster(name, title, fill, [_node(node, label, **extra) for node, label, extra in nodes])
+    lines += _watch_cluster(recording, estate, edges)
     lines.append("")
     for (source, target), attributes in edges.items():
         extra = " [" + ", ".join(f"{k}={_q(v)}" for k, v in attributes.items()) + "]" if attributes else ""
         lines.append(f"  {_q(source)} -> {_q(target)}{extra};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _watch_cluster(recording: Recording, estate: Estate, edges: dict[tuple[str, str], dict[str, str]]) -> list[str]:
+    """Datadog (what watches) and, where the stack pages, the PagerDuty rotation its alerts reach."""
+    count = Counter(r.type for r in recording.records)
+    datadog = (
+        f"Datadog\n{count[SYNTHETICS]} uptime checks · {count[MONITOR]} monitors\n"
+        f"{count[DASHBOARD]} dashboards · {count[SLO]} uptime objectives"
+    )
+    nodes = [_node("watch:datadog", datadog)]
+    if estate.on_call is not None:
+        # Schedules are named "<prefix> <tier>": the tier is what the picture needs.
+        people = " → ".join(name.split(" ", 1)[-1] for name, _ in estate.on_call.schedules)
+        nodes.append(_node("watch:pagerduty", f"PagerDuty on call\n{people} → the team's list"))
+        edges.setdefault(("watch:datadog", "watch:pagerduty"), {"label": " ".join(estate.pagerduty)})
+    return _cluster("watch", "Monitoring and on call", _EXTERNAL_FILL, nodes)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ record several stacks (or several component tests) one after another.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
 import dataclasses
@@ -72,6 +73,17 @@ MOCK_TLS_DNS_RECORDS: Final = (
     ("AAAA", "2a04:4e42::223"), ("AAAA", "2a04:4e42:200::223"), ("AAAA", "2a04:4e42:400::223"),
     ("AAAA", "2a04:4e42:600::223"),
 )  # fmt: skip
+# Stand-ins for Datadog's synthetics probe addresses per managed location (documentation ranges, RFC 5737
+# and RFC 3849): the real ones come from the datadog_ip_ranges data source at preview.
+DATADOG_SYNTHETICS_IPV4: Final = {
+    "aws:us-east-1": "192.0.2.10/32,192.0.2.11/32",
+    "aws:us-west-2": "192.0.2.20/32",
+    "aws:eu-central-1": "198.51.100.30/32,198.51.100.31/32",
+    "aws:eu-west-2": "198.51.100.40/32",
+    "aws:ap-northeast-1": "203.0.113.50/32",
+    "aws:sa-east-1": "203.0.113.60/32",
+}
+DATADOG_SYNTHETICS_IPV6: Final = {"aws:us-east-1": "2001:db8:10::/48", "aws:eu-central-1": "2001:db8:30::/48"}
 
 
 @dataclass(frozen=True)
@@ -392,7 +404,11 @@ class MockCloud(pulumi_mocks.Mocks):
             # (ECDSAP256SHA256), flags 257 (a key-signing key), and its DS record with a SHA-256 digest.
             key_tag = _digits(seed, 5) % 65_536
             digest = hashlib.sha256(f"dnskey::{seed}".encode()).hexdigest().upper()
+            # A P-256 public key is 64 bytes (RFC 6605), base64 in the DNSKEY record.
+            key = base64.b64encode(hashlib.sha512(f"ksk::{seed}".encode()).digest()).decode()
             state |= {
+                "publicKey": key,
+                "dnskeyRecord": f"257 3 13 {key}",
                 "keyTag": key_tag,
                 "flag": 257,
                 "signingAlgorithmMnemonic": "ECDSAP256SHA256",
@@ -417,8 +433,22 @@ class MockCloud(pulumi_mocks.Mocks):
             h = hashlib.sha256(seed.encode()).hexdigest()
             rid = f"{h[:3]}-{h[3:6]}-{h[6:9]}"
             state |= {"monitorId": 100_000_000 + _digits(seed, 8)}
+        elif typ == "datadog:index/dashboardJson:DashboardJson":
+            # Dashboard IDs are three groups of three; the API returns the path of the dashboard's page.
+            h = hashlib.sha256(seed.encode()).hexdigest()
+            rid = f"{h[:3]}-{h[3:6]}-{h[6:9]}"
+            state |= {"url": f"/dashboard/{rid}/{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"}
+        elif typ == "datadog:index/serviceLevelObjective:ServiceLevelObjective":
+            rid = hashlib.sha256(seed.encode()).hexdigest()[:32]
         elif typ.startswith("datadog:"):
             rid = str(100_000_000 + _digits(seed, 8))
+        elif typ.startswith("pagerduty:"):
+            # PagerDuty object IDs: P and six upper-case letters or digits.
+            rid = "P" + hashlib.sha256(seed.encode()).hexdigest()[:6].upper()
+            if typ == "pagerduty:index/serviceIntegration:ServiceIntegration":
+                state |= {"integrationKey": hashlib.sha256(f"key::{seed}".encode()).hexdigest()[:32]}
+            if "name" in inputs or typ.endswith("User"):
+                state |= {"htmlUrl": f"https://psf.pagerduty.com/{typ.rsplit(':', 1)[1].lower()}s/{rid}"}
         if args.resource_id:
             # An imported resource keeps the live ID it was imported by, wherever its state repeats the ID.
             return args.resource_id, _with_id(state, rid, args.resource_id)
@@ -437,6 +467,21 @@ class MockCloud(pulumi_mocks.Mocks):
             return _tls_configuration(dict(args.args)), []
         if args.token == GET_ZONE:
             return _hosted_zone(dict(args.args)), []
+        if args.token == "pagerduty:index/getVendor:getVendor":
+            # The vendor PagerDuty lists as "Datadog" (its ID is the same in every account).
+            name = str(args.args.get("name", ""))
+            return {
+                "id": "P" + hashlib.sha256(name.encode()).hexdigest()[:6].upper(),
+                "name": name,
+                "type": "generic",
+            }, []
+        if args.token == "datadog:index/getIpRanges:getIpRanges":
+            # The shape of Datadog's published ranges: per managed location, a comma-separated list of prefixes.
+            return {
+                "syntheticsIpv4ByLocation": dict(DATADOG_SYNTHETICS_IPV4),
+                "syntheticsIpv6ByLocation": dict(DATADOG_SYNTHETICS_IPV6),
+                "id": "datadog-ip-ranges",
+            }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": "123456789012",
@@ -858,9 +903,14 @@ def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
 
 
 @cache
-def _secret_keys(root: Path) -> tuple[str, ...]:
-    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    return tuple(k for k, spec in (document.get("config") or {}).items() if spec.get("secret"))
+def _secret_keys(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The schema's secret keys: those every stack must set, and those a stack may leave unset."""
+    from stacks.settings import config_schema
+
+    schema = config_schema(root / "Pulumi.yaml")
+    required = tuple(k for k, spec in schema.items() if spec.secret and spec.required)
+    optional = tuple(k for k, spec in schema.items() if spec.optional_secret)
+    return required, optional
 
 
 _STACK_CACHE: dict[tuple[str, Path], Recording] = {}
@@ -925,17 +975,28 @@ def program_config(
     """The full config and secret keys :func:`record_stack` runs a stack's program with.
 
     The stack file's values, the declared secrets as mock values (marked secret) and ``overrides``
-    (unnamespaced keys; None unsets). Exposed for programs other than the estate's own ``main``, such as
-    the benchmark's synthetic estate, that must see exactly the config a stack would give them.
+    (unnamespaced keys; None unsets). Optional secrets get mock values only where the stack needs them
+    (:func:`stacks.paging.offline_secrets`), so staging is recorded with no PagerDuty token at all.
+    Exposed for programs other than the estate's own ``main``, such as the benchmark's synthetic estate,
+    that must see exactly the config a stack would give them.
     """
+    from stacks.paging import offline_secrets
+
     config = stack_config(stack, root)
-    secret_keys = [f"{PROJECT}:{k}" for k in _secret_keys(root)]
-    for key in secret_keys:
-        config.setdefault(key, f"mock-{key.split(':')[-1]}")
+    required, optional = _secret_keys(root)
+    secret_keys = [f"{PROJECT}:{k}" for k in (*required, *optional)]
+    for key in required:
+        config.setdefault(f"{PROJECT}:{key}", f"mock-{key}")
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if value is None:
             config.pop(full, None)
         else:
             config[full] = value
+    # The optional secrets the stack's own settings make required (prod's PagerDuty token and addresses),
+    # after the overrides, so `--set pageOnCall=false` plans with none; an override (even None) still wins.
+    overridden = {key.split(":")[-1] for key in overrides or {}}
+    for key, value in offline_secrets(config, PROJECT).items():
+        if key.split(":", 1)[1] not in overridden:
+            config.setdefault(key, value)
     return config, secret_keys

@@ -173,18 +173,23 @@ def _senders(settings: Settings) -> dict[str, MailSenders]:
 
 
 def domain_mail(
-    settings: Settings, domain: str, mail_hosts: tuple[str, ...], sending_hosts: tuple[str, ...] = ()
+    settings: Settings,
+    domain: str,
+    mail_hosts: tuple[str, ...],
+    sending_hosts: tuple[str, ...] = (),
+    priorities: Mapping[str, int] | None = None,
 ) -> MailSettings:
     """SPF, DKIM and DMARC of a public domain (prod name) in this stack.
 
     ``sending_hosts`` are the MX servers' own names, which python.org's mail leaves from when the MX targets
-    name other addresses (reserved ones, which carry no reverse DNS and send nothing).
+    name other addresses (reserved ones, which carry no reverse DNS and send nothing). ``priorities`` gives
+    each MX target its preference (10 unless given): the secondary MX's is the higher number.
     """
     senders = _senders(settings).get(domain)
     rua = (f"dmarc-reports@{settings.public_domain(MAIL_DOMAIN)}",) if domain == MAIL_DOMAIN else ()
     if senders is None:
         return MailSettings.no_mail(rua=rua)
-    mx = tuple(MxHost(host, 10) for host in mail_hosts) if domain == MAIL_DOMAIN else ()
+    mx = tuple(MxHost(host, (priorities or {}).get(host, 10)) for host in mail_hosts) if domain == MAIL_DOMAIN else ()
     own = sending_hosts if domain == MAIL_DOMAIN else ()
     return MailSettings(
         mx=mx,
@@ -272,11 +277,12 @@ def build_zones(
     parent: pulumi.Resource,
     mail_hosts: tuple[str, ...],
     sending_hosts: tuple[str, ...] = (),
+    mx_priorities: Mapping[str, int] | None = None,
 ) -> Zones:
     """Every public zone plus the internal one, and the delegations that make them resolve.
 
-    ``mail_hosts`` are the MX targets, the names python.org's mail is delivered to; ``sending_hosts`` the
-    Postfix servers' own names, which it is sent from.
+    ``mail_hosts`` are the MX targets, the names python.org's mail is delivered to, with ``mx_priorities``;
+    ``sending_hosts`` the Postfix servers' own names, which it is sent from.
     """
     opts = pulumi.ResourceOptions(parent=parent)
     main_set: DelegationSet | None = None
@@ -324,7 +330,9 @@ def build_zones(
                 domain=domain if is_internal else settings.public_domain(domain),
                 records=() if is_internal else _tracker_records(domain),
                 caa=caa_policy(settings, domain),
-                mail=internal_mail() if is_internal else domain_mail(settings, domain, mail_hosts, sending_hosts),
+                mail=internal_mail()
+                if is_internal
+                else domain_mail(settings, domain, mail_hosts, sending_hosts, mx_priorities),
                 dnssec=settings.dnssec,
                 delegation_set_id=main_set.delegation_set_id if main_set else None,
                 delegated_by=REGISTRAR if settings.is_prod else None,

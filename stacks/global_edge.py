@@ -129,8 +129,9 @@ def build_logging(settings: Settings, providers: Providers, parent: pulumi.Resou
 def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, hosts: tuple[Host, ...]) -> None:
     """A Heroku app behind Fastly, with its DNS and synthetics."""
     names = _names(estate, hosts)
+    service = None
     if not _external(estate, _monitor_key(key)):
-        ExternalOriginService(
+        service = ExternalOriginService(
             key,
             ExternalOriginArgs(
                 origin_host=origin,
@@ -151,6 +152,7 @@ def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, host
         http=[HttpCheck(h) for h in names],
         tls=estate.tls.checks(_monitor_key(key), names),
         name=f"{key}-monitors",
+        fastly_service_ids=_service_ids(service),
     )
 
 
@@ -162,6 +164,11 @@ def _monitor_key(key: str) -> str:
 def _external(estate: Estate, service: str) -> bool:
     """Whether a service's edge is owned elsewhere: nothing of it is made here, its names are still watched."""
     return estate.owner(Kind.EDGE, service) is Ownership.EXTERNAL
+
+
+def _service_ids(*services: ExternalOriginService | StaticSite | None) -> tuple[pulumi.Output[str], ...]:
+    """The Fastly service IDs of the edges made here (none for an edge owned elsewhere)."""
+    return tuple(s.service_id for s in services if s is not None)
 
 
 def _names(estate: Estate, hosts: tuple[Host, ...]) -> tuple[str, ...]:
@@ -190,13 +197,17 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
         )
         routes = (PathRoute("/ftp/", ftp),)
     www_host, apex_host = _names(estate, (Host("www.python.org", "python.org"), Host("python.org", "python.org")))
-    if not _external(estate, "python-org"):
-        _python_org_edge(estate, parent, routes)
+    www_service = None if _external(estate, "python-org") else _python_org_edge(estate, parent, routes)
     checks = [HttpCheck(www_host), HttpCheck(apex_host, expected_status=301)]
     if downloads is not None:
         checks.append(HttpCheck(www_host, path="/ftp/python/"))
     estate.monitors(
-        parent, "python-org", "heroku", http=checks, tls=estate.tls.checks("python-org", (www_host, apex_host))
+        parent,
+        "python-org",
+        "heroku",
+        http=checks,
+        tls=estate.tls.checks("python-org", (www_host, apex_host)),
+        fastly_service_ids=_service_ids(www_service),
     )
     # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
     _heroku(
@@ -208,12 +219,12 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
     )
 
 
-def _python_org_edge(estate: Estate, parent: pulumi.Resource, routes: tuple[PathRoute, ...]) -> None:
+def _python_org_edge(estate: Estate, parent: pulumi.Resource, routes: tuple[PathRoute, ...]) -> ExternalOriginService:
     """www.python.org's Fastly service: the Heroku app, /ftp/ routed to the downloads servers, the apex redirect."""
     s = estate.settings
     www = estate.public(Host("www.python.org", "python.org"))
     apex = estate.public(Host("python.org", "python.org"))
-    ExternalOriginService(
+    www_service = ExternalOriginService(
         "python-org",
         ExternalOriginArgs(
             origin_host=s.python_org_origin,
@@ -238,6 +249,7 @@ def _python_org_edge(estate: Estate, parent: pulumi.Resource, routes: tuple[Path
         aws_provider=estate.providers.aws,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+    return www_service
 
 
 def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) -> None:
@@ -249,8 +261,9 @@ def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) ->
     s = estate.settings
     pypi = Host("pypi.org", "pypi.org")
     names = _names(estate, (pypi,))
+    service = None
     if not _external(estate, "pypi"):
-        ExternalOriginService(
+        service = ExternalOriginService(
             "pypi",
             ExternalOriginArgs(
                 origin_host=s.pypi_origin,
@@ -282,7 +295,14 @@ def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) ->
         )
     checks = [HttpCheck(h) for h in names]
     checks.append(HttpCheck(names[0], path="/simple/pip/"))
-    estate.monitors(parent, "pypi", "aws", http=checks, tls=estate.tls.checks("pypi", names))
+    estate.monitors(
+        parent,
+        "pypi",
+        "aws",
+        http=checks,
+        tls=estate.tls.checks("pypi", names),
+        fastly_service_ids=_service_ids(service),
+    )
 
 
 def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
@@ -292,15 +312,21 @@ def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
         ("legacy", Host("legacy.python.org", "python.org")),
     ):
         names = _names(estate, (host,))
-        if not _external(estate, key):
-            _static_site(estate, parent, key, host)
-        estate.monitors(parent, key, "aws", http=[HttpCheck(h) for h in names], tls=estate.tls.checks(key, names))
+        site = None if _external(estate, key) else _static_site(estate, parent, key, host)
+        estate.monitors(
+            parent,
+            key,
+            "aws",
+            http=[HttpCheck(h) for h in names],
+            tls=estate.tls.checks(key, names),
+            fastly_service_ids=_service_ids(site),
+        )
 
 
-def _static_site(estate: Estate, parent: pulumi.Resource, key: str, host: Host) -> None:
+def _static_site(estate: Estate, parent: pulumi.Resource, key: str, host: Host) -> StaticSite:
     """One static site: its private bucket and the Fastly service in front of it."""
     s = estate.settings
-    StaticSite(
+    return StaticSite(
         f"{key}-site",
         StaticSiteArgs(
             bucket_name=s.physical_name(key, "site"),

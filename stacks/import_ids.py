@@ -35,6 +35,10 @@ _IAM_ROLE: Final = r"[\w+=,.@-]{1,64}"
 _IAM_POLICY: Final = r"[\w+=,.@-]{1,128}"
 # Fastly's IDs are alphanumeric (the API's examples: 20-22 characters).
 _FASTLY_ID: Final = r"[A-Za-z0-9]{16,32}"
+# PagerDuty object IDs: upper-case letters and digits (the provider's examples: PLBP09X).
+_PAGERDUTY_ID: Final = r"[A-Z0-9]{6,14}"
+_HEX32: Final = r"[0-9a-f]{32}"
+_DOMAIN: Final = r"(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
 
 Agreement = Callable[[re.Match[str], Mapping[str, Any]], str | None]
 
@@ -247,6 +251,55 @@ ID_SHAPES: Final[Mapping[str, IdShape]] = {
         "a synthetic test's public ID such as abc-123-xyz (not its monitor ID)",
         "synthetics_test: the public ID",
     ),
+    "datadog:index/dashboardJson:DashboardJson": _shape(
+        r"[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}", "a dashboard ID such as sv7-gyh-kas", "dashboard_json: the dashboard ID"
+    ),
+    "datadog:index/serviceLevelObjective:ServiceLevelObjective": _shape(
+        _HEX32, "an SLO's ID (32 hexadecimal digits)", "service_level_objective: the SLO's string ID"
+    ),
+    "datadog:fastly/integrationAccount:IntegrationAccount": _shape(
+        _HEX32, "the Fastly account's ID in Datadog (32 hexadecimal digits)", "integration_fastly_account: the ID"
+    ),
+    "datadog:fastly/integrationService:IntegrationService": _shape(
+        rf"{_HEX32}:{_FASTLY_ID}",
+        "<Datadog's Fastly account ID>:<Fastly service ID>",
+        "integration_fastly_service: account ID and service ID joined with a colon",
+    ),
+    "datadog:pagerduty/serviceObject:ServiceObject": _shape(
+        r"(?P<name>[^\s:]{1,255})",
+        "the PagerDuty service's name as the integration knows it (service_name)",
+        "integration_pagerduty_service_object: the service_name, with SERVICE_KEY set in the environment",
+        _same("name", "serviceName", "PagerDuty service"),
+    ),
+    # PagerDuty (terraform-provider-pagerduty website/docs/r/*.html.markdown, "Import").
+    **{
+        f"pagerduty:index/{token}:{name}": _shape(
+            _PAGERDUTY_ID, f"the {what}'s PagerDuty ID such as PLBP09X", f"{doc}: the id"
+        )
+        for token, name, what, doc in (
+            ("user", "User", "user", "user"),
+            ("schedule", "Schedule", "schedule", "schedule"),
+            ("escalationPolicy", "EscalationPolicy", "escalation policy", "escalation_policy"),
+            ("service", "Service", "service", "service"),
+        )
+    },
+    "pagerduty:index/userContactMethod:UserContactMethod": _shape(
+        rf"{_PAGERDUTY_ID}:{_PAGERDUTY_ID}", "<user ID>:<contact method ID>", "user_contact_method: user_id and id"
+    ),
+    "pagerduty:index/userNotificationRule:UserNotificationRule": _shape(
+        rf"{_PAGERDUTY_ID}:{_PAGERDUTY_ID}",
+        "<user ID>:<notification rule ID>",
+        "user_notification_rule: user_id and id",
+    ),
+    "pagerduty:index/serviceIntegration:ServiceIntegration": _shape(
+        rf"{_PAGERDUTY_ID}\.{_PAGERDUTY_ID}",
+        "<service ID>.<integration ID>",
+        "service_integration: the service id and the integration id joined with a dot",
+    ),
+    # Gandi (go-gandi/terraform-provider-gandi resource_nameservers.go: a passthrough importer, ID the domain).
+    "gandi:domains/nameservers:Nameservers": _shape(
+        _DOMAIN, "the domain's name (python.org)", "gandi_nameservers: the FQDN", _same("domain", "domain", "domain")
+    ),
 }
 
 NOT_IMPORTABLE: Final[Mapping[str, str]] = {
@@ -257,6 +310,10 @@ NOT_IMPORTABLE: Final[Mapping[str, str]] = {
     "digitalocean:index/volumeAttachment:VolumeAttachment": (
         "the provider has no importer; created on adoption, it attaches the volume only when it is not already "
         "attached to that droplet (resource_volume_attachment.go), so an attached volume stays as it is"
+    ),
+    "gandi:domains/dNSSecKey:DNSSecKey": (
+        "pulumiverse-gandi documents no importer for it and this program could not verify one; created on "
+        "adoption, it publishes the zone's key-signing key at the registrar (check Gandi's key list first)"
     ),
     "fastly:index/tlsSubscriptionValidation:TlsSubscriptionValidation": (
         "a virtual resource with no importer; created on adoption, it waits until the subscription is issued, "

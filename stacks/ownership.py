@@ -22,8 +22,12 @@ Parts (``<kind>:<key>``):
 ``storage``     ``storage:pypi-files`` (PyPI's file bucket), ``storage:cdn-logs`` (the request logs and the
                 role Fastly writes them with)
 ``service``     a service on the estate's droplets, or the managed database (catalog ``HOSTED_SERVICES``)
-``monitors``    a service's Datadog monitors and synthetics
+``monitors``    a service's Datadog monitors, synthetics, dashboard and Fastly metrics; ``monitors:estate`` the
+                estate's dashboard and Datadog's Fastly integration account
 ``network``     a datacenter's VPC and project (``network:nyc1``), and the droplet tags (``network:tags``)
+``standby``     a role's standby droplet (``standby:bugs``), wherever it runs
+``on-call``     ``on-call:pagerduty``: the PagerDuty users, schedules, escalation policy and service prod pages
+``registrar``   a domain's delegation at the registrar (``registrarDomains``), ``registrar:internal`` for psf.io
 ==============  ==============================================================================================
 
 This module is pure data and functions (no Pulumi): :func:`parse_ownership` turns the entries into
@@ -60,6 +64,9 @@ class Kind(StrEnum):
     SERVICE = "service"
     MONITORS = "monitors"
     NETWORK = "network"
+    STANDBY = "standby"
+    ON_CALL = "on-call"
+    REGISTRAR = "registrar"
 
 
 @dataclass(frozen=True, order=True)
@@ -85,6 +92,9 @@ INTERNAL_ZONE: Final = "internal"
 DELEGATION: Final = "delegation"
 TAGS: Final = "tags"
 STORAGE: Final = ("cdn-logs", "pypi-files")
+# The estate's own dashboard and Datadog's Fastly integration account: monitors of no one service.
+ESTATE: Final = "estate"
+PAGERDUTY: Final = "pagerduty"
 
 # The owners a part cannot have, and why. Everything not listed may be managed, imported or external.
 _NOT_EXTERNAL: Final = {
@@ -94,6 +104,11 @@ _NOT_EXTERNAL: Final = {
     ),
     Kind.MONITORS: "the estate watches every part itself, the external ones included",
     Kind.NETWORK: "the estate's droplets live in this stack's VPCs and carry its tags",
+    Kind.STANDBY: "a standby is this estate's second droplet of a role, made here or nowhere",
+    Kind.ON_CALL: "every alert of the estate pages through it",
+    Kind.REGISTRAR: (
+        "a registration this program does not manage is one left out of registrarDomains: drop the domain there"
+    ),
 }
 _ZONE_NOT_EXTERNAL: Final = {
     INTERNAL_ZONE: "it holds every droplet's host name, which this program writes",
@@ -129,9 +144,15 @@ def part_keys(kind: Kind, datacenters: Collection[str]) -> frozenset[str]:
         case Kind.SERVICE:
             return frozenset(HOSTED_SERVICES)
         case Kind.MONITORS:
-            return frozenset(SERVICES)
+            return frozenset({*SERVICES, ESTATE})
         case Kind.NETWORK:
             return frozenset({*datacenters, TAGS})
+        case Kind.STANDBY:
+            return frozenset(HOSTED_SERVICES) - {"database"}
+        case Kind.ON_CALL:
+            return frozenset({PAGERDUTY})
+        case Kind.REGISTRAR:
+            return frozenset({*DOMAINS, INTERNAL_ZONE})
 
 
 def _refusal(part: Part, owner: Ownership) -> str | None:

@@ -23,18 +23,23 @@ from components.database import MANAGED_POSTGRES_TYPE
 from components.dns_zone import DELEGATION_SET_TYPE, DNS_ZONE_TYPE
 from components.edge import EDGE_TYPE
 from components.monitors import SERVICE_MONITORS_TYPE
+from components.oncall import ON_CALL_TYPE
+from components.registrar import REGISTRAR_DELEGATION_TYPE
 from components.static_site import STATIC_SITE_TYPE
 from components.vm_service import EXTERNAL_ORIGIN_TYPE, VM_SERVICE_TYPE
 from stacks.catalog import DOMAINS, EDGE_ALIASES
 from stacks.datacenter import DATACENTER_TYPE
 from stacks.global_edge import GLOBAL_TYPE
-from stacks.ownership import DELEGATION, INTERNAL_ZONE, TAGS, Kind, Part
+from stacks.ownership import DELEGATION, ESTATE, INTERNAL_ZONE, PAGERDUTY, TAGS, Kind, Part
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE: Final = "pulumi:pulumi:StackReference"
 TLS_SUBSCRIPTION_TYPE: Final = "fastly:index/tlsSubscription:TlsSubscription"
 TLS_VALIDATION_TYPE: Final = "fastly:index/tlsSubscriptionValidation:TlsSubscriptionValidation"
 RECORD_TYPE: Final = "aws:route53/record:Record"
+DASHBOARD_TYPE: Final = "datadog:index/dashboardJson:DashboardJson"
+FASTLY_ACCOUNT_TYPE: Final = "datadog:fastly/integrationAccount:IntegrationAccount"
+FASTLY_METRICS_TYPE: Final = "datadog:fastly/integrationService:IntegrationService"
 # What the global component holds directly, by type: the part each serves.
 _GLOBAL_CHILDREN: Final[Mapping[str, Part]] = {
     "digitalocean:index/tag:Tag": Part(Kind.NETWORK, TAGS),
@@ -48,6 +53,11 @@ _ZONE_KEYS: Final[Mapping[str, str]] = {
     "internal-zone": INTERNAL_ZONE,
     "delegated-zone": DELEGATION,
 }
+
+
+STANDBY_SUFFIX: Final = "-standby"
+# The internal zone's registration (prod's psf.io), by its logical name.
+_INTERNAL_REGISTRATION: Final = "psf-io"
 
 
 class UnplacedError(LookupError):
@@ -75,13 +85,41 @@ class Node:
         return f"urn:pulumi:{stack}::{project}::{self.qualified_type}::{self.name}"
 
 
-def _service_key(component: str) -> str:
-    """``nyc1-docs`` (a datacenter's droplet service) as its catalog key ``docs``."""
-    return component.split("-", 1)[1]
+def _service_part(component: str) -> Part:
+    """``nyc1-docs`` (a datacenter's droplet service) as ``service:docs``; ``sfo1-bugs-standby`` as ``standby:bugs``."""
+    key = component.split("-", 1)[1]
+    if key.endswith(STANDBY_SUFFIX):
+        return Part(Kind.STANDBY, key.removesuffix(STANDBY_SUFFIX))
+    return Part(Kind.SERVICE, key)
 
 
 def _edge_key(name: str) -> str:
     return EDGE_ALIASES.get(name, name)
+
+
+def _registration_part(name: str) -> Part:
+    """``python-org-registration`` as ``registrar:python.org`` (``psf-io-registration``: ``registrar:internal``)."""
+    key = name.removesuffix("-registration")
+    if key == _INTERNAL_REGISTRATION:
+        return Part(Kind.REGISTRAR, INTERNAL_ZONE)
+    if key not in _ZONE_KEYS:
+        raise UnplacedError(f"registration {name!r} is of none of the estate's domains")
+    return Part(Kind.REGISTRAR, _ZONE_KEYS[key])
+
+
+def _global_child(type_: str, name: str) -> Part | None:
+    """The part of a resource made directly under the global component, or None when no rule places it."""
+    if type_ in _GLOBAL_CHILDREN:
+        return _GLOBAL_CHILDREN[type_]
+    if type_ == FASTLY_ACCOUNT_TYPE:
+        return Part(Kind.MONITORS, ESTATE)
+    if type_ == DASHBOARD_TYPE:
+        # One per service (``<key>-dashboard``) and the estate's own (``estate-dashboard``).
+        return Part(Kind.MONITORS, _edge_key(name.removesuffix("-dashboard")))
+    if type_ == FASTLY_METRICS_TYPE:
+        # ``<edge>-fastly-metrics`` or ``<edge>-monitors-fastly-metrics``: the monitors of the edge's service.
+        return Part(Kind.MONITORS, _edge_key(name.removesuffix("-fastly-metrics").removesuffix("-monitors")))
+    return None
 
 
 def _component_part(type_: str, name: str, parent: Node | None) -> Part | None:
@@ -101,8 +139,10 @@ def _component_part(type_: str, name: str, parent: Node | None) -> Part | None:
         PRIVATE_BUCKET_TYPE: lambda: Part(Kind.STORAGE, name),
         STATIC_SITE_TYPE: lambda: Part(Kind.EDGE, name.removesuffix("-site")),
         EXTERNAL_ORIGIN_TYPE: lambda: Part(Kind.EDGE, _edge_key(name)),
-        VM_SERVICE_TYPE: lambda: Part(Kind.SERVICE, _service_key(name)),
+        VM_SERVICE_TYPE: lambda: _service_part(name),
         MANAGED_POSTGRES_TYPE: lambda: Part(Kind.SERVICE, "database"),
+        ON_CALL_TYPE: lambda: Part(Kind.ON_CALL, PAGERDUTY),
+        REGISTRAR_DELEGATION_TYPE: lambda: _registration_part(name),
         SERVICE_MONITORS_TYPE: lambda: Part(Kind.MONITORS, _edge_key(name.removesuffix("-monitors"))),
     }
     return defines[type_]() if type_ in defines else None
@@ -129,8 +169,8 @@ def part_of(type_: str, name: str, parent: Node | None, *, custom: bool) -> Part
         if certificate:
             return Part(Kind.CERTIFICATE, parent.part.key)
     if parent.type == GLOBAL_TYPE:
-        if type_ in _GLOBAL_CHILDREN:
-            return _GLOBAL_CHILDREN[type_]
+        if (placed := _global_child(type_, name)) is not None:
+            return placed
         raise UnplacedError(f"{type_} {name!r} sits in the global component, but no part holds it")
     if parent.part is None:
         raise UnplacedError(f"{type_} {name!r} is inside {parent.type} {parent.name!r}, which has no part")

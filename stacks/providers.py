@@ -14,6 +14,8 @@ import pulumi_aws as aws
 import pulumi_datadog as datadog
 import pulumi_digitalocean as digitalocean
 import pulumi_fastly as fastly
+import pulumi_pagerduty as pagerduty
+import pulumiverse_gandi as gandi
 
 from stacks.settings import Secret, Settings
 
@@ -24,20 +26,37 @@ AWS_GLOBAL_REGION = "us-east-1"
 
 @dataclass(frozen=True)
 class Providers:
-    """One provider per cloud, passed down to every stack module and component."""
+    """One provider per cloud, passed down to every stack module and component.
+
+    ``gandi`` (the registrar) exists only in a stack that manages a registration (``registrarDomains``): a
+    stack that does not has no credentials for it and cannot change anything there.
+    """
 
     digitalocean: digitalocean.Provider
     aws: aws.Provider
     fastly: fastly.Provider
     datadog: datadog.Provider
+    # Only in a stack that pages on-call: staging has no PagerDuty token and makes no PagerDuty resource.
+    pagerduty: pagerduty.Provider | None = None
+    gandi: gandi.Provider | None = None
 
 
 def _secret(value: Secret) -> pulumi.Output[str]:
     return pulumi.Output.secret(value.value)
 
 
+def _gandi(settings: Settings) -> gandi.Provider | None:
+    token = settings.secrets.gandi_token
+    if not settings.registrar_domains or token is None:
+        return None
+    # A personal access token (the provider's `personal_access_token`; Gandi's API keys are deprecated). The
+    # SDK fills the deprecated `key` from GANDI_KEY in the environment when it is not given; the provider then
+    # still authenticates with the token, which takes precedence (go-gandi sends "Bearer <token>").
+    return gandi.Provider("gandi", personal_access_token=_secret(token))
+
+
 def make_providers(settings: Settings) -> Providers:
-    """Create the four providers from validated settings."""
+    """Create the providers from validated settings; PagerDuty's and the registrar's only where a stack uses them."""
     tags = {"environment": settings.environment.value, "managed-by": "pulumi", "project": "psf-infra"}
     return Providers(
         digitalocean=digitalocean.Provider(
@@ -63,4 +82,10 @@ def make_providers(settings: Settings) -> Providers:
             api_url=f"https://api.{settings.datadog_site}/",
             validate="true",
         ),
+        pagerduty=(
+            pagerduty.Provider("pagerduty", token=_secret(settings.paging.token))
+            if settings.paging is not None
+            else None
+        ),
+        gandi=_gandi(settings),
     )

@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 from pulumi.errors import RunError
 from pulumi_digitalocean import DropletSlug, Region
 
 from stacks.ownership import Owners, Ownership, OwnershipError, Part, parse_ownership
+
+if TYPE_CHECKING:
+    from stacks.paging import Paging
 
 PROJECT: Final = "psf-infra"
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -154,6 +157,8 @@ class Secrets:
     datadog_app_key: Secret
     fastly_origin_token: Secret
     fastly_customer_id: Secret
+    # Only for a stack whose registrarDomains lists a domain (the registrar's personal access token).
+    gandi_token: Secret | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,14 @@ class MailSenders:
     def lookups(self) -> int:
         """DNS lookups these terms cost an SPF check (RFC 7208 4.6.4), not counting nested includes."""
         return len(self.includes) + len(self.hosts)
+
+
+@dataclass(frozen=True)
+class RegistrarDomain:
+    """A domain whose registration this stack manages; ``ds`` False sets its name servers only, for now."""
+
+    domain: str
+    ds: bool = True
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,7 @@ class Settings:
     droplet_image: str
     droplet_sizes: DropletSizes
     replicas: int
+    standbys: bool
     ssh_keys: tuple[str, ...]
     admin_cidrs: tuple[str, ...]
     salt_master: str
@@ -230,6 +244,8 @@ class Settings:
     mail_senders: tuple[MailSenders, ...]
     cdn_log_retention_days: int
     secrets: Secrets
+    # Domains (prod names) whose registration this stack manages at the registrar; empty: none.
+    registrar_domains: tuple[RegistrarDomain, ...] = ()
     # The PSF CA's certificate (PEM) the droplet origins' certificates chain to; None until it is known.
     psf_ca_certificate: str | None = None
     # Fastly-managed certificates: the authority and the TLS configuration ("" = the account's default).
@@ -238,6 +254,10 @@ class Settings:
     # Who owns each part of the estate (``ownership``; stacks/ownership.py), and the import map's file.
     owners: Owners = field(default_factory=Owners)
     import_map: str = ""
+    # Who production pages (stacks.paging); None: this stack pages no one and creates no PagerDuty resource.
+    paging: Paging | None = None
+    # The read-only Fastly token Datadog's Fastly integration reads the services with; None: not registered.
+    fastly_metrics_key: Secret | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -313,10 +333,17 @@ class ConfigKey:
         """Keys without a default must be set in every stack file (or as a secret)."""
         return self.default is None
 
+    @property
+    def optional_secret(self) -> bool:
+        """A secret a stack may leave unset (:data:`stacks.paging.OPTIONAL_SECRETS`), declared with a default of ""."""
+        return self.secret and not self.required
+
 
 @cache
 def config_schema(project_file: Path = PROJECT_ROOT / "Pulumi.yaml") -> Mapping[str, ConfigKey]:
     """The config keys Pulumi.yaml declares, with their types and defaults."""
+    from stacks.paging import OPTIONAL_SECRETS
+
     document = yaml.safe_load(project_file.read_text())
     keys: dict[str, ConfigKey] = {}
     for name, spec in (document.get("config") or {}).items():
@@ -325,7 +352,7 @@ def config_schema(project_file: Path = PROJECT_ROOT / "Pulumi.yaml") -> Mapping[
             type=spec["type"],
             description=spec.get("description", ""),
             default=spec.get("default"),
-            secret=bool(spec.get("secret", False)),
+            secret=bool(spec.get("secret", False)) or name in OPTIONAL_SECRETS,
         )
     return keys
 
@@ -393,6 +420,11 @@ class _Reader:
         if not value:
             raise SettingsError(key, None, "must not be empty; set it with `pulumi config set --secret " + key + "`")
         return Secret(value)
+
+    def optional_secret(self, key: str) -> Secret | None:
+        """A secret whose schema default is empty: None when it is not set."""
+        value = self.string(key)
+        return Secret(value) if value else None
 
 
 def _hostname(key: str, value: str) -> str:
@@ -601,6 +633,44 @@ def _delegation(
     return (), delegation_stack
 
 
+# A registrarDomains entry: the domain, and optionally "ns-only" to leave its DS record for a later deploy.
+NS_ONLY: Final = "ns-only"
+
+
+def _registrar(environment: Environment, read: _Reader) -> tuple[tuple[RegistrarDomain, ...], Secret | None]:
+    """``registrarDomains`` (prod only) and the registrar token, required as soon as a domain is listed.
+
+    Which domains may be listed is the estate's business (stacks/registrar.py): the ones it has zones for.
+    """
+    parsed: list[RegistrarDomain] = []
+    for entry in read.strings("registrarDomains"):
+        domain, *rest = entry.split() or [""]
+        if rest not in ([], [NS_ONLY]):
+            raise SettingsError(
+                "registrarDomains", entry, f'must be "<domain>" or "<domain> {NS_ONLY}" entries, e.g. "python.org"'
+            )
+        _hostname("registrarDomains", domain)
+        if domain in {d.domain for d in parsed}:
+            raise SettingsError("registrarDomains", entry, f"names {domain} twice")
+        parsed.append(RegistrarDomain(domain, ds=not rest))
+    domains = tuple(d.domain for d in parsed)
+    token = read.optional_secret("gandiToken")
+    if domains and environment is not Environment.PROD:
+        raise SettingsError(
+            "registrarDomains",
+            list(domains),
+            "must be empty outside prod: only prod's domains are registrations (the others are delegated subdomains)",
+        )
+    if domains and token is None:
+        raise SettingsError(
+            "gandiToken",
+            None,
+            f"required while registrarDomains lists {', '.join(domains)}: a Gandi personal access token that may "
+            "change those domains' name servers and DNSSEC keys; set it with `pulumi config set --secret gandiToken`",
+        )
+    return tuple(parsed), token
+
+
 def _vpc_ranges(key: str, entries: tuple[str, ...], enabled: tuple[str, ...]) -> dict[str, str]:
     """``name=cidr`` entries as {datacenter: range}, each a range DigitalOcean accepts, none overlapping."""
     ranges: dict[str, ipaddress.IPv4Network] = {}
@@ -791,6 +861,21 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         )
     delegated_domains, delegation_stack = _delegation(environment, stack, domain_suffix, internal_domain, read)
     mail_senders = _mail_senders(read.strings("mailSenders"))
+    from stacks.paging import parse_fastly_metrics, parse_paging
+
+    paging = parse_paging(
+        page_on_call=page_on_call,
+        token=read.string("pagerdutyToken"),
+        roster=read.strings("onCall"),
+        emails=read.string("onCallEmails"),
+        escalation_minutes=read.integer("onCallEscalationMinutes", 1, 1440),
+        time_zone=read.string("onCallTimeZone"),
+        rotation_start=read.string("onCallRotationStart"),
+    )
+    fastly_metrics_key = parse_fastly_metrics(
+        enabled=read.boolean("fastlyMetrics"), api_key=read.string("fastlyReadOnlyApiKey")
+    )
+    registrar_domains, registrar_token = _registrar(environment, read)
 
     return Settings(
         stack=stack,
@@ -809,6 +894,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             large=_droplet_size("dropletSizeLarge", read.string("dropletSizeLarge")),
         ),
         replicas=read.integer("replicas", 1, 5),
+        standbys=read.boolean("standbys"),
         ssh_keys=ssh_keys,
         admin_cidrs=tuple(_admin_cidr("adminCidrs", cidr) for cidr in read.strings("adminCidrs", min_items=1)),
         salt_master=_salt_master("saltMaster", read.string("saltMaster"), internal_domain),
@@ -849,7 +935,9 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             datadog_app_key=read.secret("datadogAppKey"),
             fastly_origin_token=_origin_token(read.secret("fastlyOriginToken")),
             fastly_customer_id=read.secret("fastlyCustomerId"),
+            gandi_token=registrar_token,
         ),
+        registrar_domains=registrar_domains,
         psf_ca_certificate=ca_certificate("psfCaCertificate", psf_ca) if psf_ca else None,
         tls_certificate_authority=_choice(
             "tlsCertificateAuthority", read.string("tlsCertificateAuthority"), frozenset(TLS_AUTHORITIES)
@@ -857,13 +945,17 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         fastly_tls_configuration=tls_configuration,
         owners=_owners(read, raw, mail_senders),
         import_map=_import_map(read.string("importMap")),
+        paging=paging,
+        fastly_metrics_key=fastly_metrics_key,
     )
 
 
 def load_settings() -> Settings:
     """Read this stack's Pulumi config (project namespace only) and validate it."""
     import pulumi
-    from pulumi.runtime.config import CONFIG, get_config, get_config_env
+    from pulumi.runtime.config import CONFIG, get_config, get_config_env, get_config_secret_keys_env, is_config_secret
+
+    from stacks.paging import OPTIONAL_SECRETS
 
     # Every key set in our namespace, not only the declared ones, so a typo in a stack file is refused
     # instead of silently falling back to a default.
@@ -874,4 +966,10 @@ def load_settings() -> Settings:
         value = get_config(full_key)
         if value is not None:
             raw[full_key[len(prefix) :]] = value
+    # Pulumi.yaml cannot declare these secret (see stacks.paging), so the program refuses them in plaintext.
+    secret_keys = set(get_config_secret_keys_env())
+    for key in OPTIONAL_SECRETS:
+        full_key = prefix + key
+        if raw.get(key) and not (is_config_secret(full_key) or full_key in secret_keys):
+            raise SettingsError(key, "****", f"is a secret: set it with `pulumi config set --secret {key}`")
     return parse_settings(pulumi.get_stack(), raw)

@@ -22,6 +22,8 @@ BACKUP = WebRole(
     ssh_from_estate=True,
     volumes=(Volume("backups", 1000),),
     salt_role="backup-server",
+    no_standby="it is itself the second copy of every host's data, away from the hosts it copies; a second "
+    "backup host would be a third copy",
 )
 MIRROR = WebRole(
     key="mirror",
@@ -30,6 +32,8 @@ MIRROR = WebRole(
     behind_fastly=False,
     fastly_origin=True,
     volumes=(Volume("mirror", 500),),
+    no_standby="it is itself the last resort: Fastly turns to it only when a service's primaries (and "
+    "standby) are down",
     # psf-salt has no role for the static mirror yet: its host gets the states every host gets.
 )
 # Probed often, as PyPI's Mirror backend is, so the fallback is known good before it is needed. Not its

@@ -670,3 +670,60 @@ def test_dns_needs_the_aws_provider() -> None:
     error = program_error(program)
     assert isinstance(error, ValueError)
     assert "aws_provider" in str(error)
+
+
+# --- a standby before the fallback -------------------------------------------------------------------------
+
+
+def _tiers(*, fallback: bool) -> Any:
+    from components.edge_vcl import service_args
+
+    options = EdgeOptions(
+        service_name="t-tracker",
+        standby=Fallback(origin("standby", shield="sjc-ca-us")),
+        fallback=Fallback(origin("mirror", shield="sjc-ca-us"), path_prefixes=("/static/",)) if fallback else None,
+        path_routes=(PathRoute("/ftp/", (origin("downloads-1"),)),),
+    )
+    return service_args(EdgeArgs(domains=("t.example.org",), origins=(origin("primary"),), options=options))
+
+
+def test_a_standby_serves_only_when_the_primaries_are_sick_and_before_the_fallback() -> None:
+    args = _tiers(fallback=True)
+    conditions = {c.name: c for c in args.conditions}
+    backends = {b.name: b for b in args.backends}
+    assert conditions["standby"].statement == '(!req.backend.healthy || req.restarts > 0) && !(req.url.path ~ "^/ftp/")'
+    assert conditions["fallback"].statement == (
+        '(!req.backend.healthy || req.restarts > 1) && (req.url.path ~ "^/static/") && !(req.url.path ~ "^/ftp/")'
+    )
+    # Later conditions win: the fallback's priority is after the standby's.
+    assert conditions["standby"].priority < conditions["fallback"].priority
+    assert backends["standby"].request_condition == "standby" and backends["standby"].auto_loadbalance is False
+    assert backends["standby"].shield == "sjc-ca-us"
+    fetch = next(s for s in args.snippets if s.name == "serve-stale-fetch").content
+    # Each retry moves one tier on, the second only where the fallback can answer.
+    assert (
+        '((req.method == "GET" || req.method == "HEAD") && ((req.restarts == 0 && !(req.url.path ~ "^/ftp/")) || '
+        '(req.restarts == 1 && (req.url.path ~ "^/static/") && !(req.url.path ~ "^/ftp/"))))'
+    ) in fetch
+    assert [h.name for h in args.healthchecks] == [
+        "primary-health",
+        "downloads-1-health",
+        "standby-health",
+        "mirror-health",
+    ]
+
+
+def test_a_standby_alone_retries_once() -> None:
+    args = _tiers(fallback=False)
+    assert [c.name for c in args.conditions] == ["route /ftp/", "standby"]
+    fetch = next(s for s in args.snippets if s.name == "serve-stale-fetch").content
+    assert fetch.count("restart;") == 1 and "req.restarts == 0 &&" in fetch
+
+
+def test_a_standby_named_like_another_origin_is_refused() -> None:
+    with pytest.raises(ValueError, match="every origin"):
+        EdgeArgs(
+            domains=("t.example.org",),
+            origins=(origin("primary"),),
+            options=EdgeOptions(service_name="t", standby=Fallback(origin("primary"))),
+        )

@@ -670,3 +670,42 @@ def test_public_port_defaults_to_everyone_unless_tags_are_given() -> None:
 def test_fastly_origin_needs_the_fastly_provider() -> None:
     error = program_error(lambda p: VmService("x", ORIGIN_ONLY, do_provider=p.digitalocean, aws_provider=p.aws))
     assert "fastly_provider" in str(error)
+
+
+# --- direct probes of an origin ----------------------------------------------------------------------------
+
+PROBES = ("192.0.2.10/32", "2001:db8:10::/48")
+
+
+def test_probe_sources_open_the_origin_port_beside_fastlys() -> None:
+    def program(p: TestProviders) -> None:
+        VmService(
+            "sfo1-standby",
+            base_args(
+                name="standby",
+                datacenter="sfo1",
+                region=digitalocean.Region.SFO2,
+                fastly_origin=True,
+                origin_probe_sources=PROBES,
+            ),
+            do_provider=p.digitalocean,
+            aws_provider=p.aws,
+            fastly_provider=p.fastly,
+        )
+
+    firewall = one(record(program), "digitalocean:index/firewall:Firewall")
+    fastly, probes = rules_for(firewall, "443")
+    assert "151.101.0.0/16" in fastly["sourceAddresses"]
+    assert probes["sourceAddresses"] == list(PROBES)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        ({"origin_probe_sources": PROBES}, "needs an edge or fastly_origin"),
+        ({"fastly_origin": True, "origin_probe_sources": ("0.0.0.0/0",)}, "whole internet"),
+    ],
+)
+def test_probe_sources_are_refused_without_an_origin_port_or_for_everyone(overrides: dict[str, Any], says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        base_args(**overrides)

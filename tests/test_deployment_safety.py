@@ -86,8 +86,24 @@ def test_no_committed_stack_file_holds_a_plaintext_secret(stack_name: str) -> No
 
 
 def test_secret_keys_have_no_default_in_the_schema() -> None:
+    # An optional secret's "" stands for "not set": never a usable value (stacks/paging.py says why it has one).
     for key in SECRET_KEYS:
-        assert config_schema()[key].default is None, key
+        spec = config_schema()[key]
+        assert spec.default is None or (spec.optional_secret and spec.default == ""), key
+
+
+def test_an_optional_secret_set_in_plaintext_is_refused() -> None:
+    from offline.recorder import ProgramFailedError, program_config
+    from stacks.estate import main
+    from stacks.settings import SettingsError
+
+    config, secret_keys = program_config("prod")
+    plain = [k for k in secret_keys if not k.endswith(":pagerdutyToken")]
+    with pytest.raises(ProgramFailedError) as caught:
+        record_program(main, stack="prod", config=config, secret_keys=plain)
+    assert isinstance(caught.value.cause, SettingsError)
+    assert "pulumi config set --secret pagerdutyToken" in str(caught.value.cause)
+    assert "mock-pagerdutyToken" not in str(caught.value.cause)
 
 
 def test_outputs_that_carry_secrets_are_secret(stack: Recording) -> None:

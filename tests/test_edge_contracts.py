@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from offline.recorder import PROJECT_ROOT, Record, Recording, record_program
-from stacks.context import PSF_STATUS_PATH
+from stacks.context import PSF_STATUS_PATH, STANDBY_SUFFIX
 from stacks.settings import parse_settings
 from tests.test_settings import base
 
@@ -28,9 +28,14 @@ CERTIFICATE_NAMES = {"buildbot": "buildbot-master.psf.io", "speed": "codespeed.p
 
 
 def droplet_services(stack: Recording) -> dict[str, str]:
-    """Droplet IPv4 address (its own, or the reserved one assigned to it) -> the service key its tags name."""
+    """Droplet IPv4 address (its own, or the reserved one assigned to it) -> the service key its tags name.
+
+    A standby (tagged ``service:<key>-standby``) counts as its role's: it presents the role's certificate.
+    """
     services = {
-        d.outputs["ipv4Address"]: next(t.split(":", 1)[1] for t in d.inputs["tags"] if t.startswith("service:"))
+        d.outputs["ipv4Address"]: next(
+            t.split(":", 1)[1] for t in d.inputs["tags"] if t.startswith("service:")
+        ).removesuffix(f"-{STANDBY_SUFFIX}")
         for d in stack.of_type(DROPLET)
     }
     by_id = {d.id: services[d.outputs["ipv4Address"]] for d in stack.of_type(DROPLET)}
@@ -62,12 +67,12 @@ def test_droplet_backends_check_the_role_certificate_against_the_psf_ca(stack: R
         else:
             # Staging's Salt master makes its own CA: unknown until it runs, and prod's would not verify it.
             assert "sslCaCert" not in backend
-    # Every droplet of a service with its own edge, the mirror as docs' and PyPI's fallback, /ftp/'s downloads.
+    # Every droplet of a service with its own edge (its standby's included; the secondary MX serves no web),
+    # the mirror as docs', wiki's and PyPI's fallback, /ftp/'s downloads.
     names = [s.inputs["name"] for s in stack.of_type(SERVICE)]
-    keys = [on_droplets[d.outputs["ipv4Address"]] for d in stack.of_type(DROPLET)]
+    keys = [on_droplets[d.outputs["ipv4Address"]] for d in stack.of_type(DROPLET) if d.name != "sfo1-mail-standby-1"]
     fronted = [k for k in keys if any(n.endswith(f"-{k}") for n in names)]
-    # Prod's PyPI edge is pypi-infra's: only docs falls back to the mirror there.
-    fallbacks = 1 if stack.stack == "prod" else 2
+    fallbacks = sum(b.get("requestCondition") == "fallback" for _, b in backends(stack))
     assert checked == len(fronted) + fallbacks + keys.count("downloads")
 
 

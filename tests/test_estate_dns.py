@@ -79,12 +79,15 @@ def test_every_staging_zone_is_delegated_from_a_prod_zone(prod: Recording, stagi
 
 def test_prods_ns_records_name_the_servers_staging_will_have(prod: Recording, staging: Recording) -> None:
     (delegated_set,) = [s for s in prod.of_type(DELEGATION_SET) if s.name == "delegated-domains-set"]
-    (record,) = [r for r in prod.of_type(RECORD) if r.inputs["type"] == "NS"]
-    assert record.inputs["name"] == "staging.psf.io"
-    assert record.inputs["zoneId"] == zones(prod)["psf.io"].outputs["zoneId"]
-    assert sorted(record.inputs["records"]) == sorted(delegated_set.outputs["nameServers"])
-    # Known from prod's own resource, before any staging zone exists: the record waits for the set only.
-    assert delegated_set.urn in record.options.dependencies
+    ns = {r.inputs["name"]: r for r in prod.of_type(RECORD) if r.inputs["type"] == "NS"}
+    # Staging's, and the integration workflow's throw-away stack's (tests/integration).
+    assert sorted(ns) == ["ci.psf.io", "staging.psf.io"]
+    for delegation in ns.values():
+        assert delegation.inputs["zoneId"] == zones(prod)["psf.io"].outputs["zoneId"]
+        assert sorted(delegation.inputs["records"]) == sorted(delegated_set.outputs["nameServers"])
+        # Known from prod's own resource, before any delegated zone exists: the record waits for the set only.
+        assert delegated_set.urn in delegation.options.dependencies
+    record = ns["staging.psf.io"]
     assert not prod.of_type(STACK_REFERENCE)
     top = zones(staging)["staging.psf.io"]
     assert top.inputs["delegationSetId"] == delegated_set.id
@@ -127,7 +130,7 @@ def test_staging_fails_clearly_when_prod_does_not_delegate_its_suffix() -> None:
     cause = caught.value.cause
     assert isinstance(cause, DelegationError) and cause.key == "domainSuffix"
     assert not isinstance(cause, ValueError), "the SDK would wrap it in a multi-line input error"
-    assert "not delegated by organization/psf-infra/prod (it delegates: staging.psf.io)" in str(cause)
+    assert "not delegated by organization/psf-infra/prod (it delegates: ci.psf.io, staging.psf.io)" in str(cause)
     assert "\n" not in str(cause)
 
 
@@ -175,8 +178,10 @@ def test_python_org_spf_names_every_configured_sender(stack: Recording) -> None:
     (spf,) = [v for v in txt(stack)[settings.public_domain("python.org")] if v.startswith("v=spf1")]
     # The MX names reserved addresses, which send nothing; the mail host's own name is the sender (a:).
     sender = f"mail.ams1.{settings.internal_domain}"
+    # The secondary MX relays mail to the primary from its own address, python.org's senders' included.
+    secondary = f" a:mail-secondary.sfo1.{settings.internal_domain}" if settings.standbys else ""
     assert spf == (
-        f"v=spf1 mx a:mail.wooz.org a:{sender} include:_spf.google.com include:mailgun.org "
+        f"v=spf1 mx a:mail.wooz.org a:{sender}{secondary} include:_spf.google.com include:mailgun.org "
         "include:stspg-customer.com -all"
     )
 

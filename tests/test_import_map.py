@@ -183,6 +183,21 @@ SHAPES: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("datadog:index/syntheticsTest:SyntheticsTest", "abc-123-xyz", {}, None),
     ("datadog:index/syntheticsTest:SyntheticsTest", "12345678", {}, "public ID such as abc-123-xyz"),
     ("digitalocean:index/projectResources:ProjectResources", "x", {}, "cannot be imported"),
+    ("datadog:index/dashboardJson:DashboardJson", "sv7-gyh-kas", {}, None),
+    ("datadog:index/dashboardJson:DashboardJson", "12345", {}, "a dashboard ID such as sv7-gyh-kas"),
+    (
+        "datadog:fastly/integrationService:IntegrationService",
+        "a8f5f167f44f4964e6c998dee827110c:SU1Z0isxPaozGVKXdv0eY",
+        {},
+        None,
+    ),
+    ("pagerduty:index/schedule:Schedule", "PLBP09X", {}, None),
+    ("pagerduty:index/schedule:Schedule", "psf-on-call", {}, "PagerDuty ID such as PLBP09X"),
+    ("pagerduty:index/serviceIntegration:ServiceIntegration", "PLSSSSS.PLIIIII", {}, None),
+    ("pagerduty:index/userContactMethod:UserContactMethod", "PLBP09X", {}, "<user ID>:<contact method ID>"),
+    ("gandi:domains/nameservers:Nameservers", "python.org", {"domain": "python.org"}, None),
+    ("gandi:domains/nameservers:Nameservers", "pypy.org", {"domain": "python.org"}, "names domain 'pypy.org'"),
+    ("gandi:domains/dNSSecKey:DNSSecKey", "python.org", {}, "cannot be imported"),
 ]
 
 

@@ -40,9 +40,11 @@ from policy import __main__ as pack
 from policy import offline
 from policy.rules import (
     BUCKET,
+    DASHBOARD_JSON,
     DB_CLUSTER,
     DB_FIREWALL,
     DB_REPLICA,
+    DD_PAGERDUTY_SERVICE_OBJECT,
     DNS_RECORD,
     DO_PROJECT,
     DO_TAG,
@@ -54,13 +56,21 @@ from policy.rules import (
     FASTLY_SNIPPET_CONTENT,
     FIREWALL,
     FIREWALL_WAIVERS,
+    GANDI_NAMESERVERS,
     MONITOR,
+    PD_ESCALATION_POLICY,
+    PD_SCHEDULE,
+    PD_SERVICE,
+    PD_SERVICE_INTEGRATION,
+    PD_USER,
     PROJECT_RESOURCES,
     QUERY_LOG,
     RESERVED_IP,
     RULES,
     RULES_BY_NAME,
+    SLO,
     SPACES_BUCKET,
+    STANDBY_WAIVERS,
     SYNTHETICS_TEST,
     TLS_ACTIVATION,
     TLS_SUBSCRIPTION,
@@ -97,6 +107,7 @@ S3 = {
 
 
 CHILD_NS = ["ns-3.awsdns-03.org", "ns-4.awsdns-04.co.uk"]
+STANDBY_CONDITION = {"name": "standby", "type": "REQUEST", "statement": "(!req.backend.healthy || req.restarts > 0)"}
 
 
 def urn(stack: str, type_: str, name: str) -> str:
@@ -420,11 +431,27 @@ def estate(stack: str = "prod") -> list[Resource]:
                     "shield": "iad-va-us",
                     "healthcheck": "mirror-health",
                 },
+                # The app's standby: the same role's certificate, outside the pool, only while the app is sick.
+                {
+                    "name": "app-standby",
+                    "address": "app-standby.nyc1.psf.io",
+                    "port": 443.0,
+                    "useSsl": True,
+                    "sslCertHostname": "app.psf.io",
+                    "sslCaCert": CA_PEM,
+                    "sslCheckCert": True,
+                    "shield": "lga-ny-us",
+                    "healthcheck": "app-standby-health",
+                    "autoLoadbalance": False,
+                    "requestCondition": "standby",
+                },
             ],
             "healthchecks": [
                 {"name": "app-health", "host": "app.nyc1.psf.io", "path": "/_haproxy_status"},
                 {"name": "mirror-health", "host": "mirror", "path": "/last-modified"},
+                {"name": "app-standby-health", "host": "app.nyc1.psf.io", "path": "/_haproxy_status"},
             ],
+            "conditions": [STANDBY_CONDITION],
             "requestSettings": [{"name": "force-tls", "forceSsl": True, "xff": "append"}],
             "headers": [
                 {
@@ -464,6 +491,7 @@ def estate(stack: str = "prod") -> list[Resource]:
             "subtype": "http",
             "status": "live",
             "message": f"www.python.org is down {handles}",
+            "tags": [f"env:{stack}", "service:www"],
             "requestDefinition": {"method": "GET", "url": "https://www.python.org/"},
             "requestHeaders": {"Fastly-Token": "[secret]", "Host": "www.python.org"},
         },
@@ -518,8 +546,90 @@ def estate(stack: str = "prod") -> list[Resource]:
             "type": "metric alert",
             "query": "avg(last_5m):disk > 0.9",
             "message": f"disk almost full {handles}",
+            "tags": [f"env:{stack}", "service:www"],
         },
     )
+    add(
+        SLO,
+        "www-uptime",
+        {"name": "www uptime", "type": "monitor", "monitorIds": [1.0], "tags": [f"env:{stack}", "service:www"]},
+    )
+    board = {
+        "title": "www",
+        "layout_type": "ordered",
+        "widgets": [
+            {
+                "definition": {
+                    "type": "manage_status",
+                    "title": "Monitors",
+                    "query": f'tag:"env:{stack}" tag:"service:www"',
+                }
+            },
+            {
+                "definition": {
+                    "type": "group",
+                    "title": "Uptime",
+                    "widgets": [
+                        {
+                            "definition": {
+                                "type": "slo_list",
+                                "title": "Objectives",
+                                "requests": [{"request_type": "slo_list", "query": {"query_string": f"env:{stack}"}}],
+                            }
+                        }
+                    ],
+                }
+            },
+        ],
+    }
+    add(DASHBOARD_JSON, "www-dashboard", {"dashboard": json.dumps(board)})
+    if prod:
+        # The on-call rotation the alerts' @pagerduty-psf-infrastructure handle reaches.
+        add(PD_USER, "on-call-user-ee", {"name": "Ee Durbin", "email": "[secret]"}, id="PUSER1")
+        add(
+            PD_SCHEDULE,
+            "on-call-front-line",
+            {
+                "timeZone": "UTC",
+                "layers": [
+                    {
+                        "name": "Weekly",
+                        "start": "2026-01-05T16:00:00Z",
+                        "rotationVirtualStart": "2026-01-05T16:00:00Z",
+                        "rotationTurnLengthSeconds": 604800.0,
+                        "users": ["PUSER1"],
+                    }
+                ],
+            },
+            id="PSCHED1",
+        )
+        add(
+            PD_ESCALATION_POLICY,
+            "on-call-escalation",
+            {
+                "name": "escalation",
+                "numLoops": 2.0,
+                "rules": [
+                    {
+                        "escalationDelayInMinutes": 30.0,
+                        "targets": [{"type": "schedule_reference", "id": "PSCHED1"}],
+                    },
+                    {"escalationDelayInMinutes": 30.0, "targets": [{"type": "user_reference", "id": "PUSER1"}]},
+                ],
+            },
+            id="PPOL1",
+        )
+        add(PD_SERVICE, "on-call-psf-infrastructure", {"name": "infra", "escalationPolicy": "PPOL1"}, id="PSVC1")
+        add(PD_SERVICE_INTEGRATION, "on-call-datadog", {"name": "Datadog", "service": "PSVC1", "vendor": "PDD1"})
+        add(
+            DD_PAGERDUTY_SERVICE_OBJECT,
+            "on-call-service-object",
+            {"serviceName": "psf-infrastructure", "serviceKey": "[secret]"},
+            dependencies=(urn(stack, PD_SERVICE_INTEGRATION, "on-call-datadog"),),
+        )
+    if prod:
+        # A domain opted in at the registrar: its name servers, protected and retained.
+        add(GANDI_NAMESERVERS, "python-org-ns", {"domain": "python.org", "nameservers": CHILD_NS}, stateful=True)
     out.append(Resource("psf:estate:Datacenter", "nyc1", urn(stack, "psf:estate:Datacenter", "nyc1"), custom=False))
     return out
 
@@ -884,7 +994,9 @@ CASES = [
     Case(
         "condition-of-the-wrong-type",
         (
-            Edit("www", "conditions", [{"name": "fallback", "type": "RESPONSE", "statement": "true"}]),
+            Edit(
+                "www", "conditions", [STANDBY_CONDITION, {"name": "fallback", "type": "RESPONSE", "statement": "true"}]
+            ),
             Edit("www", "backends.1.requestCondition", "fallback"),
         ),
         {"fastly-conditions-defined": 1},
@@ -892,10 +1004,56 @@ CASES = [
     Case(
         "condition-defined",
         (
-            Edit("www", "conditions", [{"name": "fallback", "type": "REQUEST", "statement": "!req.backend.healthy"}]),
+            Edit(
+                "www",
+                "conditions",
+                [STANDBY_CONDITION, {"name": "fallback", "type": "REQUEST", "statement": "!req.backend.healthy"}],
+            ),
             Edit("www", "backends.1.requestCondition", "fallback"),
         ),
         {},
+    ),
+    # The registrar: protected in prod, and the name servers never deleted (that re-enables Gandi's LiveDNS).
+    Case(
+        "registrar-name-servers-not-retained",
+        Edit("python-org-ns", "@retain_on_delete", False),
+        {"registrar-delegation-kept": 1},
+    ),
+    Case(
+        "registrar-name-servers-not-protected",
+        Edit("python-org-ns", "@protect", False),
+        {"registrar-delegation-kept": 1},
+    ),
+    Case(
+        "registrar-ds-key-unprotected",
+        Add("gandi:domains/dNSSecKey:DNSSecKey", "python-org-ds", {"domain": "python.org", "algorithm": 13.0}),
+        {"registrar-delegation-kept": 1},
+    ),
+    # A single PSF origin needs a standby of its role (the mirror a conditioned fallback, so the app is alone).
+    Case("psf-origin-with-its-standby", Edit("www", "backends.1.requestCondition", "standby"), {}),
+    Case(
+        "psf-origin-whose-standby-is-another-role",
+        (Edit("www", "backends.1.requestCondition", "standby"), Edit("www", "backends.2.sslCertHostname", "b.psf.io")),
+        {"fastly-psf-origin-standby": 1},
+    ),
+    Case(
+        "psf-origin-whose-standby-is-in-the-pool",
+        (Edit("www", "backends.1.requestCondition", "standby"), Edit("www", "backends.2.autoLoadbalance", True)),
+        {"fastly-psf-origin-standby": 1},
+    ),
+    Case(
+        "psf-origin-whose-standby-serves-always",
+        (
+            Edit("www", "backends.1.requestCondition", "standby"),
+            Edit("www", "conditions.0.statement", 'req.url.path ~ "^/"'),
+        ),
+        {"fastly-psf-origin-standby": 1},
+    ),
+    Case(
+        "staging-psf-origin-without-a-standby",
+        (Edit("www", "backends.1.requestCondition", "standby"), Edit("www", "backends.2.sslCertHostname", "b.psf.io")),
+        {},
+        stack="staging",
     ),
     Case("xff-unset", Edit("www", "requestSettings.0.xff"), {"fastly-request-setting-xff": 1}),
     Case(
@@ -1098,7 +1256,9 @@ CASES = [
     ),
     Case("tls-activation-of-another-domain", Add(TLS_ACTIVATION, "x-activation", {"domain": "x.python.org"}), {}),
     # Ownership: a name whose edge or zone is owned elsewhere (its synthetics say so) is never served or held here.
-    Case("external-edge-still-served", Edit("www-check", "tags", ["edge:external"]), {"ownership-external-not-made": 1}),
+    Case(
+        "external-edge-still-served", Edit("www-check", "tags", ["edge:external"]), {"ownership-external-not-made": 1}
+    ),
     Case("external-zone-still-held", Edit("www-check", "tags", ["zone:external"]), {"ownership-external-not-made": 1}),
     Case("external-tag-on-another-kind", Edit("www-check", "tags", ["certificate:external"]), {}),
     Case(
@@ -1182,6 +1342,83 @@ CASES = [
         {"explicit-provider": 1},
     ),
     Case("component-needs-no-provider", Edit("nyc1", "@provider", None), {}),
+    # PagerDuty: staging pages no one; the provider's limits; every handle resolves
+    Case(
+        "staging-makes-a-schedule",
+        Add(PD_SCHEDULE, "staging-rotation", {"timeZone": "UTC", "layers": []}),
+        {"pagerduty-only-in-prod": 1, "pagerduty-schedule-limits": 1},
+        stack="staging",
+    ),
+    Case(
+        "staging-makes-a-service-object",
+        Add(DD_PAGERDUTY_SERVICE_OBJECT, "staging-object", {"serviceName": "x", "serviceKey": "[secret]"}),
+        {"pagerduty-only-in-prod": 1, "pagerduty-service-objects-hold-integration-keys": 1},
+        stack="staging",
+    ),
+    Case(
+        "rotation-of-a-minute",
+        Edit("on-call-front-line", "layers.0.rotationTurnLengthSeconds", 60.0),
+        {"pagerduty-schedule-limits": 1},
+    ),
+    Case("rotation-of-nobody", Edit("on-call-front-line", "layers.0.users", []), {"pagerduty-schedule-limits": 1}),
+    Case(
+        "escalation-at-once",
+        Edit("on-call-escalation", "rules.1.escalationDelayInMinutes", 0.0),
+        {"pagerduty-escalation-limits": 1},
+    ),
+    Case(
+        "escalation-loops-ten-times", Edit("on-call-escalation", "numLoops", 10.0), {"pagerduty-escalation-limits": 1}
+    ),
+    Case("escalation-without-rules", Edit("on-call-escalation", "rules", []), {"pagerduty-escalation-limits": 1}),
+    Case(
+        "escalation-pages-a-person-first",
+        Edit("on-call-escalation", "rules.0.targets.0.type", "user_reference"),
+        {"pagerduty-front-line-first": 1},
+    ),
+    Case(
+        "handle-without-service-object",
+        Edit("on-call-service-object", "serviceName", "psf-infra"),
+        # the uptime check, the disk monitor and the certificate alert all page it
+        {"datadog-pagerduty-handles-resolve": 3},
+    ),
+    Case(
+        "staging-handle-needs-no-service-object",
+        Edit("www-check", "message", "down @infrastructure-staff@python.org @pagerduty-nowhere"),
+        {"datadog-staging-never-pages": 1},
+        stack="staging",
+    ),
+    Case(
+        "service-object-key-in-plaintext",
+        Edit("on-call-service-object", "serviceKey", "0123456789abcdef"),
+        {"pagerduty-service-objects-hold-integration-keys": 1},
+    ),
+    Case(
+        "service-object-key-from-nowhere",
+        Edit("on-call-service-object", "@dependencies", ()),
+        {"pagerduty-service-objects-hold-integration-keys": 1},
+    ),
+    # Datadog dashboards find their monitors by tags
+    Case(
+        "dashboard-selects-a-tag-nothing-carries",
+        Edit(
+            "www-dashboard",
+            "dashboard",
+            json.dumps(
+                {"widgets": [{"definition": {"type": "manage_status", "title": "M", "query": 'tag:"service:wwww"'}}]}
+            ),
+        ),
+        {"datadog-dashboards-select-what-exists": 1},
+    ),
+    Case(
+        "dashboard-objectives-of-another-stack",
+        Edit("www-uptime", "tags", ["env:staging", "service:www"]),
+        {"datadog-dashboards-select-what-exists": 1},
+    ),
+    Case(
+        "dashboard-not-json",
+        Edit("www-dashboard", "dashboard", "{widgets"),
+        {"datadog-dashboards-select-what-exists": 1},
+    ),
 ]
 
 
@@ -1330,6 +1567,18 @@ def test_mail_smtp_open_passes_and_the_same_port_elsewhere_fails() -> None:
     rule = RULES_BY_NAME[INBOUND]
     assert rule.violations([_firewall("psf-prod-mail", mail, "25")]) == []
     assert len(rule.violations([_firewall("psf-prod-docs", mail, "25")])) == 1
+
+
+def test_standby_waiver_is_honoured_for_the_service_it_names_only() -> None:
+    rule = RULES_BY_NAME["fastly-psf-origin-standby"]
+    (waiver,) = STANDBY_WAIVERS
+    alone = Edit("www", "backends.1.requestCondition", "standby").apply(estate())
+    alone = Edit("www", "backends.2.sslCertHostname", "b.psf.io").apply(alone)
+    mail = Edit("www", "name", "psf-prod-mail").apply(alone)
+    findings = rule.findings(mail)
+    assert [(f.status, f.waiver) for f in findings] == [("waived", waiver.id)]
+    assert waiver.reason in findings[0].message
+    assert len(rule.violations(Edit("www", "name", "psf-prod-mailman-docs").apply(alone))) == 1
 
 
 def test_every_other_exception_is_used_by_the_compliant_estate() -> None:

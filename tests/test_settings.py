@@ -13,6 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stacks.paging import OPTIONAL_SECRETS, offline_secrets
 from stacks.settings import (
     DATACENTERS,
     PROJECT_ROOT,
@@ -25,7 +26,8 @@ from stacks.settings import (
 )
 
 SCHEMA = config_schema()
-SECRET_KEYS = [k for k, spec in SCHEMA.items() if spec.secret]
+SECRET_KEYS = [k for k, spec in SCHEMA.items() if spec.secret and spec.required]
+OPTIONAL_SECRET_KEYS = [k for k, spec in SCHEMA.items() if spec.optional_secret]
 PSF_CA = yaml.safe_load((PROJECT_ROOT / "Pulumi.prod.yaml").read_text())["config"]["psf-infra:psfCaCertificate"]
 
 
@@ -83,6 +85,9 @@ def base(stack: str) -> dict[str, Any]:
     document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())
     raw = {k.split(":", 1)[1]: v for k, v in document["config"].items() if k.startswith("psf-infra:")}
     raw.update({k: f"value-of-{k}" for k in SECRET_KEYS})
+    # The optional secrets the stack's settings make required, as the recorder supplies them.
+    namespaced = {f"psf-infra:{k}": v for k, v in raw.items()}
+    raw.update({k.split(":", 1)[1]: v for k, v in offline_secrets(namespaced, "psf-infra").items()})
     return raw
 
 
@@ -110,6 +115,7 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "dropletSizeMedium": SIZE,
     "dropletSizeLarge": SIZE,
     "replicas": ([1, 5, "2"], [0, 6, "two", True, "1.5", -1]),
+    "standbys": BOOLEAN,
     "sshKeys": (
         [["123"], ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa", "42"]],
         [[], ["not-a-key"], "x", [""], ["3b:16"], ["1", "1"]],
@@ -249,6 +255,12 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
             ["edge:pypi=external", "zone:pypi.org=external", "storage:pypi-files=external"],
             ["zone:python.org=import", "edge:docs=import", "network:nyc1=import", "service:docs=import"],
             ["monitors:pypi=import", "storage:cdn-logs=import", "zone:delegation=import", "network:tags=import"],
+            [
+                "registrar:python.org=import",
+                "standby:bugs=import",
+                "monitors:estate=import",
+                "on-call:pagerduty=import",
+            ],
         ],
         [
             ["python-org"],
@@ -270,6 +282,10 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
             ["service:docs=external"],
             ["monitors:pypi=external"],
             ["network:nyc1=external"],
+            ["registrar:python.org=external"],
+            ["standby:bugs=external"],
+            ["on-call:pagerduty=external"],
+            ["registrar:example.org=managed"],
             ["edge:docs=external"],
             ["zone:python.org=external"],
             ["service:docs=import"],
@@ -279,7 +295,28 @@ CASES: dict[str, tuple[list[Any], list[Any]]] = {
     "importMap": (["", "imports/prod.yaml", "/tmp/test-estate.yml"], ["imports/prod.json", "imports\nx.yaml"]),
     **{key: (["s3cr3t-value-of-16+-chars"], ["", "   "]) for key in SECRET_KEYS},
 }
+# Optional until registrarDomains lists a domain (tests/test_registrar.py: required then, and prod only).
+CASES["gandiToken"] = (["s3cr3t-value-of-16+-chars", ""], [])
+CASES["registrarDomains"] = ([[], "[]"], [["python.org"], ["python.org ns-only"], ["python.org soon"], "python.org"])
 # The origin token is written into a VCL string by Fastly: no quote, percent escape, backslash or brace.
+# Paging and the Fastly metrics, tried on staging, which pages no one: every value is still checked.
+CASES |= {
+    "onCall": (
+        [[], ["employee Ee Durbin"], ["volunteer Marc-André Lemburg", "employee Ee Durbin"]],
+        [["boss Ee Durbin"], ["employee"], ["employee a@b.org"], ["employee X Y", "volunteer X Y"], "employee X"],
+    ),
+    "onCallEscalationMinutes": ([1, 30, 1440, "15"], [0, 1441, "soon", True]),
+    "onCallTimeZone": (["UTC", "America/New_York", "Europe/Amsterdam"], ["", "Mars/Olympus", "utc"]),
+    "onCallRotationStart": (
+        ["2026-01-05T16:00:00Z", "2025-06-02T09:00:00+02:00"],
+        ["", "2026-01-05", "tomorrow", "2026-01-05T16:00:00"],
+    ),
+    # True needs the read-only key: tested below.
+    "fastlyMetrics": ([False, "false"], ["yes", 1, ""]),
+    "pagerdutyToken": (["", "a-pagerduty-token"], []),
+    "onCallEmails": (["", "Ee Durbin <ee@example.org>"], ["ee@example.org", "Ee Durbin <not-an-address>", "Ee <a@b>"]),
+    "fastlyReadOnlyApiKey": (["", "A" * 32, "a-b_c" * 6 + "xy"], ["short", "x" * 33, "é" * 32]),
+}
 CASES["fastlyOriginToken"] = (
     ["s3cr3t-value-of-16+-chars", "0123456789abcdef" * 4, "A~b.c_d+e/f=g-h!i#j$k&l(m)"],
     ["", "short-token", 'with"quote-0123456789', "with%percent-0123456789", "with space-0123456789", "é" * 20],
@@ -336,7 +373,9 @@ def test_missing_required_key_names_it_and_how_to_set_it(key: str) -> None:
 
 
 def test_defaults_come_from_pulumi_yaml() -> None:
-    raw = {k: v for k, v in base("prod").items() if SCHEMA[k].required}
+    # Prod pages on-call: its roster and the secrets that paging needs are not defaults either.
+    needed = {"onCall", *OPTIONAL_SECRETS}
+    raw = {k: v for k, v in base("prod").items() if SCHEMA[k].required or k in needed}
     parsed = parse_settings("prod", raw)
     assert parsed.droplet_image == SCHEMA["dropletImage"].default
     assert parsed.replicas == SCHEMA["replicas"].default
@@ -359,7 +398,7 @@ def test_prod_refuses_a_domain_suffix_and_staging_needs_one() -> None:
 
 def test_prod_delegates_and_other_stacks_name_their_delegating_stack() -> None:
     prod = parse_settings("prod", base("prod"))
-    assert prod.delegated_domains == ("staging.psf.io",)
+    assert prod.delegated_domains == ("staging.psf.io", "ci.psf.io")
     assert prod.delegation_stack == ""
     staging = parse_settings("staging", base("staging"))
     assert staging.delegated_domains == ()
@@ -568,3 +607,68 @@ def test_the_bootstrap_is_pinned_to_a_release_and_its_checksum() -> None:
     assert "latest" not in settings.salt_bootstrap_url
     with pytest.raises(SettingsError, match="psf-infra:saltBootstrapSha256 = 'abc' is invalid: must be the 64"):
         parse_settings("staging", base("staging") | {"saltBootstrapSha256": "abc"})
+
+
+# --- paging and the Fastly metrics --------------------------------------------------------------------------
+
+
+def test_prod_pages_the_roster_and_staging_pages_no_one() -> None:
+    prod = parse_settings("prod", base("prod"))
+    assert prod.paging is not None
+    tiers = {r.name: r.tier for r in prod.paging.responders}
+    assert tiers["Ee Durbin"] == "employee", "the PSF Director of Infrastructure is the front line"
+    assert set(tiers.values()) == {"employee", "volunteer"}
+    assert "Alex Gaynor" not in tiers, 'the overview says he "has no responsibilities"'
+    assert all("example.org" in r.email.value for r in prod.paging.responders)
+    assert parse_settings("staging", base("staging")).paging is None
+
+
+def test_staging_parses_with_no_optional_secret_at_all() -> None:
+    raw = {k: v for k, v in base("staging").items() if k not in OPTIONAL_SECRETS}
+    parsed = parse_settings("staging", raw)
+    assert parsed.paging is None and parsed.fastly_metrics_key is None
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "says"),
+    [
+        ({"pagerdutyToken": None}, "pagerdutyToken", "required when pageOnCall is true"),
+        ({"onCallEmails": None}, "onCallEmails", "has no address for"),
+        ({"onCall": ["employee Ee Durbin"]}, "onCall", "at least one volunteer"),
+        ({"onCall": ["volunteer Donald Stufft"]}, "onCall", "at least one employee"),
+        (
+            {
+                "onCall": ["employee Ee Durbin", "volunteer Donald Stufft"],
+                "onCallEmails": "Ee Durbin <e@example.org>, Donald Stufft <d@example.org>, Guido <g@example.org>",
+            },
+            "onCallEmails",
+            "names Guido, who is not in onCall",
+        ),
+        ({"fastlyReadOnlyApiKey": None}, "fastlyReadOnlyApiKey", "global:read"),
+    ],
+)
+def test_prod_refuses_paging_without_what_it_needs(change: dict[str, Any], key: str, says: str) -> None:
+    raw = base("prod")
+    for name, value in change.items():
+        if value is None:
+            raw.pop(name)
+        else:
+            raw[name] = value
+    with pytest.raises(SettingsError, match=says) as caught:
+        parse_settings("prod", raw)
+    assert caught.value.key == key
+    assert "@example.org" not in str(caught.value), "an address is personal: never echoed"
+
+
+def test_optional_secrets_are_declared_with_an_empty_default_and_required_by_another_key() -> None:
+    assert sorted(OPTIONAL_SECRETS) == sorted(OPTIONAL_SECRET_KEYS)
+    for key, gate in OPTIONAL_SECRETS.items():
+        assert SCHEMA[key].default == "" and SCHEMA[key].type == "string", key
+        assert SCHEMA[gate].type in ("boolean", "array"), gate
+
+
+def test_fastly_metrics_need_the_read_only_key() -> None:
+    with pytest.raises(SettingsError, match="global:read") as caught:
+        parse_settings("staging", base("staging") | {"fastlyMetrics": True})
+    assert caught.value.key == "fastlyReadOnlyApiKey"
+    assert parse_settings("staging", base("staging") | {"fastlyMetrics": True, "fastlyReadOnlyApiKey": "k" * 32})

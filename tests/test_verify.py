@@ -85,8 +85,15 @@ def test_droplets_know_which_origin_ports_their_firewall_opens_and_whom_they_ser
     assert [(u.service, u.host_header, u.tls_name) for u in uses] == [
         ("psf-prod-docs", "docs.python.org", "docs.psf.io")
     ]
-    # Mail is delivered to the MX target, the name of the mail host's reserved address.
-    assert {m.host for m in prod_expected.mail} == {"mx.ams1.psf.io"}
+    # Mail is delivered to the MX targets, the names of the mail hosts' reserved addresses: the primary's and
+    # the secondary MX's.
+    assert {m.host for m in prod_expected.mail} == {"mx.ams1.psf.io", "mx.sfo1.psf.io"}
+    # A standby is an origin of its role's service like the primary, and refuses requests without the token.
+    standby = droplets["hg-standby.nyc1.psf.io"]
+    assert [(u.service, u.host_header, u.tls_name) for u in standby.origin_of] == [
+        ("psf-prod-hg", "hg.python.org", "hg.psf.io")
+    ]
+    assert standby.world_ports == frozenset()
 
 
 def _record(type_: str, name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None = None) -> Record:

@@ -38,6 +38,8 @@ INTEGRATION = GITHUB / "workflows" / "integration.yml"
 READ_ENVIRONMENTS = {"staging-read": "staging", "production-read": "prod"}
 WRITE_ENVIRONMENTS = {"staging": "staging", "production": "prod"}
 SECRET_KEYS = sorted(k for k, spec in config_schema().items() if spec.secret)
+# The secrets every stack needs; the others only a stack whose settings ask for them (prod).
+REQUIRED_SECRET_KEYS = sorted(k for k, spec in config_schema().items() if spec.secret and spec.required)
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -186,10 +188,21 @@ def test_pull_requests_never_reach_a_write_environment_and_schedules_never_prod(
                     assert concurrency.get("cancel-in-progress") is False, (path.name, job_id)
 
 
+def _script_table() -> list[tuple[str, str, bool]]:
+    """(config key, V_ variable, optional) for each line of the table in set-secret-config.sh."""
+    text = (PREPARE / "set-secret-config.sh").read_text()
+    rows = re.findall(r"^(\w+)\s+(V_[A-Z0-9_]+)(\s+optional)?$", text, re.MULTILINE)
+    return [(key, var, bool(optional)) for key, var, optional in rows]
+
+
 def _script_keys() -> dict[str, str]:
     """config key -> V_ variable, from the table in set-secret-config.sh."""
-    text = (PREPARE / "set-secret-config.sh").read_text()
-    return dict(re.findall(r"^(\w+)\s+(V_[A-Z0-9_]+)$", text, re.MULTILINE))
+    return {key: var for key, var, _ in _script_table()}
+
+
+def test_the_script_takes_exactly_the_optional_secrets_as_optional() -> None:
+    optional = sorted(key for key, _, is_optional in _script_table() if is_optional)
+    assert optional == sorted(k for k, spec in config_schema().items() if spec.optional_secret)
 
 
 def test_every_secret_the_program_needs_reaches_every_stack_job() -> None:
@@ -256,6 +269,14 @@ def test_secret_config_goes_to_pulumi_on_stdin(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert calls == [f"config set --secret --stack staging {key}|value of {key}" for key in keys]
+
+
+def test_a_stack_without_the_optional_secrets_gets_the_others(tmp_path: Path) -> None:
+    table = _script_table()
+    result = _run_secret_script(tmp_path, {var: f"value of {key}" for key, var, optional in table if not optional})
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert calls == [f"config set --secret --stack staging {key}|value of {key}" for key, _, o in table if not o]
 
 
 def test_a_missing_secret_is_named_and_nothing_is_written(tmp_path: Path) -> None:
@@ -411,8 +432,11 @@ def test_the_integration_workflow_gives_the_test_what_it_needs_and_no_more() -> 
     assert env["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
     assert env["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
     # The test's variable for each config key holds the environment secret the deploys set that key from.
-    assert sorted(module.SECRETS) == SECRET_KEYS
+    # A throw-away copy of staging pages no one and reads no Fastly metrics: the required secrets only.
+    assert sorted(module.SECRETS) == REQUIRED_SECRET_KEYS
     for key, variable in _script_keys().items():
+        if key not in module.SECRETS:
+            continue
         assert env[module.SECRETS[key]] == f"${{{{ secrets.{variable.removeprefix('V_')} }}}}", key
     # No other step holds a secret, and the stack's own secret config is not written.
     assert "secrets." not in json.dumps([s for s in job["steps"] if s is not step])
@@ -593,7 +617,7 @@ def test_every_module_that_writes_dns_or_talks_to_the_registrar_is_owned() -> No
     modules = [p for d in ("stacks", "components") for p in sorted((PROJECT_ROOT / d).glob("*.py"))]
     # A Route 53 resource or data source (route53.Record(...), route53.get_zone), or the registrar; a
     # metric name such as aws.route53.dns_queries in a monitor is not a DNS change.
-    dns = [p for p in modules if re.search(r"\broute53\.(?:[A-Z]|get_)|(?i:gandi)", p.read_text())]
+    dns = [p for p in modules if re.search(r"\broute53\.(?:[A-Z]|get_)|\bpulumiverse_gandi\b", p.read_text())]
     assert dns
     for path in dns:
         relative = path.relative_to(PROJECT_ROOT).as_posix()
@@ -692,3 +716,14 @@ def test_the_repositorys_shell_is_clean() -> None:
     blocks = blocks_of([*WORKFLOWS, *ACTIONS, *scripts])
     assert len(blocks) > 15
     assert [str(f) for f in check(blocks)] == []
+
+
+def test_the_drift_workflow_watches_registration_expiry_without_credentials() -> None:
+    workflow = _load(GITHUB / "workflows" / "drift.yml")
+    job = workflow["jobs"]["registration"]
+    # RDAP is public: no environment, no secret, no state; it files an issue as the drift job does.
+    assert "environment" not in job and "secrets." not in json.dumps(job)
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    runs = [str(s.get("run", "")) for s in job["steps"]]
+    assert any("make registration STACK=prod" in run for run in runs)
+    assert "registration:" in (PROJECT_ROOT / "Makefile").read_text()

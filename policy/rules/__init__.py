@@ -40,9 +40,9 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 # Importing a provider module registers its rules, so this order is the pack's rule order (kept from
-# before the split: DigitalOcean, S3, Route 53, Fastly, Datadog, deployment safety).
+# before the split: DigitalOcean, S3, Route 53, Fastly, Datadog, deployment safety; then PagerDuty).
 # isort: off
-from policy.rules import digitalocean, s3, route53, fastly, datadog, safety  # noqa: F401
+from policy.rules import digitalocean, s3, route53, fastly, datadog, safety, pagerduty  # noqa: F401
 
 # isort: on
 from policy.rules.base import (
@@ -70,6 +70,8 @@ from policy.rules.base import (
     FASTLY_SNIPPET_CONTENT,
     FIREWALL,
     FIREWALL_WAIVERS,
+    GANDI_DNSSEC_KEY,
+    GANDI_NAMESERVERS,
     HSTS_MIN_MAX_AGE,
     LOG_BUCKET_NOT_LOGGED,
     MONITOR,
@@ -85,6 +87,7 @@ from policy.rules.base import (
     SPACES_BUCKET,
     STACK,
     STACK_REFERENCE,
+    STANDBY_WAIVERS,
     STATEFUL_TAG,
     STATEFUL_TYPES,
     STATIC_SITE_HTTP_ORIGIN,
@@ -106,10 +109,21 @@ from policy.rules.base import (
     Resource,
     Rule,
     StackCheck,
+    StandbyWaiver,
     Status,
     Waiver,
     resource_rule,
     stack_rule,
+)
+from policy.rules.datadog import DASHBOARD_JSON, SLO
+from policy.rules.pagerduty import (
+    DD_PAGERDUTY_SERVICE_OBJECT,
+    PAGING_TYPES,
+    PD_ESCALATION_POLICY,
+    PD_SCHEDULE,
+    PD_SERVICE,
+    PD_SERVICE_INTEGRATION,
+    PD_USER,
 )
 
 RULES: Final[tuple[Rule, ...]] = tuple(_RULES)
@@ -133,9 +147,11 @@ __all__ = [
     "BUCKET_VERSIONING",
     "BUCKET_WEBSITE",
     "CERTIFICATE_WARNING_NO_PAGE",
+    "DASHBOARD_JSON",
     "DB_CLUSTER",
     "DB_FIREWALL",
     "DB_REPLICA",
+    "DD_PAGERDUTY_SERVICE_OBJECT",
     "DNS_RECORD",
     "DO_PROJECT",
     "DO_TAG",
@@ -147,10 +163,18 @@ __all__ = [
     "FASTLY_SNIPPET_CONTENT",
     "FIREWALL",
     "FIREWALL_WAIVERS",
+    "GANDI_DNSSEC_KEY",
+    "GANDI_NAMESERVERS",
     "HSTS_MIN_MAX_AGE",
     "LOG_BUCKET_NOT_LOGGED",
     "MONITOR",
     "OWNERSHIP_CONTROLS",
+    "PAGING_TYPES",
+    "PD_ESCALATION_POLICY",
+    "PD_SCHEDULE",
+    "PD_SERVICE",
+    "PD_SERVICE_INTEGRATION",
+    "PD_USER",
     "PROD_STACK",
     "PROJECT_RESOURCES",
     "PSF_ORIGIN_DOMAIN",
@@ -161,9 +185,11 @@ __all__ = [
     "RULES_BY_NAME",
     "S3_WEBSITE_BACKEND",
     "SECRET",
+    "SLO",
     "SPACES_BUCKET",
     "STACK",
     "STACK_REFERENCE",
+    "STANDBY_WAIVERS",
     "STATEFUL_TAG",
     "STATEFUL_TYPES",
     "STATIC_SITE_HTTP_ORIGIN",
@@ -185,6 +211,7 @@ __all__ = [
     "Resource",
     "Rule",
     "StackCheck",
+    "StandbyWaiver",
     "Status",
     "Waiver",
     "evaluate",

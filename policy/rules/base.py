@@ -52,6 +52,8 @@ TLS_SUBSCRIPTION: Final = "fastly:index/tlsSubscription:TlsSubscription"
 TLS_VALIDATION: Final = "fastly:index/tlsSubscriptionValidation:TlsSubscriptionValidation"
 TLS_ACTIVATION: Final = "fastly:index/tlsActivation:TlsActivation"
 MONITOR: Final = "datadog:index/monitor:Monitor"
+GANDI_NAMESERVERS: Final = "gandi:domains/nameservers:Nameservers"
+GANDI_DNSSEC_KEY: Final = "gandi:domains/dNSSecKey:DNSSecKey"
 
 
 def _s3(name: str, *, v2: bool = True) -> tuple[str, ...]:
@@ -240,6 +242,27 @@ class FirewallWaiver:
 
 
 @dataclass(frozen=True)
+class StandbyWaiver:
+    """A Fastly service whose one PSF origin has no standby on purpose: the role says why the software cannot.
+
+    Matches a service whose ``name`` matches the glob ``service_name`` (case-insensitive).
+    """
+
+    id: str
+    service_name: str
+    reason: str
+
+    @property
+    def rule(self) -> str:
+        """The rule this waiver relaxes."""
+        return "fastly-psf-origin-standby"
+
+    def matches(self, service_name: str) -> bool:
+        """True when this waiver covers that Fastly service."""
+        return fnmatch.fnmatchcase(service_name.lower(), self.service_name.lower())
+
+
+@dataclass(frozen=True)
 class Waiver:
     """Any other documented exception: which rule, to what it applies (in words), and why."""
 
@@ -328,8 +351,19 @@ CERTIFICATE_WARNING_NO_PAGE: Final = Waiver(
     "warnings never page, the 14-day alert test of the same name does.",
 )
 
-EXCEPTIONS: Final[tuple[FirewallWaiver | Waiver, ...]] = (
+STANDBY_WAIVERS: Final = (
+    StandbyWaiver(
+        "mailman-web-single",
+        "*-mail",
+        "Mailman's web interface (mail.python.org) runs in the one Mailman that holds the lists, queues and "
+        "archives; a copy would offer subscription and moderation forms whose changes the primary never sees. "
+        "Receiving mail has its second server, the secondary MX (stacks/ams1.py).",
+    ),
+)
+
+EXCEPTIONS: Final[tuple[FirewallWaiver | StandbyWaiver | Waiver, ...]] = (
     *FIREWALL_WAIVERS,
+    *STANDBY_WAIVERS,
     STATIC_SITE_WEBSITE,
     STATIC_SITE_HTTP_ORIGIN,
     S3_WEBSITE_BACKEND,
@@ -423,7 +457,7 @@ def _violation(resource: Resource, message: str) -> Finding:
     return Finding(resource.urn, f"{resource.label}: {message}")
 
 
-def _waived(resource: Resource, message: str, waiver: FirewallWaiver | Waiver) -> Finding:
+def _waived(resource: Resource, message: str, waiver: FirewallWaiver | StandbyWaiver | Waiver) -> Finding:
     return Finding(
         resource.urn, f"{resource.label}: {message} (waived: {waiver.id}: {waiver.reason})", "waived", waiver.id
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -140,4 +141,60 @@ def _certificate_expiry_alert(resources: Sequence[Resource]) -> Iterable[Finding
                     service,
                     f"public host {host} has no SSL test alerting at least {CERTIFICATE_ALERT_MIN_DAYS} days before "
                     f"its certificate expires ({found}). Fix: a TlsCheck for it in the service's monitors.",
+                )
+
+
+DASHBOARD_JSON: Final = "datadog:index/dashboardJson:DashboardJson"
+SLO: Final = "datadog:index/serviceLevelObjective:ServiceLevelObjective"
+
+
+def _selections(widgets: Sequence[Mapping[str, object]]) -> Iterable[tuple[str, str, frozenset[str]]]:
+    for widget in widgets:
+        definition = _map(widget.get("definition"))
+        kind = _str(definition.get("type"))
+        if kind == "group":
+            yield from _selections(_maps(definition.get("widgets")))
+        elif kind == "manage_status":
+            yield (
+                kind,
+                _str(definition.get("title")),
+                frozenset(re.findall(r'tag:"([^"]+)"', _str(definition.get("query")))),
+            )
+        elif kind == "slo_list":
+            for request in _maps(definition.get("requests")):
+                text = _str(_map(request.get("query")).get("query_string"))
+                yield kind, _str(definition.get("title")), frozenset(text.split())
+
+
+@stack_rule(
+    "datadog-dashboards-select-what-exists",
+    anchors=("ours",),
+    enforcement="advisory",
+    types=(DASHBOARD_JSON, MONITOR, SYNTHETICS_TEST, SLO),
+)
+def _dashboards_select(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """Every monitor list and objective list on a dashboard selects tags some monitor or objective of the stack has.
+
+    Dashboards find monitors by tags, not IDs (a monitor's message links its dashboard, so the dashboard comes
+    first); a tag that nothing carries leaves the widget empty, which looks like "all is well".
+    """
+    monitor_tags = [frozenset(_str(t) for t in _items(r.props.get("tags"))) for r in _of(resources, _ALERTS)]
+    slo_tags = [frozenset(_str(t) for t in _items(r.props.get("tags"))) for r in _of(resources, SLO)]
+    for board in _of(resources, DASHBOARD_JSON):
+        text = board.props.get("dashboard")
+        if not isinstance(text, str):
+            continue
+        try:
+            document = json.loads(text)
+        except ValueError:
+            yield _violation(board, "holds a dashboard that is not JSON; the provider refuses it. Fix: json.dumps.")
+            continue
+        for kind, title, wanted in _selections(_maps(_map(document).get("widgets"))):
+            pool = slo_tags if kind == "slo_list" else monitor_tags
+            if not any(wanted <= tags for tags in pool):
+                yield _violation(
+                    board,
+                    f"widget {title!r} ({kind}) selects {', '.join(sorted(wanted))}, which no "
+                    f"{'objective' if kind == 'slo_list' else 'monitor'} of the stack carries, so it shows nothing. "
+                    "Fix: select the tags the service's monitors carry (env:, service:).",
                 )

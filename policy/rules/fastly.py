@@ -30,6 +30,7 @@ from policy.rules.base import (
     MAX_CERTIFICATE_DOMAINS,
     PSF_ORIGIN_DOMAIN,
     S3_WEBSITE_BACKEND,
+    STANDBY_WAIVERS,
     SYNTHETICS_TEST,
     TLS_ACTIVATION,
     TLS_SUBSCRIPTION,
@@ -325,6 +326,55 @@ def _private_origin_ca(service: Resource) -> Iterable[Finding]:
             "PSF's private CA, against Fastly's public CAs: the check fails and Fastly answers 503. Fix: set "
             "psfCaCertificate to the PEM of the CA the stack's Salt master uses (ssl_ca_cert).",
         )
+
+
+# What a condition that hands a request to a standby or fallback tests: the backend picked so far is sick.
+_TAKE_OVER: Final = "!req.backend.healthy"
+
+
+@resource_rule("fastly-psf-origin-standby", anchors=("ours",), enforcement="mandatory", types=(FASTLY_SERVICE,))
+def _psf_origin_standby(service: Resource) -> Iterable[Finding]:
+    """In production a service with one PSF origin has a standby of the same role, used only while it is sick.
+
+    Seed 004's bar: two servers per role, at least master/slave. The standby presents the primary's
+    certificate name (it runs the same role), is outside the balanced pool (it has a request condition, no
+    auto-load-balancing) and its condition tests ``!req.backend.healthy``; a static mirror, which presents
+    its own name, is the last resort and does not count. A role whose software cannot run even a read-only
+    standby is waived by name, with the role's reason.
+    """
+    if not service.is_prod:
+        return
+    if _is_secret(service.props.get("backends")) or _is_secret(service.props.get("conditions")):
+        yield _unverified(service, "cannot see its backends or conditions: the list is secret")
+        return
+    backends = _backends(service)
+    primaries = [b for b in backends if not _str(b.get("requestCondition"))]
+    if len(primaries) != 1 or not _is_psf_host(primaries[0]):
+        return
+    role = _str(primaries[0].get("sslCertHostname"))
+    conditions = {_str(c.get("name")): _str(c.get("statement")) for c in _maps(service.props.get("conditions"))}
+    standbys = [
+        b
+        for b in backends
+        if b is not primaries[0]
+        and _str(b.get("sslCertHostname")) == role
+        and b.get("autoLoadbalance") is not True
+        and _TAKE_OVER in conditions.get(_str(b.get("requestCondition")), "")
+    ]
+    if standbys:
+        return
+    what = f"has one PSF origin ({primaries[0].get('name')!r}, {role}) and no standby of that role"
+    name = _str(service.props.get("name"))
+    waiver = next((w for w in STANDBY_WAIVERS if w.matches(name)), None)
+    if waiver is not None:
+        yield _waived(service, what, waiver)
+        return
+    yield _violation(
+        service,
+        f"{what}, so one sick host takes the service down (seed 004: at least master/slave). Fix: give the "
+        "role a Standby (stacks/), which adds a backend under a condition on !req.backend.healthy; if the "
+        "software cannot run even a read-only one, state it in the role's no_standby and add a StandbyWaiver.",
+    )
 
 
 def _service_ids(service: Resource) -> set[str]:

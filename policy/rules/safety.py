@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from policy.rules.base import (
     BUCKET,
     FASTLY_SERVICE,
+    GANDI_DNSSEC_KEY,
+    GANDI_NAMESERVERS,
     STACK_REFERENCE,
     STATEFUL_TYPES,
     SYNTHETICS_TEST,
@@ -48,6 +50,36 @@ def _stateful_protected(resource: Resource) -> Iterable[Finding]:
         )
     if resource.retain_on_delete is None:
         yield _unverified(resource, "retain_on_delete is not visible to CrossGuard; the offline check verifies it")
+
+
+@resource_rule(
+    "registrar-delegation-kept",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(GANDI_NAMESERVERS, GANDI_DNSSEC_KEY),
+)
+def _registrar_delegation_kept(resource: Resource) -> Iterable[Finding]:
+    """A domain's name servers and DS key at the registrar are protected in prod; the name servers always retained.
+
+    The Gandi provider's delete of a Nameservers resource re-enables LiveDNS on the domain, pointing it at
+    Gandi's own name servers (go-gandi/terraform-provider-gandi, resource_nameservers.go).
+    """
+    if resource.is_prod and not resource.protect:
+        yield _violation(
+            resource,
+            "is not protected in production, so a code change could take the domain's delegation away. Fix: "
+            "ResourceOptions(protect=settings.protect).",
+        )
+    if resource.type != GANDI_NAMESERVERS:
+        return
+    if resource.retain_on_delete is None:
+        yield _unverified(resource, "retain_on_delete is not visible to CrossGuard; the offline check verifies it")
+    elif not resource.retain_on_delete:
+        yield _violation(
+            resource,
+            "is not retained on delete: deleting it makes Gandi serve the domain from LiveDNS instead of Route "
+            "53, an outage. Fix: ResourceOptions(retain_on_delete=True).",
+        )
 
 
 @resource_rule("stateful-no-force-destroy-in-prod", anchors=("ours",), enforcement="mandatory", types=(ZONE, *BUCKET))

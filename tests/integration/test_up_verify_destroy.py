@@ -4,9 +4,11 @@ It creates real, billed resources, so it runs only when asked: the Pulumi CLI on
 passphrase, the staging credentials (the names the workflows use), and ``PSF_INFRA_INTEGRATION=1``. Without any
 of them it is skipped with the reason. The scheduled workflow runs it; nothing else does.
 
-The throw-away stack is staging's config under names of its own (``psf-ci-<id>``, ``<id>.ci.staging.psf.io``), so
-it collides with nothing. Nobody delegates its zones and no certificate is issued for its names, so it checks what
-such a stack can prove: every record at its zone's servers, and the origins locked.
+The throw-away stack is staging's config under names of its own: physical names ``psf-ci-<id>``, so it collides
+with nothing in the shared accounts, and the domain ``ci.psf.io``, which prod delegates for it (a settings check
+refuses a domain nobody delegates; one run at a time, as the workflow's concurrency group ensures). It checks
+what such a stack can prove before certificates are issued: every record at its zone's servers, and the origins
+locked.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def test_up_verify_destroy_on_a_throw_away_stack() -> None:
 
     run = uuid.uuid4().hex[:8]
     name = f"ci-{run}"
-    suffix = f"{run}.ci.staging.psf.io"
+    suffix = "ci.psf.io"
     config = dict(yaml.safe_load((PROJECT_ROOT / "Pulumi.staging.yaml").read_text())["config"])
     config |= {
         "psf-infra:namePrefix": f"psf-ci-{run}",

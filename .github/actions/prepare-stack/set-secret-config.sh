@@ -5,7 +5,9 @@
 # line or in the log.
 #
 # Input: STACK, PULUMI_CONFIG_PASSPHRASE, and one V_<SECRET> variable per line of the table below.
-# Every value is checked before any is written, so a missing secret changes nothing.
+# Every required value is checked before any is written, so a missing secret changes nothing. An optional
+# one (third column) is written when its environment has it: only prod pages on-call, reads Fastly metrics
+# and may manage registrations, and the program names it in one line if a stack that needs it lacks it.
 set -euo pipefail
 
 # config key            variable holding its value (the environment secret's name without V_)
@@ -18,14 +20,18 @@ datadogApiKey           V_DATADOG_API_KEY
 datadogAppKey           V_DATADOG_APP_KEY
 fastlyOriginToken       V_FASTLY_ORIGIN_TOKEN
 fastlyCustomerId        V_FASTLY_CUSTOMER_ID
+pagerdutyToken          V_PAGERDUTY_TOKEN           optional
+onCallEmails            V_ON_CALL_EMAILS            optional
+fastlyReadOnlyApiKey    V_FASTLY_READ_ONLY_API_KEY  optional
+gandiToken              V_GANDI_TOKEN               optional
 '
 
 missing=""
 [ -n "${STACK:-}" ] || missing="$missing (input stack)"
 [ -n "${PULUMI_CONFIG_PASSPHRASE:-}" ] || missing="$missing PULUMI_CONFIG_PASSPHRASE"
-while read -r key var; do
+while read -r key var optional; do
   [ -n "$key" ] || continue
-  if [ -z "${!var:-}" ]; then
+  if [ -z "${!var:-}" ] && [ -z "$optional" ]; then
     missing="$missing ${var#V_}"
   fi
 done <<< "$KEYS"
@@ -35,8 +41,9 @@ if [ -n "$missing" ]; then
 fi
 
 count=0
-while read -r key var; do
+while read -r key var _; do
   [ -n "$key" ] || continue
+  [ -n "${!var:-}" ] || continue
   printf '%s' "${!var}" | pulumi config set --secret --stack "$STACK" "$key"
   count=$((count + 1))
 done <<< "$KEYS"
