@@ -133,7 +133,7 @@ def build(recording: Recording, parts: Collection[Part]) -> ImportFile:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``make import-file``: write the stack's import file and say what it holds."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Write the pulumi import --file JSON of a stack's import parts.")
     parser.add_argument("--stack", default="staging")
     parser.add_argument("--part", action="append", default=[], help="a part to write (default: the import parts)")
     parser.add_argument("--out", type=Path, help="default build/import-<stack>.json")
