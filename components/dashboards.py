@@ -50,6 +50,16 @@ def scope(tags: Sequence[str]) -> str:
     return ",".join(tags)
 
 
+def slo_query(tags: Sequence[str]) -> str:
+    """An SLO search selecting every objective that carries all of ``tags``."""
+    return " AND ".join(tags)
+
+
+def slo_query_tags(query: str) -> tuple[str, ...]:
+    """The tags an :func:`slo_query` selects (its terms without the ``AND`` operators)."""
+    return tuple(term for term in query.split() if term != "AND")
+
+
 def monitor_query(tags: Sequence[str]) -> str:
     """A monitor search selecting every monitor (and synthetics test) that carries all of ``tags``."""
     return " ".join(f'tag:"{t}"' for t in tags)
@@ -90,12 +100,16 @@ def monitor_status(title: str, tags: Sequence[str]) -> Widget:
 
 
 def objectives(title: str, tags: Sequence[str]) -> Widget:
-    """The service level objectives carrying ``tags``: their uptime over their time windows."""
+    """The service level objectives carrying ``tags``: their uptime over their time windows.
+
+    The SLO search is written with explicit ``AND``s, as the provider's own slo_list examples and tests write
+    it (``env:prod AND service:my-app``); ``limit`` is at most 100, the API's page.
+    """
     return {
         "definition": {
             "type": "slo_list",
             "title": title,
-            "requests": [{"request_type": "slo_list", "query": {"query_string": " ".join(tags), "limit": 100}}],
+            "requests": [{"request_type": "slo_list", "query": {"query_string": slo_query(tags), "limit": 100}}],
         }
     }
 
@@ -252,7 +266,7 @@ def referenced_tags(document_json: str) -> list[tuple[str, str, tuple[str, ...]]
             elif kind == "slo_list":
                 for request in definition.get("requests") or []:
                     text = str((request.get("query") or {}).get("query_string", ""))
-                    found.append((kind, str(definition.get("title", "")), tuple(text.split())))
+                    found.append((kind, str(definition.get("title", "")), slo_query_tags(text)))
 
     walk(json.loads(document_json).get("widgets") or [])
     return found

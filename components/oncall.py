@@ -2,7 +2,7 @@
 
 One :class:`OnCallRotation` makes the people (PagerDuty users, invited at their addresses), a weekly front-line
 schedule and a weekly backup schedule, and one escalation policy: the front line first, the backup after a
-delay, then a team mailbox (a PagerDuty user whose address is the team's list, e-mailed at once). For every
+delay, then a team mailbox (a PagerDuty user whose login address is the team's list). For every
 Datadog paging handle ``@pagerduty-<name>`` it makes a PagerDuty service on that policy with a Datadog
 integration, and the Datadog service object called ``<name>`` holding that integration's key: Datadog
 sends a page to ``@pagerduty-<name>`` as an event to that key (Datadog provider docs,
@@ -13,6 +13,13 @@ The contracts it keeps, from terraform-provider-pagerduty: a layer's ``rotation_
 ``num_loops`` 0 to 9; a service integration with a vendor takes the vendor's ID (the ``pagerduty_vendor``
 data source, name "Datadog"). Datadog's PagerDuty integration itself (the account's subdomain) must be
 installed once in the Datadog UI before service objects work (Datadog provider docs); it is not made here.
+
+The mailbox has no contact method or notification rule of its own: PagerDuty gives every new user an e-mail
+contact method at the login address and a default notification rule using it (the "Default" references of
+the Users API), so the list is e-mailed as soon as the policy reaches it. Declaring that contact method again
+fails at create: the provider's ``pagerduty_user_contact_method`` create (pagerdutyplugin, PagerDuty/go-pagerduty
+client) passes the API's "User Contact method must be unique" straight through; only its update adopts the
+existing one. The policy rule ``pagerduty-login-address-not-redeclared`` keeps it that way.
 """
 
 from __future__ import annotations
@@ -135,25 +142,9 @@ class OnCallRotation(pulumi.ComponentResource):
         self.users = {}
         for person in (*args.front_line, *args.backup):
             self.users[person.key] = self._user(name, person, args, pd)
+        # Reached by the contact method and notification rule PagerDuty creates with every user (module docstring).
         mailbox = self._user(name, args.team_mailbox, args, pd)
         self.users[args.team_mailbox.key] = mailbox
-        # A mailbox is paged by e-mail at once: its address is the list, and nobody acknowledges from it.
-        method = pagerduty.UserContactMethod(
-            f"{name}-{args.team_mailbox.key}-email",
-            user_id=mailbox.id,
-            type="email_contact_method",
-            address=args.team_mailbox.email,
-            label="Team list",
-            opts=pd,
-        )
-        pagerduty.UserNotificationRule(
-            f"{name}-{args.team_mailbox.key}-notify",
-            user_id=mailbox.id,
-            start_delay_in_minutes=0,
-            urgency="high",
-            contact_method=pagerduty.UserNotificationRuleContactMethodArgs(id=method.id, type="email_contact_method"),
-            opts=pd,
-        )
         self.front_line = self._schedule(f"{name}-front-line", "front line", args.front_line, args, pd)
         self.backup = self._schedule(f"{name}-backup", "backup", args.backup, args, pd)
         delay = args.escalation_minutes

@@ -72,8 +72,9 @@ def test_people_schedules_and_policy(rotation: Any) -> None:
     assert [r["escalationDelayInMinutes"] for r in rules] == [15, 15, 15]
     assert [r["targets"][0]["type"] for r in rules] == ["schedule_reference", "schedule_reference", "user_reference"]
     assert users[rules[2]["targets"][0]["id"]].inputs["email"] == "team@example.org"
-    rule = one(rotation, "pagerduty:index/userNotificationRule:UserNotificationRule")
-    assert rule.inputs["urgency"] == "high" and rule.inputs["startDelayInMinutes"] == 0
+    # The mailbox is e-mailed through the default contact method PagerDuty gives every user at its login.
+    assert rotation.of_type("pagerduty:index/userContactMethod:UserContactMethod") == []
+    assert rotation.of_type("pagerduty:index/userNotificationRule:UserNotificationRule") == []
 
 
 def test_one_service_and_service_object_per_handle(rotation: Any) -> None:
@@ -143,6 +144,9 @@ def test_a_service_dashboard_is_one_json_document_the_api_would_return() -> None
         ("manage_status", "Monitors and uptime checks", ("env:prod", "service:docs")),
         ("slo_list", "Uptime objectives (from the synthetics)", ("env:prod", "service:docs")),
     ]
+    slo_list = next(w["definition"] for w in document["widgets"] if w["definition"]["type"] == "slo_list")
+    # Written as the provider's slo_list examples write an SLO search: explicit ANDs.
+    assert slo_list["requests"][0]["query"]["query_string"] == "env:prod AND service:docs"
     text = json.dumps(document)
     for metric in ("fastly.requests", "fastly.hit_ratio", "fastly.status_5xx", "fastly.miss_time"):
         assert metric in text

@@ -88,6 +88,10 @@ def test_the_escalation_policy_waits_then_the_volunteers_then_the_team_list(prod
     mailbox = users[rules[2]["targets"][0]["id"]]
     assert mailbox.inputs["email"] == INFRA_CONTACT, "the infrastructure team's published list"
     assert 0 <= policy.inputs["numLoops"] <= 9
+    # PagerDuty e-mails the list through the contact method and rule it gives every user at its login
+    # address; declaring that contact method again fails at create (policy pagerduty-login-address-not-redeclared).
+    assert prod.of_type("pagerduty:index/userContactMethod:UserContactMethod") == []
+    assert prod.of_type("pagerduty:index/userNotificationRule:UserNotificationRule") == []
 
 
 def test_staging_makes_nothing_in_pagerduty_and_pages_no_one(staging: Recording) -> None:

@@ -58,6 +58,7 @@ from policy.rules import (
     FIREWALL_WAIVERS,
     GANDI_NAMESERVERS,
     MONITOR,
+    PD_CONTACT_METHOD,
     PD_ESCALATION_POLICY,
     PD_SCHEDULE,
     PD_SERVICE,
@@ -552,7 +553,16 @@ def estate(stack: str = "prod") -> list[Resource]:
     add(
         SLO,
         "www-uptime",
-        {"name": "www uptime", "type": "monitor", "monitorIds": [1.0], "tags": [f"env:{stack}", "service:www"]},
+        {
+            "name": "www uptime",
+            "type": "monitor",
+            "monitorIds": [1.0],
+            "tags": [f"env:{stack}", "service:www"],
+            "thresholds": [{"timeframe": "30d", "target": 99.9, "warning": 99.95}],
+            "timeframe": "30d",
+            "targetThreshold": 99.9,
+            "warningThreshold": 99.95,
+        },
     )
     board = {
         "title": "www",
@@ -569,6 +579,7 @@ def estate(stack: str = "prod") -> list[Resource]:
                 "definition": {
                     "type": "group",
                     "title": "Uptime",
+                    "layout_type": "ordered",
                     "widgets": [
                         {
                             "definition": {
@@ -1388,6 +1399,15 @@ CASES = [
         stack="staging",
     ),
     Case(
+        "contact-method-repeats-the-login-address",
+        (
+            Edit("on-call-user-ee", "email", "ee@example.org"),
+            Add(PD_CONTACT_METHOD, "on-call-ee-email", {"type": "email_contact_method", "address": "EE@example.org"}),
+            Edit("on-call-ee-email", "@dependencies", (urn("prod", PD_USER, "on-call-user-ee"),)),
+        ),
+        {"pagerduty-login-address-not-redeclared": 1},
+    ),
+    Case(
         "service-object-key-in-plaintext",
         Edit("on-call-service-object", "serviceKey", "0123456789abcdef"),
         {"pagerduty-service-objects-hold-integration-keys": 1},
@@ -1404,7 +1424,10 @@ CASES = [
             "www-dashboard",
             "dashboard",
             json.dumps(
-                {"widgets": [{"definition": {"type": "manage_status", "title": "M", "query": 'tag:"service:wwww"'}}]}
+                {
+                    "layout_type": "ordered",
+                    "widgets": [{"definition": {"type": "manage_status", "title": "M", "query": 'tag:"service:wwww"'}}],
+                }
             ),
         ),
         {"datadog-dashboards-select-what-exists": 1},
@@ -1418,6 +1441,64 @@ CASES = [
         "dashboard-not-json",
         Edit("www-dashboard", "dashboard", "{widgets"),
         {"datadog-dashboards-select-what-exists": 1},
+    ),
+    # The SLO API's thresholds and the Dashboards API's layouts
+    Case(
+        "slo-target-of-100",
+        (Edit("www-uptime", "thresholds.0.target", 100.0), Edit("www-uptime", "targetThreshold", 100.0)),
+        {"datadog-slo-thresholds": 1},
+    ),
+    Case(
+        "slo-warning-below-target",
+        (Edit("www-uptime", "thresholds.0.warning", 99.0), Edit("www-uptime", "warningThreshold", 99.0)),
+        {"datadog-slo-thresholds": 1},
+    ),
+    Case(
+        "slo-over-a-year",
+        (Edit("www-uptime", "thresholds.0.timeframe", "365d"), Edit("www-uptime", "timeframe", "365d")),
+        {"datadog-slo-thresholds": 1},
+    ),
+    Case("slo-without-thresholds", Edit("www-uptime", "thresholds", []), {"datadog-slo-thresholds": 1}),
+    Case("slo-primary-mismatch", Edit("www-uptime", "targetThreshold", 99.5), {"datadog-slo-thresholds": 1}),
+    Case("slo-of-no-monitor", Edit("www-uptime", "monitorIds", []), {"datadog-slo-thresholds": 1}),
+    Case(
+        "dashboard-auto-reflow-with-a-positioned-widget",
+        Edit(
+            "www-dashboard",
+            "dashboard",
+            json.dumps(
+                {
+                    "layout_type": "ordered",
+                    "reflow_type": "auto",
+                    "widgets": [
+                        {
+                            "definition": {"type": "manage_status", "title": "M", "query": 'tag:"service:www"'},
+                            "layout": {"x": 0, "y": 0, "width": 4, "height": 2},
+                        }
+                    ],
+                }
+            ),
+        ),
+        {"datadog-dashboard-layout": 1},
+    ),
+    Case(
+        "dashboard-free-layout-reflows",
+        Edit("www-dashboard", "dashboard", json.dumps({"layout_type": "free", "reflow_type": "auto", "widgets": []})),
+        {"datadog-dashboard-layout": 1},
+    ),
+    Case(
+        "dashboard-group-not-ordered",
+        Edit(
+            "www-dashboard",
+            "dashboard",
+            json.dumps(
+                {
+                    "layout_type": "ordered",
+                    "widgets": [{"definition": {"type": "group", "title": "G", "layout_type": "free", "widgets": []}}],
+                }
+            ),
+        ),
+        {"datadog-dashboard-layout": 1},
     ),
 ]
 
@@ -1609,6 +1690,37 @@ def test_plaintext_is_unverified_when_secrets_are_not_marked() -> None:
     ]
     findings = RULES_BY_NAME["no-plaintext-secrets"].findings(resources)
     assert [f.status for f in findings] == ["unverified"]
+
+
+def test_an_email_contact_method_at_the_login_address_is_refused() -> None:
+    """PagerDuty already made it (the user's default); the provider's create of a second one fails."""
+    user = urn("prod", PD_USER, "on-call-user-team")
+    method = urn("prod", PD_CONTACT_METHOD, "on-call-team-email")
+    base = [r for r in estate() if r.type != PD_USER] + [
+        Resource(PD_USER, "on-call-user-team", user, {"name": "Team", "email": "team@example.org"})
+    ]
+
+    def with_method(address: str, kind: str = "email_contact_method", **change: Any) -> list[Resource]:
+        props = {"userId": "PUSER9", "type": kind, "address": address, "label": "Team list"}
+        return [*base, Resource(PD_CONTACT_METHOD, "on-call-team-email", method, props, dependencies=(user,), **change)]
+
+    rule = RULES_BY_NAME["pagerduty-login-address-not-redeclared"]
+    assert rule.enforcement == "mandatory"
+    assert [f.status for f in rule.findings(with_method("Team@Example.org"))] == ["violation"]
+    assert rule.findings(with_method("on-call@example.org")) == []
+    assert rule.findings(with_method("team@example.org", "sms_contact_method")) == []
+    # A recording hides both addresses when they are secrets: it cannot tell, and says so.
+    secret = [*base[:-1], replace(base[-1], props={"name": "Team", "email": "[secret]"})]
+    secret.append(
+        Resource(
+            PD_CONTACT_METHOD,
+            "on-call-team-email",
+            method,
+            {"type": "email_contact_method", "address": "[secret]"},
+            dependencies=(user,),
+        )
+    )
+    assert [f.status for f in rule.findings(secret)] == ["unverified"]
 
 
 def test_unknown_retain_on_delete_is_unverified_in_prod() -> None:

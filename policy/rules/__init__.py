@@ -119,6 +119,7 @@ from policy.rules.datadog import DASHBOARD_JSON, SLO
 from policy.rules.pagerduty import (
     DD_PAGERDUTY_SERVICE_OBJECT,
     PAGING_TYPES,
+    PD_CONTACT_METHOD,
     PD_ESCALATION_POLICY,
     PD_SCHEDULE,
     PD_SERVICE,
@@ -170,6 +171,7 @@ __all__ = [
     "MONITOR",
     "OWNERSHIP_CONTROLS",
     "PAGING_TYPES",
+    "PD_CONTACT_METHOD",
     "PD_ESCALATION_POLICY",
     "PD_SCHEDULE",
     "PD_SERVICE",

@@ -163,7 +163,8 @@ def _selections(widgets: Sequence[Mapping[str, object]]) -> Iterable[tuple[str, 
         elif kind == "slo_list":
             for request in _maps(definition.get("requests")):
                 text = _str(_map(request.get("query")).get("query_string"))
-                yield kind, _str(definition.get("title")), frozenset(text.split())
+                # Terms of an SLO search, without its AND operators (components.dashboards.slo_query).
+                yield kind, _str(definition.get("title")), frozenset(t for t in text.split() if t != "AND")
 
 
 @stack_rule(
@@ -198,3 +199,91 @@ def _dashboards_select(resources: Sequence[Resource]) -> Iterable[Finding]:
                     f"{'objective' if kind == 'slo_list' else 'monitor'} of the stack carries, so it shows nothing. "
                     "Fix: select the tags the service's monitors carry (env:, service:).",
                 )
+
+
+# Datadog's SLO API (terraform-provider-datadog resource_datadog_service_level_objective.go and its docs):
+# a target and a warning lie in (0, 100), the warning above the target; a time frame is one of these; the
+# top-level timeframe/target_threshold/warning_threshold must match the thresholds entry of that time frame;
+# a monitor-based objective names its monitors.
+SLO_TIMEFRAMES: Final = ("7d", "30d", "90d", "custom")
+
+
+@resource_rule("datadog-slo-thresholds", anchors=("ours",), enforcement="mandatory", types=(SLO,))
+def _slo_thresholds(slo: Resource) -> Iterable[Finding]:
+    """Every objective's thresholds are ones the SLO API accepts, and its primary time frame has one."""
+    thresholds = _maps(slo.props.get("thresholds"))
+    if not thresholds:
+        yield _violation(slo, "has no thresholds; the API refuses it. Fix: one per time frame, e.g. 30d at 99.9.")
+        return
+    for entry in thresholds:
+        timeframe, target, warning = _str(entry.get("timeframe")), _number(entry.get("target")), entry.get("warning")
+        if timeframe not in SLO_TIMEFRAMES:
+            yield _violation(slo, f"has a threshold over {timeframe!r}; Datadog takes {', '.join(SLO_TIMEFRAMES)}.")
+        if target is None or not 0 < target < 100:
+            yield _violation(slo, f"targets {target} over {timeframe}; Datadog takes a target in (0, 100).")
+        elif entry.get("warning") is not None and (warning is None or not target < warning < 100):
+            yield _violation(
+                slo,
+                f"warns at {warning} over {timeframe}; the warning must lie above the target ({target:g}), below 100.",
+            )
+    primary = slo.props.get("timeframe")
+    if primary is not None:
+        matching = [e for e in thresholds if _str(e.get("timeframe")) == _str(primary)]
+        if not matching:
+            yield _violation(slo, f"has primary time frame {_str(primary)!r} but no threshold over it.")
+        else:
+            for key, field in (("targetThreshold", "target"), ("warningThreshold", "warning")):
+                top, inner = slo.props.get(key), matching[0].get(field)
+                if top is not None and _number(top) != _number(inner):
+                    yield _violation(
+                        slo,
+                        f"{key} {_number(top)} differs from the {_str(primary)} threshold's {field} "
+                        f"({_number(inner)}); the API refuses a primary threshold matching none of its thresholds.",
+                    )
+    if _str(slo.props.get("type")) == "monitor" and not _items(slo.props.get("monitorIds")):
+        yield _violation(slo, "is monitor-based but names no monitor; the provider refuses it. Fix: its checks' IDs.")
+
+
+# The Dashboards API (v1): ``reflow_type`` belongs to an ``ordered`` layout only; with ``auto`` no widget has a
+# ``layout`` and with ``fixed`` (or a ``free`` layout) every one does; a group widget's layout is ``ordered``.
+DASHBOARD_LAYOUTS: Final = ("ordered", "free")
+
+
+def _layout_problems(widgets: Sequence[Mapping[str, object]], positioned: bool | None) -> Iterable[str]:
+    for widget in widgets:
+        definition = _map(widget.get("definition"))
+        kind, title = _str(definition.get("type")), _str(definition.get("title"))
+        has_layout = widget.get("layout") is not None
+        if positioned is False and has_layout:
+            yield f"widget {title or kind!r} has a layout in a dashboard that reflows automatically"
+        if positioned is True and not has_layout:
+            yield f"widget {title or kind!r} has no layout in a dashboard that places its widgets"
+        if kind == "group":
+            if _str(definition.get("layout_type")) != "ordered":
+                yield f"group {title!r} has layout_type {definition.get('layout_type')!r}; a group's is 'ordered'"
+            yield from _layout_problems(_maps(definition.get("widgets")), positioned)
+
+
+@resource_rule("datadog-dashboard-layout", anchors=("ours",), enforcement="mandatory", types=(DASHBOARD_JSON,))
+def _dashboard_layout(board: Resource) -> Iterable[Finding]:
+    """A dashboard document's layout is one the API accepts: layout type, reflow type and widget layouts agree."""
+    text = board.props.get("dashboard")
+    if not isinstance(text, str):
+        return
+    try:
+        document = _map(json.loads(text))
+    except ValueError:
+        return  # datadog-dashboards-select-what-exists reports it
+    layout, reflow = _str(document.get("layout_type")), document.get("reflow_type")
+    if layout not in DASHBOARD_LAYOUTS:
+        yield _violation(board, f"has layout_type {layout!r}; the API takes {' or '.join(DASHBOARD_LAYOUTS)}.")
+        return
+    if reflow is not None and layout != "ordered":
+        yield _violation(board, f"sets reflow_type {reflow!r} on a {layout} layout; only an ordered one reflows.")
+        return
+    if reflow is not None and _str(reflow) not in ("auto", "fixed"):
+        yield _violation(board, f"has reflow_type {reflow!r}; the API takes auto or fixed.")
+        return
+    positioned = True if layout == "free" or reflow == "fixed" else False if reflow == "auto" else None
+    for problem in _layout_problems(_maps(document.get("widgets")), positioned):
+        yield _violation(board, f"{problem}; the API refuses it. Fix: components.dashboards builds ordered, auto.")

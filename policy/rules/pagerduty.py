@@ -3,7 +3,10 @@
 Limits from terraform-provider-pagerduty (pagerduty/resource_pagerduty_schedule.go and
 resource_pagerduty_escalation_policy.go): a layer's ``rotation_turn_length_seconds`` is 3600 to 365 days and
 its ``users`` is not empty; a rule's ``escalation_delay_in_minutes`` is at least 1; ``num_loops`` is 0 to 9.
-Mocks accept any of these; the PagerDuty API refuses them at ``up``.
+PagerDuty makes every new user an e-mail contact method at the login address, and the provider's create of
+``pagerduty_user_contact_method`` (pagerdutyplugin/resource_pagerduty_user_contact_method.go) does not adopt it:
+declaring it again fails with "User Contact method must be unique". Mocks accept all of these; the PagerDuty
+API refuses them at ``up``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Final
 
 from policy.rules.base import (
     MONITOR,
+    SECRET,
     SYNTHETICS_TEST,
     Finding,
     Resource,
@@ -22,6 +26,7 @@ from policy.rules.base import (
     _number,
     _of,
     _str,
+    _unverified,
     _violation,
     resource_rule,
     stack_rule,
@@ -32,6 +37,7 @@ PD_SCHEDULE: Final = "pagerduty:index/schedule:Schedule"
 PD_ESCALATION_POLICY: Final = "pagerduty:index/escalationPolicy:EscalationPolicy"
 PD_SERVICE: Final = "pagerduty:index/service:Service"
 PD_SERVICE_INTEGRATION: Final = "pagerduty:index/serviceIntegration:ServiceIntegration"
+PD_CONTACT_METHOD: Final = "pagerduty:index/userContactMethod:UserContactMethod"
 DD_PAGERDUTY_SERVICE_OBJECT: Final = "datadog:pagerduty/serviceObject:ServiceObject"
 DD_PAGERDUTY_INTEGRATION: Final = "datadog:pagerduty/integration:Integration"
 PAGING_TYPES: Final = (
@@ -40,7 +46,7 @@ PAGING_TYPES: Final = (
     PD_ESCALATION_POLICY,
     PD_SERVICE,
     PD_SERVICE_INTEGRATION,
-    "pagerduty:index/userContactMethod:UserContactMethod",
+    PD_CONTACT_METHOD,
     "pagerduty:index/userNotificationRule:UserNotificationRule",
     DD_PAGERDUTY_SERVICE_OBJECT,
     DD_PAGERDUTY_INTEGRATION,
@@ -107,6 +113,35 @@ def _front_line_first(policy: Resource) -> Iterable[Finding]:
         )
 
 
+@stack_rule(
+    "pagerduty-login-address-not-redeclared",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(PD_USER, PD_CONTACT_METHOD),
+)
+def _login_address_not_redeclared(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """No e-mail contact method repeats its user's login address, which PagerDuty already made one of.
+
+    The create fails ("User Contact method must be unique") and the rest of the rotation waits on it.
+    """
+    users = {user.urn: user for user in _of(resources, PD_USER)}
+    for method in _of(resources, PD_CONTACT_METHOD):
+        if _str(method.props.get("type")) != "email_contact_method":
+            continue
+        address = _str(method.props.get("address"))
+        for owner in (users[urn] for urn in method.dependencies if urn in users):
+            login = _str(owner.props.get("email"))
+            if method.secrets_marked and SECRET in (address, login):
+                yield _unverified(method, f"cannot compare its address with {owner.label}'s login, a secret")
+            elif address.strip().casefold() == login.strip().casefold():
+                yield _violation(
+                    method,
+                    f"repeats the login address of {owner.label}, which PagerDuty gives every user as its default "
+                    "e-mail contact method: the create fails with 'User Contact method must be unique'. Fix: drop it; "
+                    "the user's default contact method and notification rule already e-mail that address.",
+                )
+
+
 def _handles(alert: Resource) -> set[str]:
     text = f"{_str(alert.props.get('message'))} {_str(alert.props.get('escalationMessage'))}"
     return set(_PAGER_HANDLE.findall(text))
@@ -161,6 +196,7 @@ __all__ = [
     "DD_PAGERDUTY_INTEGRATION",
     "DD_PAGERDUTY_SERVICE_OBJECT",
     "PAGING_TYPES",
+    "PD_CONTACT_METHOD",
     "PD_ESCALATION_POLICY",
     "PD_SCHEDULE",
     "PD_SERVICE",
