@@ -8,6 +8,9 @@
 #   make bench                benchmark against the SDK import floor; writes docs/performance.md
 #   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
 #   make import-file STACK=prod  the `pulumi import --file` JSON of the stack's import parts (build/import-<stack>.json)
+#   make discover STACK=prod  read the live accounts (read-only): write imports/prod.yaml and build/discovery-prod.md
+#   make cutover STACK=prod ZONE=python.org  refuse a DNS cut-over while a live record would vanish
+#   make runbooks             regenerate docs/runbooks/ (adoption, per zone and per service) from prod's recording
 #   make registration         days each of prod's domain registrations has left (RDAP; the drift workflow runs it)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -87,6 +90,18 @@ verify: setup
 .PHONY: registration
 registration: setup
 	$(PY) -m verify.registration --stack $(if $(filter command line,$(origin STACK)),$(STACK),prod) $(ARGS)
+
+# Need the live accounts and the stack's credentials (its Pulumi config, or the environment: adopt/credentials.py).
+.PHONY: discover cutover runbooks
+ZONE ?=
+discover: setup
+	$(PY) -m adopt.discover --stack $(STACK) $(ARGS)
+
+cutover: setup
+	$(PY) -m adopt.cutover --stack $(STACK) $(foreach z,$(ZONE),--zone $(z)) $(ARGS)
+
+runbooks: setup
+	$(PY) -m adopt.runbook
 
 format: setup
 	$(VENV)/bin/ruff format .
