@@ -8,6 +8,7 @@
 #   make docs                 regenerate docs/overview.md, docs/hosts.md and docs/estate.{dot,svg} (STACK=staging: build/)
 #   make bench                offline plan and CLI path against the SDK import floor; writes docs/performance.md
 #   make verify STACK=staging check a deployed stack from outside (OUTPUTS=file without the Pulumi CLI)
+#   make import-file STACK=prod  the `pulumi import --file` JSON of the stack's import parts (build/import-<stack>.json)
 #   make discover STACK=prod  read the live accounts (read-only): write imports/prod.yaml and build/discovery-prod.md
 #   make cutover STACK=prod ZONE=python.org  refuse a DNS cut-over while a live record would vanish
 #   make runbooks             regenerate docs/runbooks/ (adoption, per zone and per service) from prod's recording
@@ -20,7 +21,7 @@ STACK ?= staging
 ARGS ?=
 PLAN ?= $(PY) -m offline.plan
 
-.PHONY: setup plan test lint workflows urns docs bench format clean
+.PHONY: setup plan test lint workflows urns docs bench format clean import-file
 
 # Progress goes to stderr, so `make plan > plan.txt` keeps only the plan.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -47,6 +48,9 @@ plan: setup
 	  *) echo "make plan: the offline plan exited $$status" >&2 ;; \
 	esac; \
 	exit $$status
+
+import-file: setup
+	@$(PY) -m offline.import_file --stack $(STACK) $(ARGS)
 
 test: setup
 	$(PY) -m pytest

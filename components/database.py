@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import pulumi
 import pulumi_digitalocean as digitalocean
 
+MANAGED_POSTGRES_TYPE: Final = "infra:database:ManagedPostgres"
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _TAG = re.compile(r"^[A-Za-z0-9:_\-]{1,255}$")
@@ -99,7 +101,7 @@ class ManagedPostgres(pulumi.ComponentResource):
         *,
         tag_resources: Sequence[digitalocean.Tag] = (),
     ) -> None:
-        super().__init__("infra:database:ManagedPostgres", name, None, opts)
+        super().__init__(MANAGED_POSTGRES_TYPE, name, None, opts)
         if opts is None or (opts.provider is None and not opts.providers):
             raise _fail("opts", opts, "must carry the DigitalOcean provider (default providers are disabled)")
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)

@@ -386,6 +386,8 @@ class ServiceFacts:
     external_names: list[tuple[str, str, str]] = field(default_factory=list)  # (name, record type, zone)
     mx: list[MailExchanger] = field(default_factory=list)
     log_roles: list[str] = field(default_factory=list)
+    # Parts its monitors say are owned outside this program (settings ``ownership``): "edge", "zone".
+    owned_elsewhere: list[str] = field(default_factory=list)
     dashboard: str | None = None  # the title of its Datadog dashboard
 
     @property
@@ -733,6 +735,9 @@ def describe(recording: Recording) -> Estate:
             s.synthetics = sorted({*s.synthetics, _checked_url(record)})
         else:
             s.host_monitors = sorted({*s.host_monitors, _str(record.inputs.get("name"))})
+        for kind in ("edge", "zone"):
+            if "external" in _tag_values(record, kind):
+                s.owned_elsewhere = _unique([*s.owned_elsewhere, kind])
         for place in _tag_values(record, "datacenter"):
             if place not in datacenters:
                 s.places = _unique([*s.places, PLACE_NAMES.get(place, place)])
@@ -1148,6 +1153,10 @@ def _service_section(s: ServiceFacts, estate: Estate) -> list[str]:
         where.append(f"{s.external_place}, not provisioned here: {', '.join(names)}")
     if s.key == DNS_SERVICE_KEY:
         where.append(f"Amazon Route 53, {len(estate.zones)} zones (see [DNS zones](#dns-zones))")
+    if s.owned_elsewhere:
+        parts = {"edge": "its Fastly service", "zone": "its DNS zone"}
+        owned = " and ".join(parts[k] for k in s.owned_elsewhere)
+        where.append(f"owned outside this program (settings `ownership`): {owned}, not provisioned here; watched here")
     storage = [f"S3 bucket `{b}`" for b in s.storage_buckets]
     if not where:
         where, storage = storage, []

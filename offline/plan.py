@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from offline.recorder import (
     PROJECT_ROOT,
@@ -86,6 +86,19 @@ def _info(record: Record) -> str:
     return ", ".join(mark for mark, on in marks if on)
 
 
+def operation(record: Record) -> tuple[str, str]:
+    """The step ``pulumi preview`` shows for a record, with its symbol: create, import or read.
+
+    Import: adopted under the live ID of the stack's import map. Read: a stack reference or another resource
+    read, never created.
+    """
+    if record.read or record.type == STACK_REFERENCE_TYPE:
+        return ">", "read"
+    if record.options.import_id is not None:
+        return "=", "import"
+    return "+", "create"
+
+
 def _tree_rows(recording: Recording) -> list[TreeRow]:
     """The resource tree, children sorted as ``pulumi preview`` shows them (providers first, then by type)."""
     children: dict[str | None, list[Record]] = {}
@@ -97,9 +110,7 @@ def _tree_rows(recording: Recording) -> list[TreeRow]:
 
     def walk(record: Record, prefix: str, last: bool, depth: int) -> None:
         branch = "" if depth == 0 else prefix + ("└─ " if last else "├─ ")
-        # A stack reference is read from the state backend, never created; the CLI marks it ">".
-        plan = "read" if record.type == STACK_REFERENCE_TYPE else "create"
-        rows.append(TreeRow(branch + record.type, record.name, _info(record), plan))
+        rows.append(TreeRow(branch + record.type, record.name, _info(record), operation(record)[1]))
         kids = children.get(record.urn, [])
         deeper = "" if depth == 0 else prefix + ("   " if last else "│  ")
         for i, kid in enumerate(kids):
@@ -141,6 +152,10 @@ def summary(recording: Recording) -> PlanSummary:
     )
 
 
+# The CLI's step symbols (pulumi/pulumi pkg/resource/deploy/step.go, Op.Prefix: create "+", import "=", read ">").
+_SYMBOLS: Final = {"create": "+", "import": "=", "read": ">"}
+
+
 def render_tree(recording: Recording, out: TextIO) -> None:
     """Print the resource tree, each column as wide as its widest entry."""
     rows = _tree_rows(recording)
@@ -148,7 +163,7 @@ def render_tree(recording: Recording, out: TextIO) -> None:
     name_width = max((len(r.name) for r in [*rows, TreeRow("", "Name", "")]), default=4)
     print(f"     {'Type':<{type_width}}  {'Name':<{name_width}}  {'Plan':<6}  Info", file=out)
     for row in rows:
-        mark = ">" if row.plan == "read" else "+"
+        mark = _SYMBOLS[row.plan]
         line = f" {mark}   {row.type:<{type_width}}  {row.name:<{name_width}}  {row.plan:<6}  {row.info}"
         print(line.rstrip(), file=out)
 

@@ -16,6 +16,7 @@ import asyncio
 import base64
 import contextlib
 import contextvars
+import dataclasses
 import gc
 import hashlib
 import ipaddress
@@ -62,6 +63,7 @@ FASTLY_IPV6: Final = ("2a04:4e40::/32", "2a04:4e42::/32")
 TLS_SUBSCRIPTION_TYPE: Final = "fastly:index/tlsSubscription:TlsSubscription"
 TLS_VALIDATION_TYPE: Final = "fastly:index/tlsSubscriptionValidation:TlsSubscriptionValidation"
 GET_TLS_CONFIGURATION: Final = "fastly:index/getTlsConfiguration:getTlsConfiguration"
+GET_ZONE: Final = "aws:route53/getZone:getZone"
 # The mock answer to the TLS configuration data source: the targets the PSF's own Terraform points its names
 # at (pypi/infra, python/pythondotorg infra/: the account's dual-stack map and its anycast apex addresses), as
 # Fastly's API lists them, each in the `global` region. The program itself contains none of these: it reads
@@ -100,6 +102,8 @@ class Options:
     dependencies: tuple[str, ...] = ()
     deleted_with: str | None = None
     additional_secret_outputs: tuple[str, ...] = ()
+    # The live ID the resource is adopted under (the `import` option), None when it is created.
+    import_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ class Record:
     id: str | None = None
     outputs: Mapping[str, Any] = field(default_factory=dict)
     datacenter: str | None = None
+    # Read from the state or the cloud (a stack reference, a `Resource.get`), never created.
+    read: bool = False
 
     @property
     def is_provider(self) -> bool:
@@ -142,7 +148,9 @@ class Record:
                 "provider": self.options.provider,
                 "dependencies": list(self.options.dependencies),
                 "deletedWith": self.options.deleted_with,
+                "importId": self.options.import_id,
             },
+            "read": self.read,
         }
 
 
@@ -443,6 +451,9 @@ class MockCloud(pulumi_mocks.Mocks):
                 state |= {"integrationKey": hashlib.sha256(f"key::{seed}".encode()).hexdigest()[:32]}
             if "name" in inputs or typ.endswith("User"):
                 state |= {"htmlUrl": f"https://psf.pagerduty.com/{typ.rsplit(':', 1)[1].lower()}s/{rid}"}
+        if args.resource_id:
+            # An imported resource keeps the live ID it was imported by, wherever its state repeats the ID.
+            return args.resource_id, _with_id(state, rid, args.resource_id)
         return rid, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -456,6 +467,8 @@ class MockCloud(pulumi_mocks.Mocks):
             }, []
         if args.token == GET_TLS_CONFIGURATION:
             return _tls_configuration(dict(args.args)), []
+        if args.token == GET_ZONE:
+            return _hosted_zone(dict(args.args)), []
         if args.token == "pagerduty:index/getVendor:getVendor":
             # The vendor PagerDuty lists as "Datadog" (its ID is the same in every account).
             name = str(args.args.get("name", ""))
@@ -481,6 +494,46 @@ class MockCloud(pulumi_mocks.Mocks):
         raise UnansweredCallError(
             f"the recorder has no mock answer for data source {args.token!r}; add one to MockCloud.call"
         )
+
+
+def _with_id(state: dict[str, Any], generated: str, live: str) -> dict[str, Any]:
+    """``state`` with every string holding the generated ID holding the live one (URNs, ARNs, zone IDs)."""
+    return {k: v.replace(generated, live) if isinstance(v, str) else v for k, v in state.items()}
+
+
+def _hosted_zone(query: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``aws.route53.get_zone`` answers for a public zone looked up by name: one zone of the account.
+
+    Route 53's GetHostedZone, as the provider's data source returns it: the name without its trailing dot, the
+    zone's four name servers (one per top-level domain, like every hosted zone's), its ID and ARN.
+    """
+    name = str(query.get("name", "")).rstrip(".")
+    seed = f"{GET_ZONE}::{name}"
+    zone_id = "Z" + hashlib.sha256(seed.encode()).hexdigest()[:13].upper()
+    n = _digits(seed, 4)
+    servers = sorted(
+        [
+            f"ns-{n % 512}.awsdns-{n % 64:02d}.com",
+            f"ns-{512 + n % 512}.awsdns-{(n + 7) % 64:02d}.net",
+            f"ns-{1024 + n % 512}.awsdns-{(n + 13) % 64:02d}.org",
+            f"ns-{1536 + n % 512}.awsdns-{(n + 29) % 64:02d}.co.uk",
+        ]
+    )
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "name": name,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "callerReference": f"terraform-{_digits(seed, 12)}",
+        "comment": "",
+        "nameServers": servers,
+        "primaryNameServer": servers[0],
+        "privateZone": False,
+        "resourceRecordSetCount": 7,
+        "tags": {},
+        "linkedServiceDescription": "",
+        "linkedServicePrincipal": "",
+    }
 
 
 def _tls_configuration(query: Mapping[str, Any]) -> dict[str, Any]:
@@ -629,6 +682,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=tuple(sorted(set(request.dependencies))),
                 deleted_with=request.deletedWith or None,
                 additional_secret_outputs=tuple(request.additionalSecretOutputs),
+                import_id=request.importId or None,
             ),
             id=response.id or None,
             outputs=outputs,
@@ -661,6 +715,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             ),
             id=request.id or None,
             outputs=_plain(rpc.deserialize_properties(response.properties)),
+            read=True,
         )
         with self._lock:
             self.records.append(record)
@@ -694,7 +749,7 @@ def _with_datacenters(records: Sequence[Record]) -> tuple[Record, ...]:
     out = []
     for r in records:
         dc = datacenter(r)
-        out.append(Record(r.urn, r.type, r.name, r.parent, r.custom, r.inputs, r.options, r.id, r.outputs, dc))
+        out.append(dataclasses.replace(r, datacenter=dc))
     return tuple(out)
 
 
@@ -766,15 +821,24 @@ def _evaluate(
         # are registered as the stack's outputs, as they are under the CLI.
         ROOT.set(None)
 
+        raised: list[BaseException] = []
+
         def run() -> None:
-            program()
+            try:
+                program()
+            except BaseException as exc:
+                raised.append(exc)
+                raise
 
         try:
             loop.run_until_complete(run_in_stack(run))
         except BaseException as exc:
             loop.set_exception_handler(_quiet_leftovers)
             _cancel_leftovers(loop)
-            raise ProgramFailedError(exc, tuple(monitor.records)) from exc
+            # The program's own error, not what its registrations still in flight raised after it (the SDK
+            # waits for them and reports theirs first).
+            cause = raised[0] if raised else exc
+            raise ProgramFailedError(cause, tuple(monitor.records)) from cause
     finally:
         _clear_pending_outputs()
         loop.close()

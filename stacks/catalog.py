@@ -159,8 +159,8 @@ def service(key: str) -> Service:
 
 
 # The services with a Fastly edge, whose public names get a certificate there: the parts whose certificate
-# ownership (settings ``tlsCertificates``) can be set. tests/test_estate_tls.py keeps it equal to the
-# services that have a Fastly service in each stack's recording.
+# ownership can be set (settings ``ownership``, parts ``certificate:<service>``). tests/test_estate_tls.py keeps
+# it equal to the services that have a Fastly service in each stack's recording.
 EDGE_SERVICES: Final = frozenset(
     {
         "buildbot",
@@ -179,3 +179,57 @@ EDGE_SERVICES: Final = frozenset(
         "wiki",
     }
 )
+
+# Every public domain of the estate, by its prod name (staging renames them, Settings.public_domain): the zones
+# whose owner (settings ``ownership``, ``zone:<domain>``) can be set.
+DOMAINS: Final = (
+    "python.org",
+    "jython.org",
+    "roundup-tracker.org",
+    "planetpython.org",
+    "pythontest.net",
+    "pycon.org",
+    "pypi.org",
+    "pypy.org",
+)
+# The services that run on the estate's own droplets (or its managed database), with the datacenter they run
+# in: the ``service:<key>`` parts. tests/test_ownership.py keeps it equal to each stack's recording.
+HOSTED_SERVICES: Final = {
+    "mail": "ams1",
+    "bugs": "nyc1",
+    "buildbot": "nyc1",
+    "database": "nyc1",
+    "docs": "nyc1",
+    "downloads": "nyc1",
+    "hg": "nyc1",
+    "planet": "nyc1",
+    "pypy": "nyc1",
+    "pythontest": "nyc1",
+    "salt": "nyc1",
+    "speed": "nyc1",
+    "wiki": "nyc1",
+    "backup": "sfo1",
+    "mirror": "sfo1",
+}
+# The public zones (prod names) each part writes DNS records in, besides the zone's own records: an edge its
+# names' records and ACME challenges, a service its names served directly. A zone owned elsewhere cannot hold
+# them. tests/test_ownership.py keeps it equal to what both stacks' recordings write.
+ZONES_WRITTEN: Final = {
+    "edge:bugs": ("jython.org", "python.org", "roundup-tracker.org"),
+    "edge:buildbot": ("python.org",),
+    "edge:docs": ("python.org",),
+    "edge:hg": ("python.org",),
+    "edge:jython": ("jython.org",),
+    "edge:legacy": ("python.org",),
+    "edge:mail": ("python.org",),
+    "edge:planet": ("jython.org", "planetpython.org"),
+    "edge:pycon": ("pycon.org",),
+    "edge:pypi": ("pypi.org",),
+    "edge:pypy": ("pypy.org",),
+    "edge:python-org": ("python.org",),
+    "edge:speed": ("python.org",),
+    "edge:wiki": ("python.org",),
+    "service:pythontest": ("pythontest.net",),
+}
+# Edges named after something other than their catalog service: staging.python.org's is python.org's.
+EDGE_ALIASES: Final = {"python-org-staging": "python-org"}

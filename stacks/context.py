@@ -49,6 +49,7 @@ from stacks import psf_salt
 from stacks.catalog import Service as CatalogService
 from stacks.catalog import service
 from stacks.datacenter import DatacenterSite
+from stacks.ownership import Kind, Ownership, Part
 from stacks.providers import Providers
 from stacks.settings import Datacenter, Settings, SettingsError
 from stacks.tls import EstateTls, build_tls
@@ -341,7 +342,29 @@ class Estate:
 
     def public(self, host: Host) -> PublicHost:
         """A prod host name as this stack names it, in this stack's copy of its zone."""
+        if host.zone not in self.zones:
+            # Settings refuse an external zone that a part of the estate writes in (catalog ZONES_WRITTEN); a
+            # name in one nonetheless means that table missed a writer.
+            raise SettingsError(
+                "ownership",
+                f"zone:{host.zone}={self.settings.owners.zone(host.zone).value}",
+                f"the program writes {host.name}'s records in {host.zone}; add its part to catalog ZONES_WRITTEN",
+            )
         return PublicHost(self.settings.public_host(host.name, host.zone), self.zones[host.zone].ref)
+
+    def owner(self, kind: Kind, key: str) -> Ownership:
+        """Who owns part ``kind:key`` in this stack (settings ``ownership``)."""
+        return self.settings.owner(Part(kind, key))
+
+    def ownership_tags(self, key: str) -> tuple[str, ...]:
+        """Tags saying a service's edge and its names' zones are owned elsewhere (``edge:external``, ``zone:external``).
+
+        An external edge's names are still watched here; the tags let the policy pack refuse a Fastly service or
+        a zone of this stack for a name its owner serves (``ownership-external-not-made``).
+        """
+        if self.owner(Kind.EDGE, key) is not Ownership.EXTERNAL:
+            return ()
+        return (f"{Kind.EDGE.value}:{Ownership.EXTERNAL.value}", f"{Kind.ZONE.value}:{Ownership.EXTERNAL.value}")
 
     def certificate_name(self, role: WebRole) -> str:
         """The name on the certificate a role's hosts present: psf-salt's ``<role>.psf.io`` unless it says otherwise."""
@@ -742,7 +765,7 @@ class Estate:
                 # The tags psf-salt's Datadog state gives the agent (psf_salt.datadog_tags, the droplets' grain).
                 host_scope=host_scope,
                 host_thresholds=HostThresholds() if on_droplets else None,
-                extra_tags=owner_tags(entry),
+                extra_tags=(*owner_tags(entry), *self.ownership_tags(key)),
                 metric_alerts=tuple(metrics),
                 dashboard_url=self.dashboard_url(board),
                 uptime_target=UPTIME_TARGET,

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pulumi
+import pulumi_aws as aws
 from pulumi.errors import RunError
 
 from components.dns_zone import (
@@ -48,22 +49,14 @@ from components.dns_zone import (
 )
 from components.edge_tls import CERTIFICATE_AUTHORITIES
 from components.monitors import MetricAlert, ServiceMonitors
-from stacks.catalog import INFRA_CONTACT
+from stacks.catalog import DOMAINS, INFRA_CONTACT
 from stacks.context import Estate
+from stacks.ownership import Ownership
 from stacks.providers import Providers
 from stacks.settings import PROJECT, MailSenders, Settings, SettingsError
 
 # Every domain in the seed documents. Keys are the prod names; staging renames them (Settings.public_domain).
-PUBLIC_DOMAINS: Final = (
-    "python.org",
-    "jython.org",
-    "roundup-tracker.org",
-    "planetpython.org",
-    "pythontest.net",
-    "pycon.org",
-    "pypi.org",
-    "pypy.org",
-)
+PUBLIC_DOMAINS: Final = DOMAINS
 MAIL_DOMAIN: Final = "python.org"
 # Authorities the estate's own hosts get certificates from for names in a zone (prod names), besides the one
 # Fastly uses (tlsCertificateAuthority), which every zone's CAA allows. psf-salt's Salt master requests Let's
@@ -326,6 +319,10 @@ def build_zones(
     zones: dict[str, DnsZone] = {}
     for domain in (*PUBLIC_DOMAINS, settings.internal_domain):
         is_internal = domain == settings.internal_domain
+        if not is_internal and settings.owners.zone(domain) is Ownership.EXTERNAL:
+            # Its owner makes it and all its records (ownership zone:<domain>=external); settings refuse a
+            # part of this stack that would write in it.
+            continue
         zones[domain] = DnsZone(
             # The internal zone keeps one logical name whatever the stack calls it (psf.io, int.staging.psf.io).
             "internal-zone" if is_internal else logical_name(domain),
@@ -350,6 +347,8 @@ def build_zones(
     if top is not None:
         for zone in zones.values():
             top.delegate(zone.name[: -len(top.name) - 1], zone.name_servers, ttl=CHILD_DELEGATION_TTL)
+        for domain, name_servers in external_name_servers(settings, providers, parent).items():
+            top.delegate(domain[: -len(top.name) - 1], name_servers, ttl=CHILD_DELEGATION_TTL)
         zones[settings.domain_suffix] = top
     elif main_set is not None and settings.delegated_domains:
         delegated_set = DelegationSet(
@@ -367,6 +366,28 @@ def build_zones(
             holder.delegate(relative, name_servers, ttl=NS_TTL)
             delegated[domain] = {"delegation_set_id": delegated_set.delegation_set_id, "name_servers": name_servers}
     return Zones(zones, delegated)
+
+
+def external_name_servers(
+    settings: Settings, providers: Providers, parent: pulumi.Resource
+) -> dict[str, pulumi.Output[list[str]]]:
+    """The name servers of each external zone below this stack's top zone (staging), read from Route 53.
+
+    Outside prod every zone lives below the stack's top zone, which must delegate to it whoever owns it: the
+    zone is looked up by name (``aws.route53.get_zone``), in this stack's account, and its name servers are
+    published. In prod the registrar delegates the apexes, so an external prod zone is not looked up at all.
+    """
+    if settings.is_prod:
+        return {}
+    found: dict[str, pulumi.Output[list[str]]] = {}
+    for domain in PUBLIC_DOMAINS:
+        if settings.owners.zone(domain) is Ownership.EXTERNAL:
+            name = settings.public_domain(domain)
+            zone = aws.route53.get_zone_output(
+                name=name, private_zone=False, opts=pulumi.InvokeOutputOptions(parent=parent, provider=providers.aws)
+            )
+            found[name] = zone.name_servers.apply(sorted)
+    return found
 
 
 def build_dnssec_monitors(estate: Estate, parent: pulumi.Resource) -> ServiceMonitors | None:

@@ -19,17 +19,27 @@ from stacks import global_edge as edge
 from stacks.context import STANDBY_SUFFIX, Estate, MirrorOrigin
 from stacks.datacenter import DatacenterSite
 from stacks.dns import build_dnssec_monitors, build_zones
+from stacks.imports import Adoption, ImportMap, load_for
 from stacks.observability import build_estate_dashboard, build_on_call
-from stacks.providers import make_providers
+from stacks.providers import Providers, make_providers
 from stacks.registrar import build_registrar
 from stacks.settings import Settings, load_settings
-from stacks.tls import TLS_OUTPUT, build_tls
+from stacks.tls import TLS_OUTPUT, EstateTls, build_tls
 
 
-def build(settings: Settings) -> Estate:
-    """Create every resource of the estate described by ``settings``."""
+def build(settings: Settings, import_map: ImportMap | None = None) -> Estate:
+    """Create every resource of the estate described by ``settings``, adopting what ``import_map`` names.
+
+    The map (by default the stack's own file) is read and checked before anything is made; the estate is
+    then constructed under :class:`~stacks.imports.Adoption`, which registers nothing until the map fits it.
+    """
+    import_map = import_map if import_map is not None else load_for(settings)
     providers = make_providers(settings)
     tls = build_tls(settings, providers)
+    return Adoption(settings, import_map).run(lambda: _build(settings, providers, tls))
+
+
+def _build(settings: Settings, providers: Providers, tls: EstateTls) -> Estate:
     global_parent = edge.GlobalEdge()
     enabled = {dc.name for dc in settings.datacenters}
     mail_hosts = ams1.mail_hosts(settings) if "ams1" in enabled else ()
@@ -91,5 +101,6 @@ def droplet_addresses(estate: Estate) -> dict[str, dict[str, pulumi.Output[str]]
 
 
 def main() -> None:
-    """The program: read and validate settings first, so bad config fails before any resource exists."""
-    build(load_settings())
+    """The program: read and validate settings and the import map first, so neither fails halfway."""
+    settings = load_settings()
+    build(settings, load_for(settings))

@@ -4,6 +4,9 @@ The CDN log bucket every Fastly service writes to; www.python.org (Django on Her
 downloads servers, the apex redirecting to www, staging.python.org); the PyCon site on Heroku; PyPI's edge
 in front of its AWS origin, with the sfo1 mirror as fallback, and its file bucket; the S3 static sites
 www.jython.org and legacy.python.org; and the OSUOSL benchmark host's address.
+
+An edge or a bucket owned elsewhere (``ownership``: ``edge:pypi=external``, ``storage:pypi-files=external``, as
+in prod, where pypi-infra configures them) is not made here; its names' synthetics and SSL tests still are.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from components.edge import (
 from components.monitors import HttpCheck, TcpCheck
 from components.static_site import StaticSite, StaticSiteArgs
 from components.vm_service import ExternalOriginArgs, ExternalOriginService, VmService
+from stacks.catalog import EDGE_ALIASES
 from stacks.context import PSF_STATUS_PATH, SHIELD_US_EAST, Estate, Host, MirrorOrigin
+from stacks.ownership import Kind, Ownership
 from stacks.providers import AWS_GLOBAL_REGION, Providers
 from stacks.settings import Settings
 
@@ -123,34 +128,52 @@ def build_logging(settings: Settings, providers: Providers, parent: pulumi.Resou
 
 def _heroku(estate: Estate, parent: pulumi.Resource, key: str, origin: str, hosts: tuple[Host, ...]) -> None:
     """A Heroku app behind Fastly, with its DNS and synthetics."""
-    service = ExternalOriginService(
-        key,
-        ExternalOriginArgs(
-            origin_host=origin,
-            health_check=HealthCheck("/"),
-            public_hosts=tuple(estate.public(h) for h in hosts),
-            options=estate.edge_options(key, service=_monitor_key(key)),
-            dns_target=estate.dns_target,
-            shield_pop=SHIELD_US_EAST,
-        ),
-        fastly_provider=estate.providers.fastly,
-        aws_provider=estate.providers.aws,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
+    names = _names(estate, hosts)
+    service = None
+    if not _external(estate, _monitor_key(key)):
+        service = ExternalOriginService(
+            key,
+            ExternalOriginArgs(
+                origin_host=origin,
+                health_check=HealthCheck("/"),
+                public_hosts=tuple(estate.public(h) for h in hosts),
+                options=estate.edge_options(key, service=_monitor_key(key)),
+                dns_target=estate.dns_target,
+                shield_pop=SHIELD_US_EAST,
+            ),
+            fastly_provider=estate.providers.fastly,
+            aws_provider=estate.providers.aws,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
     estate.monitors(
         parent,
         _monitor_key(key),
         "heroku",
-        http=[HttpCheck(h) for h in service.public_host_names],
-        tls=estate.tls.checks(_monitor_key(key), service.public_host_names),
+        http=[HttpCheck(h) for h in names],
+        tls=estate.tls.checks(_monitor_key(key), names),
         name=f"{key}-monitors",
-        fastly_service_ids=(service.service_id,),
+        fastly_service_ids=_service_ids(service),
     )
 
 
 def _monitor_key(key: str) -> str:
     # Several edges belong to one catalog service (www and staging.python.org are both python.org's).
-    return {"python-org-staging": "python-org"}.get(key, key)
+    return EDGE_ALIASES.get(key, key)
+
+
+def _external(estate: Estate, service: str) -> bool:
+    """Whether a service's edge is owned elsewhere: nothing of it is made here, its names are still watched."""
+    return estate.owner(Kind.EDGE, service) is Ownership.EXTERNAL
+
+
+def _service_ids(*services: ExternalOriginService | StaticSite | None) -> tuple[pulumi.Output[str], ...]:
+    """The Fastly service IDs of the edges made here (none for an edge owned elsewhere)."""
+    return tuple(s.service_id for s in services if s is not None)
+
+
+def _names(estate: Estate, hosts: tuple[Host, ...]) -> tuple[str, ...]:
+    """The public names of ``hosts`` in this stack, whoever serves them."""
+    return tuple(estate.settings.public_host(h.name, h.zone) for h in hosts)
 
 
 def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmService | None) -> None:
@@ -173,6 +196,32 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
             for n, address in enumerate(downloads.ipv4_addresses, 1)
         )
         routes = (PathRoute("/ftp/", ftp),)
+    www_host, apex_host = _names(estate, (Host("www.python.org", "python.org"), Host("python.org", "python.org")))
+    www_service = None if _external(estate, "python-org") else _python_org_edge(estate, parent, routes)
+    checks = [HttpCheck(www_host), HttpCheck(apex_host, expected_status=301)]
+    if downloads is not None:
+        checks.append(HttpCheck(www_host, path="/ftp/python/"))
+    estate.monitors(
+        parent,
+        "python-org",
+        "heroku",
+        http=checks,
+        tls=estate.tls.checks("python-org", (www_host, apex_host)),
+        fastly_service_ids=_service_ids(www_service),
+    )
+    # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
+    _heroku(
+        estate,
+        parent,
+        "python-org-staging",
+        s.python_org_staging_origin,
+        (Host("staging.python.org", "python.org"),),
+    )
+
+
+def _python_org_edge(estate: Estate, parent: pulumi.Resource, routes: tuple[PathRoute, ...]) -> ExternalOriginService:
+    """www.python.org's Fastly service: the Heroku app, /ftp/ routed to the downloads servers, the apex redirect."""
+    s = estate.settings
     www = estate.public(Host("www.python.org", "python.org"))
     apex = estate.public(Host("python.org", "python.org"))
     www_service = ExternalOriginService(
@@ -200,103 +249,99 @@ def build_python_org(estate: Estate, parent: pulumi.Resource, downloads: VmServi
         aws_provider=estate.providers.aws,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    checks = [HttpCheck(www.host), HttpCheck(apex.host, expected_status=301)]
-    if downloads is not None:
-        checks.append(HttpCheck(www.host, path="/ftp/python/"))
-    estate.monitors(
-        parent,
-        "python-org",
-        "heroku",
-        http=checks,
-        tls=estate.tls.checks("python-org", (www.host, apex.host)),
-        fastly_service_ids=(www_service.service_id,),
-    )
-    # staging.python.org exists in both stacks: it is the site's own testing ground, fed by a staging app.
-    _heroku(
-        estate,
-        parent,
-        "python-org-staging",
-        s.python_org_staging_origin,
-        (Host("staging.python.org", "python.org"),),
-    )
+    return www_service
 
 
 def build_pypi(estate: Estate, parent: pulumi.Resource, mirror: MirrorOrigin) -> None:
-    """PyPI's edge in front of its AWS origin, the mirror as fallback, and the file bucket."""
+    """PyPI's edge in front of its AWS origin, the mirror as fallback, and the file bucket; always its monitors.
+
+    In prod all of PyPI's infrastructure is pypi-infra's (seed 000): the edge, the zone and the file storage are
+    external there, and what remains here is watching pypi.org and the sfo1 mirror's copy of its index.
+    """
     s = estate.settings
-    hosts = (estate.public(Host("pypi.org", "pypi.org")),)
-    service = ExternalOriginService(
-        "pypi",
-        ExternalOriginArgs(
-            origin_host=s.pypi_origin,
-            # Warehouse's own health view, GET as the reference does (a HEAD skips its checks).
-            health_check=HealthCheck("/_health/", method="GET"),
-            public_hosts=hosts,
-            options=estate.edge_options("pypi", fallback=mirror.pypi_paths()),
-            dns_target=estate.dns_target,
-            shield_pop=SHIELD_US_EAST,
-            # Uploads and the simple index can be slow to render on a cache miss.
-            first_byte_timeout_ms=30_000,
-        ),
-        fastly_provider=estate.providers.fastly,
-        aws_provider=estate.providers.aws,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    PrivateBucket(
-        "pypi-files",
-        PrivateBucketArgs(
-            bucket_name=s.physical_name("pypi-files"),
-            protect=s.protect,
-            tags={"stateful": "true", "service": "pypi"},
-            # Released files are immutable and never expire; old versions exist only after a bad overwrite.
-            noncurrent_version_days=None if s.is_prod else 7,
-            force_destroy=not s.protect,
-        ),
-        pulumi.ResourceOptions(parent=parent, provider=estate.providers.aws),
-    )
-    checks = [HttpCheck(h) for h in service.public_host_names]
-    checks.append(HttpCheck(hosts[0].host, path="/simple/pip/"))
+    pypi = Host("pypi.org", "pypi.org")
+    names = _names(estate, (pypi,))
+    service = None
+    if not _external(estate, "pypi"):
+        service = ExternalOriginService(
+            "pypi",
+            ExternalOriginArgs(
+                origin_host=s.pypi_origin,
+                # Warehouse's own health view, GET as the reference does (a HEAD skips its checks).
+                health_check=HealthCheck("/_health/", method="GET"),
+                public_hosts=(estate.public(pypi),),
+                options=estate.edge_options("pypi", fallback=mirror.pypi_paths()),
+                dns_target=estate.dns_target,
+                shield_pop=SHIELD_US_EAST,
+                # Uploads and the simple index can be slow to render on a cache miss.
+                first_byte_timeout_ms=30_000,
+            ),
+            fastly_provider=estate.providers.fastly,
+            aws_provider=estate.providers.aws,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+    if estate.owner(Kind.STORAGE, "pypi-files") is not Ownership.EXTERNAL:
+        PrivateBucket(
+            "pypi-files",
+            PrivateBucketArgs(
+                bucket_name=s.physical_name("pypi-files"),
+                protect=s.protect,
+                tags={"stateful": "true", "service": "pypi"},
+                # Released files are immutable and never expire; old versions exist only after a bad overwrite.
+                noncurrent_version_days=None if s.is_prod else 7,
+                force_destroy=not s.protect,
+            ),
+            pulumi.ResourceOptions(parent=parent, provider=estate.providers.aws),
+        )
+    checks = [HttpCheck(h) for h in names]
+    checks.append(HttpCheck(names[0], path="/simple/pip/"))
     estate.monitors(
         parent,
         "pypi",
         "aws",
         http=checks,
-        tls=estate.tls.checks("pypi", service.public_host_names),
-        fastly_service_ids=(service.service_id,),
+        tls=estate.tls.checks("pypi", names),
+        fastly_service_ids=_service_ids(service),
     )
 
 
 def build_static_sites(estate: Estate, parent: pulumi.Resource) -> None:
     """www.jython.org and legacy.python.org, from private S3 buckets behind Fastly."""
-    s = estate.settings
     for key, host in (
         ("jython", Host("www.jython.org", "jython.org")),
         ("legacy", Host("legacy.python.org", "python.org")),
     ):
-        site = StaticSite(
-            f"{key}-site",
-            StaticSiteArgs(
-                bucket_name=s.physical_name(key, "site"),
-                hosts=(estate.public(host),),
-                edge=estate.edge_options(f"{key}-site", service=key),
-                dns_target=estate.dns_target,
-                shield_pop=SHIELD_US_EAST,
-                protect=s.protect,
-                retain_on_delete=s.protect,
-                force_destroy=not s.protect,
-            ),
-            aws_provider=estate.providers.aws,
-            fastly_provider=estate.providers.fastly,
-            opts=pulumi.ResourceOptions(parent=parent),
-        )
+        names = _names(estate, (host,))
+        site = None if _external(estate, key) else _static_site(estate, parent, key, host)
         estate.monitors(
             parent,
             key,
             "aws",
-            http=[HttpCheck(h) for h in site.host_names],
-            tls=estate.tls.checks(key, site.host_names),
-            fastly_service_ids=(site.service_id,),
+            http=[HttpCheck(h) for h in names],
+            tls=estate.tls.checks(key, names),
+            fastly_service_ids=_service_ids(site),
         )
+
+
+def _static_site(estate: Estate, parent: pulumi.Resource, key: str, host: Host) -> StaticSite:
+    """One static site: its private bucket and the Fastly service in front of it."""
+    s = estate.settings
+    return StaticSite(
+        f"{key}-site",
+        StaticSiteArgs(
+            bucket_name=s.physical_name(key, "site"),
+            hosts=(estate.public(host),),
+            edge=estate.edge_options(f"{key}-site", service=key),
+            dns_target=estate.dns_target,
+            shield_pop=SHIELD_US_EAST,
+            protect=s.protect,
+            retain_on_delete=s.protect,
+            force_destroy=not s.protect,
+        ),
+        aws_provider=estate.providers.aws,
+        fastly_provider=estate.providers.fastly,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 def build_benchmarks(estate: Estate, parent: pulumi.Resource) -> None:

@@ -21,15 +21,14 @@ import json
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from pulumi_digitalocean import DropletSlug, Region
 
-from stacks.catalog import EDGE_SERVICES
 from stacks.environment import PROD_STACK, Environment, expected_environment
+from stacks.ownership import Owners, Ownership, OwnershipError, Part, parse_ownership
 from stacks.schema import OPTIONAL_SECRETS, PROJECT_ROOT, ConfigKey, SettingsError, config_schema
 from stacks.schema import PROJECT as PROJECT
 from stacks.settings_values import ADMIN_MAX_PREFIX as ADMIN_MAX_PREFIX
@@ -46,20 +45,6 @@ if TYPE_CHECKING:
 PROJECT_DIR: ContextVar[Path] = ContextVar("PROJECT_DIR", default=PROJECT_ROOT)
 """The directory whose stack files are this stack's siblings: the repository under the CLI; the recorder
 points it at the directory it reads stack files from."""
-
-
-class Ownership(StrEnum):
-    """Who makes a part of the estate.
-
-    ``managed``: this program. ``external``: something else; the program refers to it and monitors it, and
-    never creates or changes it.
-
-    Today only certificates (``tlsCertificates``) have an owner; adopting the live estate adds ``import``
-    (adopt the live resource on the next ``pulumi up``) and owners for services and zones.
-    """
-
-    MANAGED = "managed"
-    EXTERNAL = "external"
 
 
 @dataclass(frozen=True)
@@ -244,11 +229,12 @@ class Settings:
     registrar_domains: tuple[RegistrarDomain, ...] = ()
     # The PSF CA's certificate (PEM) the droplet origins' certificates chain to; None until it is known.
     psf_ca_certificate: str | None = None
-    # Fastly-managed certificates: the authority, the TLS configuration ("" = the account's default) and
-    # who owns each edge service's certificate (services not listed: managed).
+    # Fastly-managed certificates: the authority and the TLS configuration ("" = the account's default).
     tls_certificate_authority: str = "lets-encrypt"
     fastly_tls_configuration: str = ""
-    tls_certificates: tuple[tuple[str, Ownership], ...] = ()
+    # Who owns each part of the estate (``ownership``; stacks/ownership.py), and the import map's file.
+    owners: Owners = field(default_factory=Owners)
+    import_map: str = ""
     # Who production pages (stacks.paging); None: this stack pages no one and creates no PagerDuty resource.
     paging: Paging | None = None
     # The read-only Fastly token Datadog's Fastly integration reads the services with; None: not registered.
@@ -265,8 +251,17 @@ class Settings:
         return FASTLY_DATADOG_REGIONS.get(self.datadog_site, "US")
 
     def certificate_owner(self, service: str) -> Ownership:
-        """Who makes the certificate of an edge service's names (``tlsCertificates``; managed by default)."""
-        return dict(self.tls_certificates).get(service, Ownership.MANAGED)
+        """Who makes the certificate of an edge service's names (``certificate:<service>``; its edge's owner)."""
+        return self.owners.certificate(service)
+
+    def owner(self, part: Part) -> Ownership:
+        """Who owns a part of the estate (settings ``ownership``)."""
+        return self.owners.of(part)
+
+    @property
+    def import_map_path(self) -> Path:
+        """The stack's import map: ``importMap``, or ``imports/<stack>.yaml`` (relative to the project)."""
+        return PROJECT_ROOT / (self.import_map or f"imports/{self.stack}.yaml")
 
     def datacenter(self, name: str) -> Datacenter:
         """The enabled datacenter called ``name``; a clear error if this stack does not deploy there."""
@@ -465,27 +460,31 @@ def _mail_senders(entries: tuple[str, ...]) -> tuple[MailSenders, ...]:
     return tuple(parsed)
 
 
-def _tls_certificates(entries: tuple[str, ...]) -> tuple[tuple[str, Ownership], ...]:
-    """``"<service>=<owner>"`` entries, each service one of the edge services, each owner an Ownership."""
-    owners = ", ".join(o.value for o in Ownership)
-    parsed: dict[str, Ownership] = {}
-    for entry in entries:
-        service, sep, owner = entry.partition("=")
-        service, owner = service.strip(), owner.strip()
-        if not sep or not service or not owner:
-            raise SettingsError("tlsCertificates", entry, f'must be "<service>=<owner>" entries, owner one of {owners}')
-        if service not in EDGE_SERVICES:
-            raise SettingsError(
-                "tlsCertificates",
-                entry,
-                f"names no service with a Fastly edge; services: {', '.join(sorted(EDGE_SERVICES))}",
-            )
-        if service in parsed:
-            raise SettingsError("tlsCertificates", entry, f"names {service} twice")
-        if owner not in {o.value for o in Ownership}:
-            raise SettingsError("tlsCertificates", entry, f"owner must be one of {owners}")
-        parsed[service] = Ownership(owner)
-    return tuple(sorted(parsed.items()))
+def _owners(read: _Reader, raw: Mapping[str, Any], mail_senders: tuple[MailSenders, ...]) -> Owners:
+    """``ownership`` as Owners (stacks/ownership.py), checked against the stack's own mail senders."""
+    try:
+        owners = parse_ownership(read.strings("ownership"), datacenters=tuple(DATACENTERS))
+    except OwnershipError as problem:
+        raise SettingsError("ownership", problem.value, problem.allowed) from None
+    # The default senders describe every PSF domain; a stack's own list naming a zone kept elsewhere is a
+    # mistake: that zone's SPF and DMARC are its owner's to publish.
+    if "mailSenders" in raw:
+        for senders in mail_senders:
+            if owners.zone(senders.domain) is Ownership.EXTERNAL:
+                raise SettingsError(
+                    "mailSenders",
+                    senders.domain,
+                    f"names a domain whose zone is external (ownership zone:{senders.domain}=external): its owner "
+                    "publishes its SPF and DMARC; drop the entry",
+                )
+    return owners
+
+
+def _import_map(value: str) -> str:
+    """``importMap``: empty (``imports/<stack>.yaml``) or a YAML file's path, relative to the project or absolute."""
+    if value and (not value.endswith((".yaml", ".yml")) or "\n" in value):
+        raise SettingsError("importMap", value, "must be empty (imports/<stack>.yaml) or the path of a .yaml file")
+    return value
 
 
 def _delegation(
@@ -765,6 +764,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "`GET /tls/configurations`), or empty for the account's default configuration",
         )
     delegated_domains, delegation_stack = _delegation(environment, stack, domain_suffix, internal_domain, read)
+    mail_senders = _mail_senders(read.strings("mailSenders"))
     from stacks.paging import parse_fastly_metrics, parse_paging
 
     paging = parse_paging(
@@ -828,7 +828,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
         dnssec=read.boolean("dnssec"),
         delegated_domains=delegated_domains,
         delegation_stack=delegation_stack,
-        mail_senders=_mail_senders(read.strings("mailSenders")),
+        mail_senders=mail_senders,
         cdn_log_retention_days=read.integer("cdnLogRetentionDays", 1, 3650),
         secrets=Secrets(
             digitalocean_token=read.secret("digitaloceanToken"),
@@ -847,7 +847,8 @@ def parse_settings(stack: str, raw: Mapping[str, Any], schema: Mapping[str, Conf
             "tlsCertificateAuthority", read.string("tlsCertificateAuthority"), frozenset(TLS_AUTHORITIES)
         ),
         fastly_tls_configuration=tls_configuration,
-        tls_certificates=_tls_certificates(read.strings("tlsCertificates")),
+        owners=_owners(read, raw, mail_senders),
+        import_map=_import_map(read.string("importMap")),
         paging=paging,
         fastly_metrics_key=fastly_metrics_key,
     )

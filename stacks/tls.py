@@ -5,11 +5,12 @@ program reads that configuration once (the provider's ``get_tls_configuration``:
 or the account's default) and takes every DNS target from its ``dns_records``: the CNAME for subdomains,
 the A and AAAA addresses for apexes, of the ``global`` region (Fastly's other region, ``us-eu``/``na/eu``,
 lands traffic on North American and European POPs only). Each edge service then gets, unless its
-certificate is ``external`` (``tlsCertificates``), a Fastly-managed certificate from
+certificate is ``external`` (``ownership``, ``certificate:<service>``), a Fastly-managed certificate from
 ``tlsCertificateAuthority`` on that configuration (:class:`~components.edge_tls.ManagedCertificate`). Every
 name, whoever makes its certificate, gets the SSL tests that alert before it expires
 (:class:`~components.monitors.TlsCheck`); their ``certificate:`` tag says who owns it, which is also how
-the policy pack knows an uncovered name is external on purpose.
+the policy pack knows an uncovered name is external on purpose. An ``import`` certificate is declared like a
+managed one: the stack's import map adopts the live subscription under it.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class EstateTls:
         return self.settings.certificate_owner(service)
 
     def certificate(self, service: str) -> ManagedCertificate | None:
-        """The managed certificate of an edge service, or None when its certificate is made elsewhere."""
-        if self.owner(service) is not Ownership.MANAGED:
+        """The managed (or adopted) certificate of an edge service, or None when it is made elsewhere."""
+        if self.owner(service) is Ownership.EXTERNAL:
             return None
         return ManagedCertificate(
             authority=self.authority,
@@ -74,7 +75,7 @@ class EstateTls:
         """The certificate checks of ``service``'s public names, tagged with who makes the certificate."""
         owner = self.owner(service)
         tags = [f"{OWNER_TAG}:{owner.value}"]
-        if owner is Ownership.MANAGED:
+        if owner is not Ownership.EXTERNAL:
             tags.append(f"{AUTHORITY_TAG}:{self.authority}")
         return tuple(TlsCheck(host, tags=tuple(tags)) for host in dict.fromkeys(hosts))
 

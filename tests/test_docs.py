@@ -180,7 +180,9 @@ def test_providers_and_external_origins(overview: str) -> None:
         assert f"| {provider} |" in overview
     assert "| Datadog (`datadog`) |" in overview
     assert re.search(r"^\| Heroku \| pythondotorg\.herokuapp\.com, Fastly origin of www\.python\.org", overview, re.M)
-    assert re.search(r"^\| AWS \| warehouse\.ingress\.us-east-2\.pypi\.io, Fastly origin of pypi\.org", overview, re.M)
+    # Prod's PyPI edge is pypi-infra's: its AWS origin is theirs to name, and the overview says who owns it.
+    assert "warehouse.ingress" not in overview
+    assert "owned outside this program (settings `ownership`): its Fastly service and its DNS zone" in overview
     assert re.search(r"^\| OSUOSL \| speed-bench\.osuosl\.psf\.io", overview, re.M)
     assert re.search(r"^\| Gandi \| registrar of .*python\.org.*pulumi stack output name_servers", overview, re.M)
 
@@ -218,11 +220,10 @@ def test_every_droplet_is_counted_once(prod: Recording) -> None:
 def test_edges_name_their_origins(prod: Recording) -> None:
     estate = docs.describe(prod)
     by_name = {e.domains[0]: e for s in estate.services for e in s.edges}
-    docs_edge, pypi, www = by_name["docs.python.org"], by_name["pypi.org"], by_name["www.python.org"]
+    docs_edge, www = by_name["docs.python.org"], by_name["www.python.org"]
+    assert "pypi.org" not in by_name  # pypi-infra's in prod
     assert [o.label for o in docs_edge.primaries] == ["docs-1.nyc1.psf.io", "docs-2.nyc1.psf.io"]
     assert [(o.service, o.datacenter) for o in docs_edge.fallback] == [("mirror", "sfo1")]
-    assert [(o.kind, o.place) for o in pypi.primaries] == [("external", "AWS")]
-    assert [o.service for o in pypi.fallback] == ["mirror"]
     assert [o.place for o in www.primaries] == ["Heroku"]
     assert [(prefix, {o.service for o in origins}) for prefix, origins in www.routes] == [("/ftp/", {"downloads"})]
     # The apex is a redirecting domain of the www service, as in the live configuration.
@@ -233,7 +234,7 @@ def test_edges_name_their_origins(prod: Recording) -> None:
 def test_diagram_groups_droplets_and_marks_fallbacks(dot: str) -> None:
     assert f'"svc:nyc1:docs" [label="docs {docs.TIMES}2\\ns-4vcpu-8gb"]' in dot
     assert '"fastly:psf-prod-docs" -> "svc:sfo1:mirror" [style="dashed"]' in dot
-    assert '"fastly:psf-prod-pypi" -> "svc:sfo1:mirror" [style="dashed"]' in dot
+    assert '"fastly:psf-prod-pypi"' not in dot  # pypi-infra's in prod
     assert '"zone:python.org" -> "fastly:psf-prod-docs"' in dot
     # One node per service and datacenter, not one per droplet: the picture must stay readable.
     assert dot.count("[label=") < 60

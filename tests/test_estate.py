@@ -17,6 +17,7 @@ from stacks import nyc1, sfo1
 from stacks.ams1 import MAIL
 from stacks.catalog import SERVICES
 from stacks.context import WebRole
+from stacks.ownership import Ownership
 from stacks.settings import Settings, parse_settings
 from tests.test_settings import base
 
@@ -108,14 +109,19 @@ def test_seed_service_is_present_placed_fronted_named_and_monitored(stack: Recor
         assert droplets, f"{key} has no droplets"
         assert {d.datacenter for d in droplets} == {expected.where}
         assert all(f"datacenter:{expected.where}" in d.inputs["tags"] for d in droplets)
+    external = settings_of(stack).owners.edge(key) is Ownership.EXTERNAL
     for host, zone in expected.hosts:
         name = public_name(stack, host, zone)
+        assert any(url.startswith(f"https://{name}/") for url in synthetic_urls(stack)), f"{name} is not monitored"
+        if external:
+            # Served and named by its owner (prod's pypi.org: pypi-infra): watched here, never made.
+            assert name not in record_names(stack) and name not in fastly_domains(stack), name
+            continue
         assert name in record_names(stack), f"{name} has no DNS record"
         if expected.fronted == "fastly":
             assert name in fastly_domains(stack), f"{name} is not a Fastly domain"
         else:
             assert name not in fastly_domains(stack)
-        assert any(url.startswith(f"https://{name}/") for url in synthetic_urls(stack)), f"{name} is not monitored"
 
 
 def test_every_catalog_service_is_in_the_estate(stack: Recording) -> None:
@@ -203,7 +209,9 @@ def test_every_zone_of_the_seeds_exists(stack: Recording) -> None:
         "pypi.org",
         "pypy.org",
     ):
-        assert settings.public_domain(domain) in zones
+        # A zone owned elsewhere (prod's pypi.org, pypi-infra's) is not made here.
+        made = settings.owners.zone(domain) is not Ownership.EXTERNAL
+        assert (settings.public_domain(domain) in zones) == made, domain
     assert settings.internal_domain in zones
 
 
@@ -232,7 +240,9 @@ def test_python_org_routes_ftp_to_downloads_and_redirects_the_apex(stack: Record
 
 def test_pypi_and_docs_fall_back_to_the_sfo1_mirror(stack: Recording) -> None:
     mirror_ip = droplets_of(stack, "mirror")[0].outputs["ipv4Address"]
-    for suffix in ("-pypi", "-docs"):
+    # Prod's PyPI edge is pypi-infra's (it keeps its own fallback to the mirror); staging's is made here.
+    suffixes = ("-docs",) if stack.stack == "prod" else ("-pypi", "-docs")
+    for suffix in suffixes:
         service = next(s for s in stack.of_type(FASTLY) if s.inputs["name"].endswith(suffix))
         fallback = [b for b in service.inputs["backends"] if b["address"] == mirror_ip]
         assert len(fallback) == 1 and not fallback[0]["autoLoadbalance"], suffix
@@ -372,7 +382,8 @@ def test_prod_protects_and_retains_every_stateful_resource(prod: Recording) -> N
     kinds = {r.type for r in stateful}
     assert len(kinds) == 5, kinds
     buckets = {b.inputs["bucket"] for b in stateful if b.type == BUCKET}
-    assert buckets == {"psf-prod-cdn-logs", "psf-prod-pypi-files"}
+    # PyPI's file bucket is pypi-infra's in prod (ownership storage:pypi-files=external).
+    assert buckets == {"psf-prod-cdn-logs"}
     for record in stateful:
         assert record.options.protect and record.options.retain_on_delete, record.urn
 

@@ -40,6 +40,10 @@ SYNTHETICS = "datadog:index/syntheticsTest:SyntheticsTest"
 EDGE = "infra:edge:FastlyEdge"
 PAGER = "@pagerduty"
 AUTHORITY = {"prod": "globalsign", "staging": "lets-encrypt"}
+# Names served by an edge owned elsewhere (ownership): prod leaves pypi.org's Fastly service to pypi-infra.
+EXTERNAL = {"prod": {"pypi.org"}, "staging": set[str]()}
+# The prod stack file's own ownership entries, which a test's override must keep.
+PROD_OWNERSHIP = ["edge:pypi=external", "zone:pypi.org=external", "storage:pypi-files=external"]
 CERTIFICATE_RULES = (
     "fastly-tls-domains-covered",
     "fastly-tls-subscription-validated",
@@ -85,7 +89,7 @@ def violations(recording: Recording | Iterable[Record], *names: str) -> list[off
 
 def test_every_domain_of_every_fastly_service_has_a_managed_certificate(stack: Recording) -> None:
     assert set(subscriptions(stack)) == set(domains_of(stack))
-    assert len(domains_of(stack)) == 19
+    assert len(domains_of(stack)) == 19 - len(EXTERNAL[stack.stack])
     for domain, subscription in subscriptions(stack).items():
         service = domains_of(stack)[domain]
         # One subscription per service, a sibling of the service inside its edge.
@@ -107,7 +111,7 @@ def test_prod_never_force_deletes_a_certificate_and_staging_can_be_destroyed(
 
 def test_every_subscription_is_validated_after_its_challenges(stack: Recording) -> None:
     validations = {v.inputs["subscriptionId"]: v for v in stack.of_type(VALIDATION)}
-    assert len(validations) == len(stack.of_type(SUBSCRIPTION)) == 15
+    assert len(validations) == len(stack.of_type(SUBSCRIPTION)) == 15 - len(EXTERNAL[stack.stack])
     challenge_urns = {r.inputs["name"]: r.urn for r in records(stack, "CNAME")}
     for subscription in stack.of_type(SUBSCRIPTION):
         validation = validations[subscription.id or ""]
@@ -165,13 +169,14 @@ def caa(recording: Recording) -> dict[str, set[str]]:
 
 def test_prod_caa_allows_fastlys_authority_and_the_hosts_own_and_nothing_more(prod: Recording) -> None:
     found = caa(prod)
-    assert set(found) == {*PUBLIC_DOMAINS, "psf.io"}
+    # pypi.org's zone is pypi-infra's: its CAA is theirs to publish.
+    assert set(found) == {*PUBLIC_DOMAINS, "psf.io"} - {"pypi.org"}
     for zone, issuers in found.items():
         wanted = {"globalsign.com", *HOST_CERTIFICATE_AUTHORITIES.get(zone, ())}
         assert issuers == {f'0 issue "{i}"' for i in wanted}, zone
     # Let's Encrypt stays where psf-salt's hosts still get certificates from it; nothing uses Amazon's.
     assert '0 issue "letsencrypt.org"' in found["python.org"]
-    assert found["pythontest.net"] == found["pypi.org"] == {'0 issue "globalsign.com"'}
+    assert found["pythontest.net"] == {'0 issue "globalsign.com"'}
     assert not any("amazon.com" in v for values in found.values() for v in values)
 
 
@@ -240,7 +245,7 @@ def test_a_configured_tls_configuration_is_the_one_read_and_used(staging_on_glob
 
 @pytest.fixture(scope="module")
 def prod_external() -> Recording:
-    return record_stack("prod", {"tlsCertificates": ["python-org=external"]})
+    return record_stack("prod", {"ownership": [*PROD_OWNERSHIP, "certificate:python-org=external"]})
 
 
 def test_an_external_certificate_is_not_duplicated_but_still_watched(prod: Recording, prod_external: Recording) -> None:
@@ -292,10 +297,15 @@ def test_certificate_owners_are_the_services_with_an_edge(stack: Recording) -> N
 
 def test_every_public_name_has_an_expiry_alert_and_warning(stack: Recording) -> None:
     certificates = host_certificates(stack)
-    assert set(certificates) == set(domains_of(stack))
+    external = EXTERNAL[stack.stack]
+    assert set(certificates) == set(domains_of(stack)) | external
     for c in certificates.values():
-        assert (c.owner, c.authority, c.validated) == ("managed", AUTHORITY[stack.stack], True)
         assert (c.alert_days, c.warning_days) == (14, 30)
+        if c.host in external:
+            # Watched, not made: no subscription, no challenge, no authority of this program's.
+            assert (c.owner, c.subscription, c.challenge_zone) == ("external", None, None)
+            continue
+        assert (c.owner, c.authority, c.validated) == ("managed", AUTHORITY[stack.stack], True)
         assert c.challenge_zone == zone_holding(stack, c.host).inputs["name"]
 
 
@@ -310,7 +320,9 @@ def test_certificate_alerts_page_on_call_in_prod_only_and_warnings_never(prod: R
     assert len(tests(prod, "alert")) == len(tests(prod, "warning")) == 19
     assert all(PAGER in t["message"] for t in tests(prod, "alert"))
     assert not any(PAGER in t["message"] for t in tests(prod, "warning") + tests(staging, "alert"))
-    assert all("certificate:managed" in t["tags"] for t in tests(prod, "alert"))
+    managed = [t for t in tests(prod, "alert") if "certificate:managed" in t["tags"]]
+    external = [t for t in tests(prod, "alert") if "certificate:external" in t["tags"]]
+    assert (len(managed), len(external)) == (18, 1)
 
 
 def test_every_certificate_rule_holds_on_both_stacks(stack: Recording) -> None:
@@ -327,11 +339,15 @@ def test_certificate_settings() -> None:
     settings = parse_settings("prod", base("prod"))
     assert settings.tls_certificate_authority == "globalsign"
     assert settings.certificate_owner("python-org") is Ownership.MANAGED
-    raw = base("prod") | {"tlsCertificates": ["python-org=external"]}
+    # A certificate follows its edge unless it is given an owner of its own.
+    assert settings.certificate_owner("pypi") is Ownership.EXTERNAL
+    raw = base("prod") | {"ownership": [*PROD_OWNERSHIP, "certificate:python-org=external"]}
     assert parse_settings("prod", raw).certificate_owner("python-org") is Ownership.EXTERNAL
-    with pytest.raises(SettingsError, match="names no service with a Fastly edge") as raised:
-        parse_settings("prod", base("prod") | {"tlsCertificates": ["salt=external"]})
-    assert raised.value.key == "tlsCertificates"
+    with pytest.raises(SettingsError, match="names no certificate; certificate parts: bugs") as raised:
+        parse_settings("prod", base("prod") | {"ownership": ["certificate:salt=external"]})
+    assert raised.value.key == "ownership"
+    with pytest.raises(SettingsError, match="edge:pypi is external, so is its certificate"):
+        parse_settings("prod", base("prod") | {"ownership": [*PROD_OWNERSHIP, "certificate:pypi=managed"]})
     with pytest.raises(SettingsError, match="must be one of globalsign, lets-encrypt"):
         parse_settings("prod", base("prod") | {"tlsCertificateAuthority": "letsencrypt"})
 

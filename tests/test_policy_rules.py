@@ -1286,6 +1286,12 @@ CASES = [
         {"fastly-no-activation-for-managed-certificates": 1},
     ),
     Case("tls-activation-of-another-domain", Add(TLS_ACTIVATION, "x-activation", {"domain": "x.python.org"}), {}),
+    # Ownership: a name whose edge or zone is owned elsewhere (its synthetics say so) is never served or held here.
+    Case(
+        "external-edge-still-served", Edit("www-check", "tags", ["edge:external"]), {"ownership-external-not-made": 1}
+    ),
+    Case("external-zone-still-held", Edit("www-check", "tags", ["zone:external"]), {"ownership-external-not-made": 1}),
+    Case("external-tag-on-another-kind", Edit("www-check", "tags", ["certificate:external"]), {}),
     Case(
         "prod-subscription-force-destroy",
         Edit("www-tls-1a2b3c4d", "forceDestroy", True),

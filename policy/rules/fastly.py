@@ -624,7 +624,7 @@ def _tls_domains_covered(resources: Sequence[Resource]) -> Iterable[Finding]:
                     service,
                     f"serves {host} but no TLS subscription lists it, and no SSL test declares its certificate "
                     "external: Fastly has no certificate to present. Fix: give the service a ManagedCertificate "
-                    "(EdgeOptions.certificate), or set its owner to external in tlsCertificates.",
+                    "(EdgeOptions.certificate), or set ownership certificate:<service>=external.",
                 )
 
 

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
 
 from policy.rules.base import (
     BUCKET,
+    FASTLY_SERVICE,
     GANDI_DNSSEC_KEY,
     GANDI_NAMESERVERS,
     STACK_REFERENCE,
     STATEFUL_TYPES,
+    SYNTHETICS_TEST,
     ZONE,
     Finding,
     Resource,
     _is_stateful,
+    _items,
+    _map,
+    _maps,
+    _of,
+    _str,
     _unverified,
     _violation,
     resource_rule,
+    stack_rule,
 )
 
 
@@ -114,3 +123,51 @@ def _explicit_provider(resource: Resource) -> Iterable[Finding]:
             resource,
             f"uses the default provider {provider_name} (ambient credentials). Fix: pass the explicit provider.",
         )
+
+
+def _watched_external(resources: Sequence[Resource], kind: str) -> set[str]:
+    """The host names of synthetics tagged ``<kind>:external``: names whose edge or zone is owned elsewhere."""
+    hosts: set[str] = set()
+    for test in _of(resources, SYNTHETICS_TEST):
+        if f"{kind}:external" not in _items(test.props.get("tags")):
+            continue
+        request = _map(test.props.get("requestDefinition"))
+        host = _str(request.get("host")) or urlsplit(_str(request.get("url"))).hostname or ""
+        if host:
+            hosts.add(host.lower().rstrip("."))
+    return hosts
+
+
+@stack_rule(
+    "ownership-external-not-made",
+    anchors=("ours",),
+    enforcement="mandatory",
+    types=(FASTLY_SERVICE, ZONE, SYNTHETICS_TEST),
+)
+def _external_not_made(resources: Sequence[Resource]) -> Iterable[Finding]:
+    """A name whose edge or zone is owned elsewhere is watched here, never served or held here.
+
+    Settings ``ownership`` (``edge:<service>=external``, ``zone:<domain>=external``): the program keeps the
+    name's synthetics, tagged ``edge:external``/``zone:external``, and makes no Fastly service or zone for it.
+    One would be refused by Fastly (a domain belongs to one service in all of Fastly) or would shadow the
+    owner's zone with a second set of name servers.
+    """
+    edges = _watched_external(resources, "edge")
+    zones = _watched_external(resources, "zone")
+    for service in _of(resources, FASTLY_SERVICE):
+        for domain in _maps(service.props.get("domains")):
+            host = _str(domain.get("name")).lower().rstrip(".")
+            if host in edges:
+                yield _violation(
+                    service,
+                    f"serves {host}, whose edge is owned elsewhere (its synthetics are tagged edge:external): "
+                    "Fastly lets one service hold a domain. Fix: drop the service, or make the edge managed.",
+                )
+    for zone in _of(resources, ZONE):
+        name = _str(zone.props.get("name")).lower().rstrip(".")
+        if name and any(h == name or h.endswith("." + name) for h in zones):
+            yield _violation(
+                zone,
+                f"is a zone for {name}, whose zone is owned elsewhere (synthetics tagged zone:external): a second "
+                "hosted zone answers with other name servers. Fix: drop the zone, or make zone:<domain> managed.",
+            )
