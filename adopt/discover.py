@@ -19,16 +19,16 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from adopt import credentials as creds
 from adopt import importmap, report
 from adopt.live import CLOUDS, Inventory, Live, Progress, ReadError
 from adopt.match import Discovery, discover
-from offline.recorder import PROJECT_ROOT, ProgramFailedError, Recording, record_stack
+from offline.recorder import PROJECT_ROOT, ProgramFailedError, Recording, program_config, record_stack
 
 DATADOG_PROVIDER: Final = "pulumi:providers:datadog"
 BUILD: Final = "build"
@@ -97,12 +97,71 @@ def read_cloud(
     raise UsageError(f"--only {cloud!r} is invalid: one of {', '.join(CLOUDS)}")
 
 
-def groups(discovery: Discovery) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The import map's entries by type, sorted, for a file a reviewer can read."""
+def groups(
+    discovery: Discovery, importing: Callable[[str], bool] = lambda urn: True
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The import map's entries by type, sorted, for a file a reviewer can read.
+
+    Only the matches ``importing`` accepts (by URN): the program refuses an entry for a resource whose part
+    is not owned ``import`` (stacks/imports.py), so :func:`held_back` reports the others instead.
+    """
     by_type: dict[str, list[tuple[str, str]]] = {}
     for match in discovery.matches:
-        by_type.setdefault(match.record.type, []).append((discovery.import_key(match.record), match.live.id))
+        if importing(match.record.urn):
+            by_type.setdefault(match.record.type, []).append((discovery.import_key(match.record), match.live.id))
     return [(type_, sorted(entries)) for type_, entries in sorted(by_type.items())]
+
+
+def as_managed(stack: str, overrides: Mapping[str, Any] | None, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """``overrides`` with every ``import`` owner read as ``managed``: the stack discovery records.
+
+    The program refuses a part owned ``import`` until the import map adopts its resources, which is what
+    discovery is about to write; a managed part registers exactly the same resources, so its recording is the
+    one to match against.
+    """
+    from stacks.settings import PROJECT
+
+    config, _ = program_config(stack, overrides, root=root)
+    entries = config.get(f"{PROJECT}:ownership") or []
+    if isinstance(entries, str):
+        entries = json.loads(entries)
+    managed = [str(e).replace("=import", "=managed") if str(e).endswith("=import") else str(e) for e in entries]
+    return {**(overrides or {}), "ownership": managed}
+
+
+def importing_parts(
+    recording: Recording, root: Path = PROJECT_ROOT, overrides: Mapping[str, Any] | None = None
+) -> tuple[Callable[[str], bool], dict[str, str]]:
+    """Which resources (by URN) the stack's ``ownership`` adopts, and each other matched part's hint.
+
+    ``overrides``: the config changes ``recording`` was made with (:func:`offline.recorder.record_stack`).
+
+    The owners are the stack's own settings, parsed as the program parses them; a resource's part is where
+    the program places it (:func:`stacks.parts.parts_of_recording`). Types no provider can import are left
+    out too (:data:`stacks.import_ids.NOT_IMPORTABLE`: created on adoption).
+    """
+    from stacks.import_ids import NOT_IMPORTABLE
+    from stacks.ownership import Ownership
+    from stacks.parts import parts_of_recording
+    from stacks.settings import PROJECT, parse_settings
+
+    config, _ = program_config(recording.stack, overrides, root=root)
+    raw = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(f"{PROJECT}:")}
+    settings = parse_settings(recording.stack, raw)
+    nodes = parts_of_recording(recording.records)
+    types = {record.urn: record.type for record in recording.records}
+    hints: dict[str, str] = {}
+
+    def importing(urn: str) -> bool:
+        node = nodes.get(urn)
+        if node is None or node.part is None or types.get(urn) in NOT_IMPORTABLE:
+            return False
+        if settings.owner(node.part) is Ownership.IMPORT:
+            return True
+        hints[urn] = f"its part {node.part} is {settings.owner(node.part).value}: set ownership {node.part}=import"
+        return False
+
+    return importing, hints
 
 
 def _clouds(only: Sequence[str]) -> tuple[str, ...]:
@@ -144,8 +203,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(argv: Sequence[str] | None = None, *, root: Path = PROJECT_ROOT, recording: Recording | None = None) -> int:
-    """The command; returns the exit status. ``recording``: the stack's, when the caller has it already."""
+def run(
+    argv: Sequence[str] | None = None,
+    *,
+    root: Path = PROJECT_ROOT,
+    recording: Recording | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> int:
+    """The command; returns the exit status.
+
+    ``recording``: the stack's, when the caller has it already, recorded as :func:`as_managed` would; the
+    stack's ownership is read with the config ``overrides`` (tests).
+    """
     args = _parser().parse_args(argv)
     progress = Progress(None if args.quiet else sys.stderr)
     started = time.monotonic()
@@ -155,7 +224,7 @@ def run(argv: Sequence[str] | None = None, *, root: Path = PROJECT_ROOT, recordi
         source = creds.resolve_source(args.credentials)
         if recording is None or recording.stack != args.stack:
             progress(f"discover {args.stack}: recording the program")
-            recording = record_stack(args.stack, root=root)
+            recording = record_stack(args.stack, as_managed(args.stack, overrides, root), root=root)
         found: list[Live] = []
         described: dict[str, str] = {}
         for cloud in clouds:
@@ -176,6 +245,12 @@ def run(argv: Sequence[str] | None = None, *, root: Path = PROJECT_ROOT, recordi
     discovery = discover(recording, inventory)
     shown = map_path.relative_to(root) if map_path.is_relative_to(root) else map_path
     text = report.render(discovery, inventory, map_path=str(shown), credentials=described)
+    importing, hints = importing_parts(recording, root, overrides)
+    entries = groups(discovery, importing)
+    if hints:
+        text += "\n## Matched, not written to the import map\n\n" + "".join(
+            f"- `{urn}`: {hint}\n" for urn, hint in sorted(hints.items())
+        )
     if args.dry_run:
         sys.stdout.write(text)
         return 0
@@ -183,11 +258,13 @@ def run(argv: Sequence[str] | None = None, *, root: Path = PROJECT_ROOT, recordi
     json_path = args.json or root / BUILD / f"discovery-{args.stack}.json"
     for path in (map_path, report_path, json_path):
         path.parent.mkdir(parents=True, exist_ok=True)
-    map_path.write_text(importmap.render(args.stack, groups(discovery), previous), encoding="utf-8")
+    map_path.write_text(importmap.render(args.stack, entries, previous), encoding="utf-8")
     report_path.write_text(text, encoding="utf-8")
     json_path.write_text(json.dumps(report.to_json(discovery, inventory), indent=2, sort_keys=True) + "\n")
+    written = sum(len(e) for _, e in entries)
     print(
-        f"discover {args.stack}: {len(discovery.matches)} matched -> {shown}; {len(discovery.blocked)} cannot be "
+        f"discover {args.stack}: {len(discovery.matches)} matched, {written} of them in parts owned import -> "
+        f"{shown}; {len(discovery.blocked)} cannot be "
         f"adopted in place; {len(discovery.ambiguous)} ambiguous; {len(discovery.undeclared)} live and undeclared; "
         f"{len(discovery.missing)} to create. Report: {report_path} ({time.monotonic() - started:.1f} s)"
     )

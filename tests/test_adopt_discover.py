@@ -16,7 +16,7 @@ from moto import mock_aws
 from adopt import credentials, discover, importmap, live_aws
 from adopt.credentials import Credentials
 from adopt.live import Inventory
-from offline.recorder import Recording
+from offline.recorder import Recording, record_stack
 from tests.adopt_estate import Estate, seed
 
 HEADER = "# Import map of stack prod, reviewed by the infrastructure team.\n# Second line of the reviewed header.\n"
@@ -38,6 +38,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
         yield seed()
 
 
+# Prod's ownership with the parts the moto estate holds marked for adoption: discovery writes only their
+# resources into the import map (the program refuses an entry for a part it manages, stacks/imports.py).
+ADOPTING: dict[str, Any] = {
+    "ownership": [
+        "edge:pypi=external",
+        "zone:pypi.org=external",
+        "storage:pypi-files=external",
+        "storage:cdn-logs=import",
+        "zone:delegation=import",
+        "zone:python.org=import",
+    ]
+}
+
+
 @pytest.fixture
 def discovered(aws: Estate, prod: Recording, tmp_path: Path) -> dict[str, Any]:
     """One discovery run of prod against the moto estate, over an import map that already has a reviewed part."""
@@ -47,7 +61,9 @@ def discovered(aws: Estate, prod: Recording, tmp_path: Path) -> dict[str, Any]:
     report, inventory = tmp_path / "discovery-prod.md", tmp_path / "discovery-prod.json"
     argv = ["--stack", "prod", "--only", "aws", "--credentials", "env", "--quiet"]
     argv += ["--map", str(map_path), "--report", str(report), "--json", str(inventory)]
-    status = discover.run(argv, recording=prod)
+    # Prod's recording is the one discovery makes for ADOPTING (discover.as_managed): import parts register
+    # what managed ones do.
+    status = discover.run(argv, recording=prod, overrides=ADOPTING)
     return {
         "status": status,
         "estate": aws,
@@ -70,6 +86,43 @@ def test_discovery_writes_the_import_map_for_what_it_matched(discovered: dict[st
         "fastly-logs-role": "psf-prod-fastly-logs",
     }
     assert all(isinstance(v, str) for v in document["imports"].values())
+
+
+def test_discovery_records_import_parts_as_managed_and_the_program_takes_its_map(
+    aws: Estate, prod: Recording, tmp_path: Path
+) -> None:
+    assert discover.as_managed("prod", ADOPTING)["ownership"] == [
+        "edge:pypi=external",
+        "zone:pypi.org=external",
+        "storage:pypi-files=external",
+        "storage:cdn-logs=managed",
+        "zone:delegation=managed",
+        "zone:python.org=managed",
+    ]
+    # moto's delegation set IDs are five characters, which Route 53's never are (the program refuses them):
+    # the round trip leaves the set out.
+    ownership = {"ownership": [e for e in ADOPTING["ownership"] if not e.startswith("zone:delegation")]}
+    map_path = tmp_path / "prod.yaml"
+    argv = ["--stack", "prod", "--only", "aws", "--credentials", "env", "--quiet", "--map", str(map_path)]
+    argv += ["--report", str(tmp_path / "r.md"), "--json", str(tmp_path / "i.json")]
+    assert discover.run(argv, recording=prod, overrides=ownership) == 0
+    # The map discovery wrote is one the program accepts for that ownership: every entry imported.
+    adopted = record_stack("prod", {**ownership, "importMap": str(map_path)})
+    imported = {r.name: r.options.import_id for r in adopted.records if r.options.import_id is not None}
+    assert imported == yaml.safe_load(map_path.read_text())["imports"]
+
+
+def test_matches_in_parts_the_program_manages_are_reported_not_written(
+    aws: Estate, prod: Recording, tmp_path: Path
+) -> None:
+    map_path, report = tmp_path / "prod.yaml", tmp_path / "discovery-prod.md"
+    argv = ["--stack", "prod", "--only", "aws", "--credentials", "env", "--quiet", "--map", str(map_path)]
+    argv += ["--report", str(report), "--json", str(tmp_path / "discovery-prod.json")]
+    assert discover.run(argv, recording=prod) == 0
+    assert not yaml.safe_load(map_path.read_text()).get("imports")
+    held = report.read_text().split("## Matched, not written to the import map")[1]
+    assert "cdn-logs-bucket`: its part storage:cdn-logs is managed: set ownership storage:cdn-logs=import" in held
+    assert "python-org-dnssec-key`: its part zone:python.org is managed" in held
 
 
 def test_discovery_keeps_the_reviewed_header_and_dropped_entries(discovered: dict[str, Any]) -> None:
