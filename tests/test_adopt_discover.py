@@ -17,7 +17,7 @@ from adopt import credentials, discover, importmap, live_aws
 from adopt.credentials import Credentials
 from adopt.live import Inventory
 from offline.recorder import Recording, record_stack
-from tests.adopt_estate import Estate, seed
+from tests.adopt_estate import ADOPTING, Estate, seed
 
 HEADER = "# Import map of stack prod, reviewed by the infrastructure team.\n# Second line of the reviewed header.\n"
 DROPPED = """dropped:
@@ -36,20 +36,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "moto-secret")
     with mock_aws():
         yield seed()
-
-
-# Prod's ownership with the parts the moto estate holds marked for adoption: discovery writes only their
-# resources into the import map (the program refuses an entry for a part it manages, stacks/imports.py).
-ADOPTING: dict[str, Any] = {
-    "ownership": [
-        "edge:pypi=external",
-        "zone:pypi.org=external",
-        "storage:pypi-files=external",
-        "storage:cdn-logs=import",
-        "zone:delegation=import",
-        "zone:python.org=import",
-    ]
-}
 
 
 @pytest.fixture
